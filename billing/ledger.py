@@ -1,0 +1,83 @@
+"""The append-only charge ledger: one charge per inbound message, refunds as new entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from billing.base import Base, UTCDateTime, enum_column
+from billing.errors import DuplicateCharge
+from billing.outcomes import Outcome
+
+
+class EntryKind(enum.Enum):
+    """A ledger entry either takes money (charge) or gives it back (refund)."""
+
+    CHARGE = "charge"
+    REFUND = "refund"
+
+
+class LedgerEntry(Base):
+    """One line of the ledger; never updated, never deleted."""
+
+    __tablename__ = "ledger_entries"
+    # The database, not only the code, holds "at most one charge (and one refund) per message".
+    __table_args__ = (UniqueConstraint("message_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    carrier: Mapped[str] = mapped_column(String(32), index=True)
+    carrier_message_id: Mapped[str] = mapped_column(String(128))
+    shortcode: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(16))
+    amount_vnd: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[EntryKind] = mapped_column(enum_column(EntryKind))
+    outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome))
+    tariff: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+def record_charge(
+    session: Session,
+    *,
+    message_id: int,
+    carrier: str,
+    carrier_message_id: str,
+    shortcode: str,
+    phone: str,
+    amount_vnd: int,
+    outcome: Outcome,
+    tariff: str,
+    at: dt.datetime,
+) -> LedgerEntry:
+    """Append the charge for one inbound message; a second charge raises DuplicateCharge."""
+    if amount_vnd < 0:
+        raise ValueError("a charge cannot be negative")
+    entry = LedgerEntry(
+        message_id=message_id,
+        carrier=carrier,
+        carrier_message_id=carrier_message_id,
+        shortcode=shortcode,
+        phone=phone,
+        amount_vnd=amount_vnd,
+        kind=EntryKind.CHARGE,
+        outcome=outcome,
+        tariff=tariff,
+        created_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError as exc:
+        raise DuplicateCharge(f"message {message_id} is already charged") from exc
+    return entry
+
+
+def charges_for(session: Session, message_id: int) -> list[LedgerEntry]:
+    """Return the ledger entries of one inbound message, oldest first."""
+    query = select(LedgerEntry).where(LedgerEntry.message_id == message_id).order_by(LedgerEntry.id)
+    return list(session.scalars(query))

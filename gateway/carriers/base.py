@@ -1,0 +1,55 @@
+"""What every carrier adapter produces and consumes, whatever its wire format."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.states import DeliveryStatus
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """A mobile-originated message as the carrier handed it to us."""
+
+    carrier_message_id: str
+    sender: str  # normalised: "84" + 9 digits
+    recipient: str
+    text: str
+    received_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSms:
+    """A reply to hand to a carrier."""
+
+    reference: str  # our outbox id
+    in_reply_to: str | None  # the carrier's id of the message we answer
+    sender: str
+    recipient: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """The carrier accepted an outbound message under its own id."""
+
+    carrier_reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A carrier's word on whether a sent message reached the phone."""
+
+    reference: str
+    carrier_reference: str | None
+    status: DeliveryStatus
+
+
+class Transport(Protocol):
+    """Hands outbound messages to one carrier."""
+
+    def send(self, sms: OutboundSms) -> SendReceipt:
+        """Send one message; raise RetryableSendError or PermanentSendError when refused."""
+        ...

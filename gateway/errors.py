@@ -1,0 +1,99 @@
+"""Exceptions of the gateway package, translated to JSON answers at the HTTP edge.
+
+    GatewayError
+     ├── ConfigError              a setting is missing or malformed (raised at start)
+     ├── RequestRefused           an HTTP request we refuse; carries status and reason code
+     │    ├── UnknownCarrier          404
+     │    ├── NotFound                404
+     │    ├── PayloadTooLarge         413
+     │    ├── UnsupportedMediaType    415
+     │    ├── BadSignature            401
+     │    ├── InvalidPayload          400
+     │    ├── WrongShortcode          422
+     │    ├── ConflictingDuplicate    409
+     │    ├── InvalidCredentials      401
+     │    └── TooManyAttempts         429
+     ├── SendError                an outbound message was not accepted
+     │    ├── RetryableSendError      try again later (timeouts, 429, 5xx)
+     │    └── PermanentSendError      never retry (other 4xx, malformed answers)
+     └── IllegalTransition        a state change the transition table forbids
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base class of the gateway's own errors."""
+
+
+class ConfigError(GatewayError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class RequestRefused(GatewayError):
+    """An HTTP request we refuse, with a stable machine-readable code and a human reason."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if code is not None:
+            self.code = code
+
+
+class UnknownCarrier(RequestRefused):
+    status, code = 404, "unknown_carrier"
+
+
+class NotFound(RequestRefused):
+    status, code = 404, "not_found"
+
+
+class PayloadTooLarge(RequestRefused):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(RequestRefused):
+    status, code = 415, "unsupported_media_type"
+
+
+class BadSignature(RequestRefused):
+    status, code = 401, "bad_signature"
+
+
+class InvalidPayload(RequestRefused):
+    status, code = 400, "invalid_payload"
+
+
+class WrongShortcode(RequestRefused):
+    status, code = 422, "wrong_shortcode"
+
+
+class ConflictingDuplicate(RequestRefused):
+    status, code = 409, "conflicting_duplicate"
+
+
+class InvalidCredentials(RequestRefused):
+    status, code = 401, "invalid_credentials"
+
+
+class TooManyAttempts(RequestRefused):
+    status, code = 429, "too_many_attempts"
+
+
+class SendError(GatewayError):
+    """An outbound message was not accepted by the carrier."""
+
+
+class RetryableSendError(SendError):
+    """The carrier may accept the message later: a timeout, a refused connection, 429 or 5xx."""
+
+
+class PermanentSendError(SendError):
+    """The carrier will never accept the message as it is."""
+
+
+class IllegalTransition(GatewayError):
+    """A status change that the transition table does not allow."""

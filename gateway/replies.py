@@ -1,0 +1,136 @@
+"""The one catalog of SMS replies: unaccented Vietnamese, GSM-7, one segment each.
+
+Every template is checked with the longest value each placeholder can take, at start
+(:meth:`ReplyCatalog.check`) and in the tests, so no reply is ever split or sent as UCS-2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import string
+from dataclasses import dataclass
+
+from gateway.errors import ConfigError
+from parsers import FailureReason, septets
+
+SEGMENT_SEPTETS = 160
+PASSWORD_MASK = "*" * 10
+
+
+class Reply(enum.Enum):
+    """Every kind of SMS we send."""
+
+    RESET_SENT = "reset_sent"
+    NOT_MATCHED = "not_matched"
+    SYNTAX_HELP = "syntax_help"
+    MISSING_NUMBER = "missing_number"
+    WRONG_LENGTH = "wrong_length"
+    NOT_DIGITS = "not_digits"
+    RATE_LIMITED = "rate_limited"
+    SERVICE_DISABLED = "service_disabled"
+    SYSTEM_ERROR = "system_error"
+
+
+TEMPLATES: dict[Reply, str] = {
+    Reply.RESET_SENT: (
+        "Cap lai mat khau thanh cong. Tai khoan: {account}/Mat khau: {password}. "
+        "Dang nhap VssID va doi mat khau."
+    ),
+    # One text for "unknown number" and "phone does not match": the reply never tells
+    # whether a social insurance number exists.
+    Reply.NOT_MATCHED: (
+        "So dien thoai va ma so BHXH khong khop hoac chua dang ky giao dich dien tu "
+        "voi co quan BHXH. Ho tro: {hotline}"
+    ),
+    Reply.SYNTAX_HELP: (
+        "Sai cu phap. De cap lai mat khau VssID soan: BH MK <{id_forms}> gui {shortcode}. "
+        "Ho tro: {hotline}"
+    ),
+    Reply.MISSING_NUMBER: (
+        "Thieu ma so. De cap lai mat khau VssID soan: BH MK <{id_forms}> gui {shortcode}. "
+        "Ho tro: {hotline}"
+    ),
+    Reply.WRONG_LENGTH: (
+        "Ma so khong dung do dai. Soan: BH MK <{id_forms}> gui {shortcode}. Ho tro: {hotline}"
+    ),
+    Reply.NOT_DIGITS: (
+        "Ma so chi gom chu so, khong co chu cai. Soan: BH MK <{id_forms}> gui {shortcode}. "
+        "Ho tro: {hotline}"
+    ),
+    Reply.RATE_LIMITED: (
+        "Ban da yeu cau cap lai mat khau qua nhieu lan. Vui long thu lai sau {wait}. "
+        "Ho tro: {hotline}"
+    ),
+    Reply.SERVICE_DISABLED: (
+        "Dich vu cap lai mat khau qua SMS da dung. Vui long dung Quen mat khau qua email "
+        "tren VssID hoac dang nhap bang VNeID. Ho tro: {hotline}"
+    ),
+    Reply.SYSTEM_ERROR: (
+        "He thong dang gian doan, yeu cau chua duoc xu ly. Vui long thu lai sau it phut. "
+        "Ho tro: {hotline}"
+    ),
+}
+
+FAILURE_REPLIES = {
+    FailureReason.EMPTY: Reply.SYNTAX_HELP,
+    FailureReason.UNKNOWN_KEYWORD: Reply.SYNTAX_HELP,
+    FailureReason.MISSING_NUMBER: Reply.MISSING_NUMBER,
+    FailureReason.WRONG_LENGTH: Reply.WRONG_LENGTH,
+    FailureReason.NOT_DIGITS: Reply.NOT_DIGITS,
+}
+
+# The longest value each per-message placeholder can take.
+WORST_CASE = {"account": "0" * 12, "password": "X" * 10, "wait": "9999 gio"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyCatalog:
+    """The templates with this deployment's fixed values (hotline, shortcode, id forms)."""
+
+    hotline: str
+    shortcode: str
+    id_forms: str
+
+    def render(self, reply: Reply, **values: str) -> str:
+        """Fill one template; raise ValueError if the result is not a one-segment GSM-7 SMS."""
+        text = TEMPLATES[reply].format(
+            hotline=self.hotline, shortcode=self.shortcode, id_forms=self.id_forms, **values
+        )
+        length = septets(text)
+        if length is None or length > SEGMENT_SEPTETS:
+            raise ValueError(f"reply {reply.value} does not fit one GSM-7 segment")
+        return text
+
+    def check(self) -> None:
+        """Raise ConfigError if any template could exceed one GSM-7 segment."""
+        for reply, template in TEMPLATES.items():
+            fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            values = {name: WORST_CASE[name] for name in fields if name in WORST_CASE}
+            try:
+                self.render(reply, **values)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{exc} with GATEWAY_HOTLINE={self.hotline!r}, "
+                    f"GATEWAY_SHORTCODE={self.shortcode!r}"
+                ) from None
+
+
+def catalog_for(
+    *, hotline: str, shortcode: str, accept_bhxh: bool, accept_personal_id: bool
+) -> ReplyCatalog:
+    """Build the catalog for one deployment's settings."""
+    forms = []
+    if accept_bhxh:
+        forms.append("ma so BHXH 10 so")
+    if accept_personal_id:
+        forms.append("CCCD 12 so")
+    return ReplyCatalog(hotline=hotline, shortcode=shortcode, id_forms=" hoac ".join(forms))
+
+
+def format_wait(window: dt.timedelta) -> str:
+    """Say a waiting time the way the replies do: '24 gio', '30 phut'."""
+    minutes = max(1, int(window.total_seconds() // 60))
+    if minutes % 60 == 0:
+        return f"{min(minutes // 60, 9999)} gio"
+    return f"{min(minutes, 9999)} phut"

@@ -1,0 +1,58 @@
+"""The long-lived objects one process shares: settings, engine, sessions, clock, replies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.carriers import Transport, build_transports
+from gateway.clock import Clock, SystemClock
+from gateway.db import make_engine, make_session_factory
+from gateway.replies import ReplyCatalog, catalog_for
+from gateway.settings import Settings
+from gateway.worker import Worker
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the web app, the CLI and the worker build once per process."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    catalog: ReplyCatalog
+
+    def worker(self, transports: Mapping[str, Transport] | None = None) -> Worker:
+        """Build a worker that sends through ``transports`` (the real carriers by default)."""
+        return Worker(
+            settings=self.settings,
+            session_factory=self.session_factory,
+            transports=build_transports(self.settings, self.clock)
+            if transports is None
+            else transports,
+            catalog=self.catalog,
+            clock=self.clock,
+        )
+
+
+def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """Build the runtime; no connection is opened until the first query."""
+    catalog = catalog_for(
+        hotline=settings.hotline,
+        shortcode=settings.shortcode,
+        accept_bhxh=settings.accept_bhxh,
+        accept_personal_id=settings.accept_personal_id,
+    )
+    catalog.check()
+    engine = make_engine(settings.database_url)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        clock=clock or SystemClock(),
+        catalog=catalog,
+    )

@@ -1,0 +1,211 @@
+"""Every setting of the gateway, read from the environment in one place.
+
+``load_settings(environ)`` turns a mapping (``os.environ`` in production, a plain dict in tests)
+into a frozen :class:`Settings`. Each variable appears once below with its default and coercion;
+a missing secret or a malformed value raises :class:`ConfigError` naming the variable.
+``.env.example`` lists the same variables and must stay in step with this file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from gateway.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierSettings:
+    """How to talk to one carrier: the shared secret and where replies go."""
+
+    name: str
+    secret: str
+    mt_url: str
+    kind: str
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The whole configuration; build it with :func:`load_settings`."""
+
+    database_url: str
+    instance_dir: Path
+    secret_key: str
+    shortcode: str
+    charge_vnd: int
+    hotline: str
+    carriers: Mapping[str, CarrierSettings]
+    accept_bhxh: bool
+    accept_personal_id: bool
+    sms_reset_enabled: bool
+    temp_password_ttl: dt.timedelta
+    resets_per_account: int
+    resets_window: dt.timedelta
+    messages_per_phone: int
+    phone_window: dt.timedelta
+    signature_tolerance: dt.timedelta
+    max_body_bytes: int
+    mt_retry_horizon: dt.timedelta
+    mt_backoff_base: dt.timedelta
+    mt_backoff_cap: dt.timedelta
+    login_max_failures: int
+    login_lockout: dt.timedelta
+    token_ttl: dt.timedelta
+    worker_poll_interval: float
+    worker_batch_size: int
+    worker_max_attempts: int
+    worker_lease: dt.timedelta
+    bind: str
+    web_workers: int
+    log_level: str
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and validate every setting from ``environ``."""
+    env = _Reader(environ)
+    instance_dir = Path(env.get("GATEWAY_INSTANCE_DIR", str(DEFAULT_INSTANCE_DIR)))
+    settings = Settings(
+        database_url=env.get("DATABASE_URL", f"sqlite:///{instance_dir / 'gateway.db'}"),
+        instance_dir=instance_dir,
+        secret_key=env.secret("GATEWAY_SECRET_KEY"),
+        shortcode=env.get("GATEWAY_SHORTCODE", "8079", _digits),
+        charge_vnd=env.get("GATEWAY_CHARGE_VND", "1000", _non_negative_int),
+        hotline=env.get("GATEWAY_HOTLINE", "1900 9068"),
+        carriers=_carriers(env),
+        accept_bhxh=env.get("GATEWAY_ACCEPT_BHXH", "true", _bool),
+        accept_personal_id=env.get("GATEWAY_ACCEPT_PERSONAL_ID", "true", _bool),
+        sms_reset_enabled=env.get("GATEWAY_SMS_RESET_ENABLED", "true", _bool),
+        temp_password_ttl=env.get("GATEWAY_TEMP_PASSWORD_TTL", "24h", _duration),
+        resets_per_account=env.get("GATEWAY_LIMIT_RESETS_PER_ACCOUNT", "3", _positive_int),
+        resets_window=env.get("GATEWAY_LIMIT_RESETS_WINDOW", "24h", _duration),
+        messages_per_phone=env.get("GATEWAY_LIMIT_MESSAGES_PER_PHONE", "5", _positive_int),
+        phone_window=env.get("GATEWAY_LIMIT_PHONE_WINDOW", "1h", _duration),
+        signature_tolerance=env.get("GATEWAY_SIGNATURE_TOLERANCE", "300s", _duration),
+        max_body_bytes=env.get("GATEWAY_MAX_BODY_BYTES", "16384", _positive_int),
+        mt_retry_horizon=env.get("GATEWAY_MT_RETRY_HORIZON", "1h", _duration),
+        mt_backoff_base=env.get("GATEWAY_MT_BACKOFF_BASE", "5s", _duration),
+        mt_backoff_cap=env.get("GATEWAY_MT_BACKOFF_CAP", "10m", _duration),
+        login_max_failures=env.get("GATEWAY_LOGIN_MAX_FAILURES", "5", _positive_int),
+        login_lockout=env.get("GATEWAY_LOGIN_LOCKOUT", "15m", _duration),
+        token_ttl=env.get("GATEWAY_TOKEN_TTL", "1h", _duration),
+        worker_poll_interval=env.get("GATEWAY_WORKER_POLL_INTERVAL", "0.5", _positive_float),
+        worker_batch_size=env.get("GATEWAY_WORKER_BATCH_SIZE", "100", _positive_int),
+        worker_max_attempts=env.get("GATEWAY_WORKER_MAX_ATTEMPTS", "3", _positive_int),
+        worker_lease=env.get("GATEWAY_WORKER_LEASE", "60s", _duration),
+        bind=env.get("GATEWAY_BIND", "127.0.0.1:8000"),
+        web_workers=env.get("GATEWAY_WEB_WORKERS", "2", _positive_int),
+        log_level=env.get("GATEWAY_LOG_LEVEL", "INFO", str.upper),
+    )
+    if not (settings.accept_bhxh or settings.accept_personal_id):
+        raise ConfigError(
+            "GATEWAY_ACCEPT_BHXH and GATEWAY_ACCEPT_PERSONAL_ID are both false: "
+            "no identifier could ever be recovered"
+        )
+    return settings
+
+
+def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
+    names = [n.strip().lower() for n in env.get("GATEWAY_CARRIERS", "").split(",") if n.strip()]
+    carriers = {}
+    for name in names:
+        if not CARRIER_NAME.match(name):
+            raise ConfigError(f"GATEWAY_CARRIERS: {name!r} is not a valid carrier name")
+        prefix = f"CARRIER_{name.upper()}_"
+        carriers[name] = CarrierSettings(
+            name=name,
+            secret=env.secret(prefix + "SECRET"),
+            mt_url=env.get(prefix + "MT_URL", None, _http_url),
+            kind=env.get(prefix + "KIND", "json", _carrier_kind),
+            timeout=env.get(prefix + "TIMEOUT", "10", _positive_float),
+        )
+    return carriers
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def get(self, name: str, default: str | None, coerce: Callable[[str], T] = str) -> T:  # type: ignore[assignment]
+        raw = self._environ.get(name, "").strip() or default
+        if raw is None:
+            raise ConfigError(f"{name} is required")
+        try:
+            return coerce(raw)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{name}={raw!r}: {exc}") from exc
+
+    def secret(self, name: str) -> str:
+        value = self.get(name, None)
+        if len(value) < 16:
+            raise ConfigError(f"{name} must be at least 16 characters")
+        return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _digits(raw: str) -> str:
+    if not raw.isdigit():
+        raise ValueError("expected digits only")
+    return raw
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def _duration(raw: str) -> dt.timedelta:
+    match = _DURATION.match(raw)
+    if not match:
+        raise ValueError("expected a duration such as 300, 90s, 15m, 24h or 7d")
+    return dt.timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def _http_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return raw
+
+
+def _carrier_kind(raw: str) -> str:
+    kinds = {"json"}
+    if raw not in kinds:
+        raise ValueError(f"expected one of {sorted(kinds)}")
+    return raw

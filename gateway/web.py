@@ -1,0 +1,81 @@
+"""Helpers every blueprint shares: the runtime, the request's session, JSON bodies and errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from gateway.errors import InvalidPayload, RequestRefused, UnsupportedMediaType
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def runtime() -> Runtime:
+    """Return the runtime of the app handling this request."""
+    return current_app.extensions["gateway"]  # type: ignore[no-any-return]
+
+
+def db_session() -> Session:
+    """Return this request's session, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = runtime().session_factory()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request's JSON object, or refuse with 415/400."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidPayload("body must be a JSON object")
+    return data
+
+
+def string_field(data: dict[str, Any], name: str, *, max_length: int = 256) -> str:
+    """Return a required string field, or refuse with 400."""
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidPayload(f"{name} must be a non-empty string")
+    if len(value) > max_length:
+        raise InvalidPayload(f"{name} is longer than {max_length} characters")
+    return value
+
+
+def install(app: Flask) -> None:
+    """Register the session teardown and the JSON error handlers."""
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    @app.errorhandler(RequestRefused)
+    def _refused(exc: RequestRefused) -> ResponseReturnValue:
+        return jsonify(error=exc.code, reason=exc.reason), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> ResponseReturnValue:
+        status = exc.code or 500
+        code = HTTP_CODES.get(status, (exc.name or "error").lower().replace(" ", "_"))
+        return jsonify(error=code, reason=exc.description), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(error="internal_error", reason="internal error; the request was not processed"), 500

@@ -1,0 +1,122 @@
+"""The background worker: process received messages, then hand due replies to the carriers.
+
+Each message is processed in its own transaction after locking its row (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; SQLite serialises writers), and only while it is still ``received``:
+two workers never both process one message, and a crash leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.carriers.base import Transport
+from gateway.clock import Clock
+from gateway.models import InboundMessage
+from gateway.outbox import dispatch_pending
+from gateway.recovery import Context, fail_message, process_message
+from gateway.replies import ReplyCatalog
+from gateway.settings import Settings
+from gateway.states import MessageStatus
+from gateway.switches import SMS_RESET, is_enabled
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """Everything one worker process needs; ``run`` loops, ``run_once`` does one pass."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    transports: Mapping[str, Transport]
+    catalog: ReplyCatalog
+    clock: Clock
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+
+    def run_once(self) -> int:
+        """Process one batch of messages and send one batch of replies; return the work done."""
+        done = self.process_pending()
+        return done + dispatch_pending(
+            self.session_factory,
+            self.transports,
+            settings=self.settings,
+            clock=self.clock,
+            worker_id=self.worker_id,
+        )
+
+    def drain(self) -> int:
+        """Repeat passes until nothing is due now; return the total work done."""
+        total = 0
+        while done := self.run_once():
+            total += done
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set, sleeping the poll interval whenever nothing was due."""
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                done = self.run_once()
+            except Exception:
+                # The database may be restarting; keep the process alive and try again.
+                log.exception("worker pass failed")
+                done = 0
+            if not done:
+                stop.wait(self.settings.worker_poll_interval)
+        log.info("worker %s stopped", self.worker_id)
+
+    def process_pending(self) -> int:
+        """Process one batch of received messages; return how many were looked at."""
+        with self.session_factory() as session:
+            ids = list(
+                session.scalars(
+                    select(InboundMessage.id)
+                    .where(InboundMessage.status == MessageStatus.RECEIVED)
+                    .order_by(InboundMessage.id)
+                    .limit(self.settings.worker_batch_size)
+                )
+            )
+            enabled = is_enabled(session, SMS_RESET, default=self.settings.sms_reset_enabled)
+        for message_id in ids:
+            self._process_one(message_id, enabled)
+        return len(ids)
+
+    def _process_one(self, message_id: int, sms_reset_enabled: bool) -> None:
+        try:
+            with self.session_factory.begin() as session:
+                message = self._lock_received(session, message_id)
+                if message is not None:
+                    process_message(session, message, self._context(sms_reset_enabled))
+        except Exception as exc:
+            log.exception("message %s: processing failed", message_id)
+            self._record_failure(message_id, sms_reset_enabled, exc)
+
+    def _record_failure(self, message_id: int, sms_reset_enabled: bool, exc: Exception) -> None:
+        with self.session_factory.begin() as session:
+            session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == message_id)
+                .values(attempts=InboundMessage.attempts + 1, last_error=type(exc).__name__)
+            )
+            message = self._lock_received(session, message_id)
+            if message is not None and message.attempts >= self.settings.worker_max_attempts:
+                fail_message(session, message, self._context(sms_reset_enabled))
+
+    def _lock_received(self, session: Session, message_id: int) -> InboundMessage | None:
+        query = (
+            select(InboundMessage)
+            .where(InboundMessage.id == message_id, InboundMessage.status == MessageStatus.RECEIVED)
+            .with_for_update(skip_locked=True)
+        )
+        return session.scalars(query).one_or_none()
+
+    def _context(self, sms_reset_enabled: bool) -> Context:
+        return Context(self.settings, self.catalog, sms_reset_enabled, self.clock.now())

@@ -1,0 +1,108 @@
+"""Fixtures shared by every test: settings as a plain mapping, a fake clock, a fake carrier."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from gateway.app import create_app
+from gateway.carriers import FakeTransport
+from gateway.clock import FakeClock
+from gateway.db import create_schema
+from gateway.runtime import Runtime
+from gateway.settings import Settings, load_settings
+from gateway.signing import signed_headers
+from gateway.worker import Worker
+
+SECRET_KEY = "test-secret-key-0123456789abcdef"
+CARRIER_SECRETS = {"viettel": "viettel-secret-0123456789", "mobifone": "mobifone-secret-012345678"}
+
+
+def base_environ(tmp_path: Path) -> dict[str, str]:
+    """Return the settings every test starts from: two carriers and an SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'gateway.db'}"
+    env = {
+        "DATABASE_URL": url,
+        "GATEWAY_INSTANCE_DIR": str(tmp_path / "instance"),
+        "GATEWAY_SECRET_KEY": SECRET_KEY,
+        "GATEWAY_CARRIERS": ",".join(CARRIER_SECRETS),
+    }
+    for name, secret in CARRIER_SECRETS.items():
+        env[f"CARRIER_{name.upper()}_SECRET"] = secret
+        env[f"CARRIER_{name.upper()}_MT_URL"] = f"http://127.0.0.1:9/{name}/mt"
+    return env
+
+
+@pytest.fixture
+def environ(tmp_path: Path) -> dict[str, str]:
+    """The settings mapping; tests change it before asking for ``settings``."""
+    return base_environ(tmp_path)
+
+
+@pytest.fixture
+def settings(environ: Mapping[str, str]) -> Settings:
+    return load_settings(environ)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FakeClock) -> Iterator[Flask]:
+    app = create_app(settings, clock=clock)
+    runtime: Runtime = app.extensions["gateway"]
+    create_schema(runtime.engine)
+    yield app
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def runtime(app: Flask) -> Runtime:
+    return app.extensions["gateway"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(runtime: Runtime) -> Iterator[Session]:
+    with runtime.session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def carriers() -> dict[str, FakeTransport]:
+    return {name: FakeTransport() for name in CARRIER_SECRETS}
+
+
+@pytest.fixture
+def worker(runtime: Runtime, carriers: dict[str, FakeTransport]) -> Worker:
+    return runtime.worker(carriers)
+
+
+def signed_post(
+    client: FlaskClient,
+    path: str,
+    payload: Any,
+    *,
+    secret: str,
+    clock: FakeClock,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """POST a JSON payload signed the way carriers sign it."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    all_headers = {"Content-Type": "application/json", **signed_headers(secret, body, clock.now())}
+    all_headers.update(headers or {})
+    return client.post(path, data=body, headers=all_headers)
