@@ -107,7 +107,9 @@ def import_accounts(
     return report
 
 
-def _clash_in_file(row: AccountRow, seen_bhxh: dict[str, int], seen_personal: dict[str, int]) -> str:
+def _clash_in_file(
+    row: AccountRow, seen_bhxh: dict[str, int], seen_personal: dict[str, int]
+) -> str:
     if row.bhxh in seen_bhxh:
         return f"bhxh {row.bhxh} already appears on line {seen_bhxh[row.bhxh]}"
     if row.personal_id and row.personal_id in seen_personal:
@@ -124,17 +126,29 @@ def _write_batch(
     existing = {
         account.bhxh: account
         for account in session.execute(
-            select(Account.id, Account.bhxh, Account.phone, Account.email, Account.approved_at,
-                   Account.personal_id, Account.state)
-            .where(Account.bhxh.in_([row.bhxh for row in batch]))
+            select(
+                Account.id,
+                Account.bhxh,
+                Account.phone,
+                Account.email,
+                Account.approved_at,
+                Account.personal_id,
+                Account.state,
+            ).where(Account.bhxh.in_([row.bhxh for row in batch]))
         )
     }
     personal_ids = [row.personal_id for row in batch if row.personal_id]
-    owners = dict(
-        session.execute(
-            select(Account.personal_id, Account.bhxh).where(Account.personal_id.in_(personal_ids))
-        ).tuples()
-    ) if personal_ids else {}
+    owners = (
+        dict(
+            session.execute(
+                select(Account.personal_id, Account.bhxh).where(
+                    Account.personal_id.in_(personal_ids)
+                )
+            ).tuples()
+        )
+        if personal_ids
+        else {}
+    )
     inserts, updates = [], []
     for row in batch:
         owner = owners.get(row.personal_id) if row.personal_id else None
@@ -186,7 +200,9 @@ def _validate(line: int, record: dict[str | None, str | None]) -> AccountRow | R
     values = {key: (value or "").strip() for key, value in record.items() if key}
     bhxh = values.get("bhxh", "")
     if not (bhxh.isascii() and bhxh.isdigit() and len(bhxh) == 10):
-        hint = " (a leading zero lost in a spreadsheet?)" if bhxh.isdigit() and len(bhxh) == 9 else ""
+        hint = (
+            " (a leading zero lost in a spreadsheet?)" if bhxh.isdigit() and len(bhxh) == 9 else ""
+        )
         return RowError(line, f"bhxh must be 10 digits{hint}")
     try:
         phone = normalise_phone(values.get("phone", ""))

@@ -71,7 +71,10 @@ def accounts_import(ctx: click.Context, file: Path) -> None:
     updates the accounts it names. Exits 1 if any row was skipped.
     """
     runtime = _runtime(ctx)
-    with file.open(encoding="utf-8-sig", newline="") as stream, runtime.session_factory() as session:
+    with (
+        file.open(encoding="utf-8-sig", newline="") as stream,
+        runtime.session_factory() as session,
+    ):
         try:
             report = import_accounts(session, read_rows(stream), runtime.clock.now())
         except ImportFileError as exc:

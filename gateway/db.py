@@ -50,7 +50,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that reads and
         # then writes can fail with SQLITE_BUSY at once, with no wait, when another process wrote
         # in between. Gunicorn workers and the background worker all write to one file.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # ``engine.execution_options(sqlite_begin=None)`` gives statement-at-a-time sessions
+        # for inspection (tests, reports) that never hold the lock.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        if mode is not None:
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 

@@ -1,22 +1,22 @@
 """Exceptions of the gateway package, translated to JSON answers at the HTTP edge.
 
-    GatewayError
-     ├── ConfigError              a setting is missing or malformed (raised at start)
-     ├── RequestRefused           an HTTP request we refuse; carries status and reason code
-     │    ├── UnknownCarrier          404
-     │    ├── NotFound                404
-     │    ├── PayloadTooLarge         413
-     │    ├── UnsupportedMediaType    415
-     │    ├── BadSignature            401
-     │    ├── InvalidPayload          400
-     │    ├── WrongShortcode          422
-     │    ├── ConflictingDuplicate    409
-     │    ├── InvalidCredentials      401
-     │    └── TooManyAttempts         429
-     ├── SendError                an outbound message was not accepted
-     │    ├── RetryableSendError      try again later (timeouts, 429, 5xx)
-     │    └── PermanentSendError      never retry (other 4xx, malformed answers)
-     └── IllegalTransition        a state change the transition table forbids
+GatewayError
+ ├── ConfigError              a setting is missing or malformed (raised at start)
+ ├── RequestRefused           an HTTP request we refuse; carries status and reason code
+ │    ├── UnknownCarrier          404
+ │    ├── NotFound                404
+ │    ├── PayloadTooLarge         413
+ │    ├── UnsupportedMediaType    415
+ │    ├── BadSignature            401
+ │    ├── InvalidPayload          400
+ │    ├── WrongShortcode          422
+ │    ├── ConflictingDuplicate    409
+ │    ├── InvalidCredentials      401
+ │    └── TooManyAttempts         429
+ ├── SendError                an outbound message was not accepted
+ │    ├── RetryableSendError      try again later (timeouts, 429, 5xx)
+ │    └── PermanentSendError      never retry (other 4xx, malformed answers)
+ └── IllegalTransition        a state change the transition table forbids
 """
 
 from __future__ import annotations

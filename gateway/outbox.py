@@ -71,7 +71,9 @@ def dispatch_pending(
     return len(claimed)
 
 
-def record_delivery(session: Session, carrier: str, report: DeliveryReport, now: dt.datetime) -> bool:
+def record_delivery(
+    session: Session, carrier: str, report: DeliveryReport, now: dt.datetime
+) -> bool:
     """Store a delivery report; return False when it repeats one already stored."""
     row = None
     if report.reference.isdigit():
@@ -153,7 +155,12 @@ def _send_one(
         else:
             delay = _backoff(attempts, settings)
             _finish(
-                session_factory, row_id, owner, OutboxStatus.PENDING, now, error=str(exc),
+                session_factory,
+                row_id,
+                owner,
+                OutboxStatus.PENDING,
+                now,
+                error=str(exc),
                 next_attempt_at=min(now + delay, give_up_at),
             )
     except PermanentSendError as exc:
@@ -195,7 +202,9 @@ def _finish(
             )
             .values(**values)
         )
-        recipient = session.scalar(select(OutboxMessage.recipient).where(OutboxMessage.id == row_id))
+        recipient = session.scalar(
+            select(OutboxMessage.recipient).where(OutboxMessage.id == row_id)
+        )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         log.warning("outbox %s: lease lost before the result was recorded", row_id)
         return

@@ -71,7 +71,11 @@ def _decide(session: Session, message: InboundMessage, ctx: Context) -> _Decisio
         text = catalog.render(FAILURE_REPLIES[parsed.reason])
         return _Decision(Outcome.WRONG_SYNTAX, text, text)
     account = find_account(session, parsed.identifier)
-    if account is None or account.state is not AccountState.ACTIVE or account.phone != message.sender:
+    if (
+        account is None
+        or account.state is not AccountState.ACTIVE
+        or account.phone != message.sender
+    ):
         text = catalog.render(Reply.NOT_MATCHED)
         return _Decision(Outcome.NOT_MATCHED, text, text)
     message.account_id = account.id
@@ -129,7 +133,9 @@ def _limited(
     return _Decision(Outcome.RATE_LIMITED, text, text)
 
 
-def _finish(session: Session, message: InboundMessage, decision: _Decision, ctx: Context) -> Outcome:
+def _finish(
+    session: Session, message: InboundMessage, decision: _Decision, ctx: Context
+) -> Outcome:
     settings, now = ctx.settings, ctx.now
     check_transition(message.status, MessageStatus.PROCESSED)
     # The carrier bills every message sent to the shortcode, whatever we make of it.

@@ -78,4 +78,6 @@ def install(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return jsonify(error="internal_error", reason="internal error; the request was not processed"), 500
+        return jsonify(
+            error="internal_error", reason="internal error; the request was not processed"
+        ), 500

@@ -78,7 +78,10 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def session(runtime: Runtime) -> Iterator[Session]:
-    with runtime.session_factory() as session:
+    """A session for arranging and inspecting; on SQLite each statement commits at once, so it
+    never holds the lock the webhook and the worker need, and always reads their latest writes."""
+    inspecting = runtime.engine.execution_options(sqlite_begin=None)
+    with runtime.session_factory(bind=inspecting) as session:
         yield session
 
 

@@ -1,7 +1,7 @@
 """A scripted phone: text the gateway as a person would and read what comes back.
 
-    84912345678 > BH MK 0123456789
-    84912345678 < Cap lai mat khau thanh cong. Tai khoan: 0123456789/Mat khau: ...
+84912345678 > BH MK 0123456789
+84912345678 < Cap lai mat khau thanh cong. Tai khoan: 0123456789/Mat khau: ...
 """
 
 from __future__ import annotations

@@ -38,4 +38,6 @@ __all__ = [
 def build_transports(settings: Settings, clock: Clock) -> Mapping[str, Transport]:
     """Return a transport for each configured carrier, sharing one HTTP connection pool."""
     http = requests.Session()
-    return {name: JsonTransport(carrier, clock, http) for name, carrier in settings.carriers.items()}
+    return {
+        name: JsonTransport(carrier, clock, http) for name, carrier in settings.carriers.items()
+    }

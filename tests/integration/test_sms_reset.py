@@ -12,19 +12,11 @@ from sqlalchemy.orm import Session
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
 from gateway.carriers import FakeTransport
-from gateway.clock import FakeClock
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.worker import Worker
 from tests.harness import Phones, add_account
 
 PASSWORD = re.compile(r"Mat khau: ([A-Z2-9]{10})\.")
-
-
-@pytest.fixture
-def phones(
-    client: FlaskClient, worker: Worker, carriers: dict[str, FakeTransport], clock: FakeClock
-) -> Phones:
-    return Phones(client, worker, carriers, clock)
 
 
 def test_registered_phone_gets_a_new_password_that_logs_in(
@@ -61,7 +53,9 @@ def test_every_message_is_charged_once_whatever_its_outcome(
     ]
 
 
-def test_unknown_number_and_wrong_phone_get_the_same_reply(phones: Phones, session: Session) -> None:
+def test_unknown_number_and_wrong_phone_get_the_same_reply(
+    phones: Phones, session: Session
+) -> None:
     add_account(session, "0123456789", "0912345678")
 
     wrong_phone = phones.text("0987654321", "BH MK 0123456789")
@@ -91,3 +85,65 @@ def test_worker_runs_twice_without_doing_anything_twice(
     assert session.scalar(select(func.count(LedgerEntry.id))) == 1
     assert len(carriers["viettel"].sent) == 1
     assert session.scalars(select(InboundMessage.outcome)).all() == [Outcome.RESET_SENT]
+
+
+def test_reply_goes_back_through_the_carrier_that_delivered(
+    phones: Phones, session: Session, carriers: dict[str, FakeTransport]
+) -> None:
+    # Number portability: a Viettel-prefix number may be a MobiFone subscriber now.
+    add_account(session, "0123456789", "0987654321")
+    phones.text("0987654321", "BH MK 0123456789", carrier="mobifone")
+
+    assert carriers["viettel"].sent == []
+    [sms] = carriers["mobifone"].sent
+    assert (sms.recipient, sms.sender) == ("84987654321", "8079")
+
+
+def test_the_twelve_digit_personal_id_works_like_the_number(
+    phones: Phones, session: Session
+) -> None:
+    add_account(session, "0123456789", "0912345678", personal_id="001099012345")
+
+    [reply] = phones.text("0912345678", "bh mk 001 099 012 345")
+
+    assert "Tai khoan: 001099012345/Mat khau: " in reply
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("BH MK", "Thieu ma so."),
+        ("BH MK 01234567", "Ma so khong dung do dai."),
+        ("BH MK 01234S6789", "Ma so chi gom chu so"),
+        ("MK BH 0123456789", "Sai cu phap."),
+        ("", "Sai cu phap."),
+    ],
+)
+def test_wrong_syntax_gets_the_right_syntax_and_the_hotline(
+    phones: Phones, session: Session, text: str, start: str
+) -> None:
+    [reply] = phones.text("0912345678", text)
+
+    assert reply.startswith(start)
+    assert "BH MK <" in reply
+    assert "gui 8079" in reply
+    assert reply.endswith("Ho tro: 1900 9068")
+    assert session.scalar(select(InboundMessage.outcome)) is Outcome.WRONG_SYNTAX
+
+
+def test_typed_the_way_people_type(phones: Phones, session: Session) -> None:
+    add_account(session, "0123456789", "0912345678")
+
+    [reply] = phones.text("+84912345678", "  Soạn  bh.mk: 0123.456.789 gửi 8079\n")
+
+    assert reply.startswith("Cap lai mat khau thanh cong.")
+
+
+def test_pending_account_is_not_matched(phones: Phones, session: Session) -> None:
+    from gateway.models import AccountState
+
+    add_account(session, "0123456789", "0912345678", state=AccountState.PENDING)
+
+    [reply] = phones.text("0912345678", "BH MK 0123456789")
+
+    assert reply.startswith("So dien thoai va ma so BHXH khong khop")
