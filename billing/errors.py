@@ -1,7 +1,7 @@
 """Exceptions raised by the billing package.
 
-    BillingError
-     └── DuplicateCharge   a second charge for one inbound message
+BillingError
+ └── DuplicateCharge   a second charge for one inbound message
 """
 
 

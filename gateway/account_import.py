@@ -138,17 +138,12 @@ def _write_batch(
         )
     }
     personal_ids = [row.personal_id for row in batch if row.personal_id]
-    owners = (
-        dict(
-            session.execute(
-                select(Account.personal_id, Account.bhxh).where(
-                    Account.personal_id.in_(personal_ids)
-                )
-            ).tuples()
+    owners: dict[str | None, str] = {}
+    if personal_ids:
+        query = select(Account.personal_id, Account.bhxh).where(
+            Account.personal_id.in_(personal_ids)
         )
-        if personal_ids
-        else {}
-    )
+        owners = {personal_id: bhxh for personal_id, bhxh in session.execute(query)}
     inserts, updates = [], []
     for row in batch:
         owner = owners.get(row.personal_id) if row.personal_id else None

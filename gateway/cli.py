@@ -136,7 +136,7 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
 
     child = None
     if with_worker:
-        child = subprocess.Popen([sys.executable, "-m", "gateway", "worker"])  # noqa: S603
+        child = subprocess.Popen([sys.executable, "-m", "gateway", "worker"])
     try:
         Server().run()
     finally:

@@ -21,7 +21,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; on SQLite, set up WAL and serialised writers so several processes share it."""
+    """Create an engine; on SQLite, WAL and serialised writers let several processes share it."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)

@@ -1,4 +1,4 @@
-"""The carrier-facing contract of POST /carriers/<carrier>/mo: every answer, and nothing stored on refusal."""
+"""The contract of POST /carriers/<carrier>/mo: every answer; nothing stored on refusal."""
 
 from __future__ import annotations
 
