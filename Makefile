@@ -1,0 +1,47 @@
+# Everyday commands. `make help` lists them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## Show this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/gateway: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/gateway ## Create .venv and install the gateway with its dev tools
+
+.env: | $(BIN)/gateway
+	$(BIN)/python -c "import re, secrets; \
+	text = open('.env.example', encoding='utf-8').read(); \
+	fill = lambda m: m[1] + secrets.token_hex(32); \
+	print(re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text), end='')" > $@
+	@echo "wrote .env with fresh secrets"
+
+run: $(BIN)/gateway .env ## Set up and serve on 127.0.0.1:8000 (SQLite), with the background worker
+	$(BIN)/gateway init-db
+	$(BIN)/gateway serve --with-worker
+
+test: $(BIN)/gateway ## Run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/gateway ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/gateway ## mypy on the pure packages (parsers, billing)
+	$(BIN)/mypy
+
+bench: $(BIN)/gateway ## Run the benchmarks (prints figures, asserts nothing)
+	$(BIN)/python benchmarks/import_accounts.py
+
+clean: ## Remove the virtualenv and caches (keeps .env and instance/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+
+.PHONY: help install run test lint typecheck bench clean
