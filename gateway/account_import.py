@@ -166,7 +166,9 @@ def _write_batch(
             continue
         updates.append({"id": old.id, **values, "updated_at": now})
     if inserts:
-        session.execute(insert(Account), inserts)
+        # render_nulls keeps every row's column set the same, so the batch is one executemany
+        # instead of a statement per change of which optional fields are empty.
+        session.execute(insert(Account).execution_options(render_nulls=True), inserts)
     if updates:
         session.execute(update(Account), updates)
     report.created += len(inserts)

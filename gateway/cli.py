@@ -129,6 +129,11 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
             self.cfg.set("accesslog", "-")
             # The path without the query string: carrier URLs may hold tokens.
             self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms')
+            if "control_socket" in self.cfg.settings:
+                # gunicorn >= 25 defaults to one socket per user, which a second instance on
+                # the same host (blue/green) would delete; keep ours beside the database.
+                settings.instance_dir.mkdir(parents=True, exist_ok=True)
+                self.cfg.set("control_socket", str(settings.instance_dir / "gunicorn.ctl"))
 
         def load(self) -> Any:
             from gateway.app import create_app
@@ -143,7 +148,11 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
     finally:
         if child is not None:
             child.terminate()
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 @cli.command()
