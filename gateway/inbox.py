@@ -55,6 +55,7 @@ def accept_inbound(session: Session, carrier: str, sms: InboundSms, now: dt.date
             text=sms.text,
             content_digest=digest,
             carrier_received_at=sms.received_at,
+            route=sms.route,
             created_at=now,
             status=MessageStatus.RECEIVED,
         )

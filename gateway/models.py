@@ -93,6 +93,7 @@ class InboundMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     content_digest: Mapped[str] = mapped_column(String(64))
     carrier_received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    route: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus))
     outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
@@ -113,6 +114,7 @@ class OutboxMessage(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     carrier: Mapped[str] = mapped_column(String(32))
     in_reply_to: Mapped[str | None] = mapped_column(String(128))
+    route: Mapped[str | None] = mapped_column(String(64))
     sender: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(16))
     # ``text`` may carry a password until the carrier takes it; then it becomes ``safe_text``.

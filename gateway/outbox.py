@@ -42,6 +42,7 @@ def enqueue_reply(
         message_id=message.id,
         carrier=message.carrier,
         in_reply_to=message.carrier_message_id,
+        route=message.route,
         sender=settings.shortcode,
         recipient=message.sender,
         text=text,
@@ -141,6 +142,7 @@ def _send_one(
             sender=row.sender,
             recipient=row.recipient,
             text=row.text,
+            route=row.route,
         )
         carrier, attempts, give_up_at = row.carrier, row.attempts, row.give_up_at
     transport = transports.get(carrier)

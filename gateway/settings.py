@@ -9,6 +9,7 @@ a missing secret or a malformed value raises :class:`ConfigError` naming the var
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from gateway.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 
+CARRIER_KINDS = ("json", "kannel", "jasmin", "vnmo")
+CREDENTIAL_KINDS = ("kannel", "jasmin")  # their MT interfaces want a username and password
 CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -32,10 +35,14 @@ class CarrierSettings:
     """How to talk to one carrier: the shared secret and where replies go."""
 
     name: str
-    secret: str
+    secret: str  # signs JSON requests; for URL-token kinds (kannel, jasmin, vnmo) it is the token
     mt_url: str
     kind: str
     timeout: float
+    allow_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()  # empty: any
+    mt_username: str | None = None
+    mt_password: str | None = None
+    smsc: str | None = None  # the route to use when no inbound message names one (kannel's smsc-id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +76,14 @@ class Settings:
     worker_batch_size: int
     worker_max_attempts: int
     worker_lease: dt.timedelta
+    public_url: str
+    finance_api_token: str | None
+    tariffs_file: Path | None
+    refund_wrong_syntax: bool
     bind: str
     web_workers: int
     log_level: str
+    log_format: str
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -106,9 +118,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         worker_batch_size=env.get("GATEWAY_WORKER_BATCH_SIZE", "100", _positive_int),
         worker_max_attempts=env.get("GATEWAY_WORKER_MAX_ATTEMPTS", "3", _positive_int),
         worker_lease=env.get("GATEWAY_WORKER_LEASE", "60s", _duration),
+        public_url=env.get("GATEWAY_PUBLIC_URL", "http://127.0.0.1:8000", _http_url).rstrip("/"),
+        finance_api_token=env.optional_secret("FINANCE_API_TOKEN"),
+        tariffs_file=env.get("GATEWAY_TARIFFS_FILE", "", _optional_path),
+        refund_wrong_syntax=env.get("GATEWAY_REFUND_WRONG_SYNTAX", "false", _bool),
         bind=env.get("GATEWAY_BIND", "127.0.0.1:8000"),
         web_workers=env.get("GATEWAY_WEB_WORKERS", "2", _positive_int),
         log_level=env.get("GATEWAY_LOG_LEVEL", "INFO", str.upper),
+        log_format=env.get("GATEWAY_LOG_FORMAT", "plain", _log_format),
     )
     if not (settings.accept_bhxh or settings.accept_personal_id):
         raise ConfigError(
@@ -125,13 +142,22 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
         if not CARRIER_NAME.match(name):
             raise ConfigError(f"GATEWAY_CARRIERS: {name!r} is not a valid carrier name")
         prefix = f"CARRIER_{name.upper()}_"
-        carriers[name] = CarrierSettings(
+        carrier = CarrierSettings(
             name=name,
             secret=env.secret(prefix + "SECRET"),
             mt_url=env.get(prefix + "MT_URL", None, _http_url),
             kind=env.get(prefix + "KIND", "json", _carrier_kind),
             timeout=env.get(prefix + "TIMEOUT", "10", _positive_float),
+            allow_ips=env.get(prefix + "ALLOW_IPS", "", _networks),
+            mt_username=env.get(prefix + "MT_USERNAME", "", str) or None,
+            mt_password=env.get(prefix + "MT_PASSWORD", "", str) or None,
+            smsc=env.get(prefix + "SMSC", "", str) or None,
         )
+        if carrier.kind in CREDENTIAL_KINDS and not (carrier.mt_username and carrier.mt_password):
+            raise ConfigError(
+                f"{prefix}MT_USERNAME and {prefix}MT_PASSWORD are required for kind {carrier.kind}"
+            )
+        carriers[name] = carrier
     return carriers
 
 
@@ -153,6 +179,9 @@ class _Reader:
         if len(value) < 16:
             raise ConfigError(f"{name} must be at least 16 characters")
         return value
+
+    def optional_secret(self, name: str) -> str | None:
+        return self.secret(name) if self._environ.get(name, "").strip() else None
 
 
 def _bool(raw: str) -> bool:
@@ -205,7 +234,20 @@ def _http_url(raw: str) -> str:
 
 
 def _carrier_kind(raw: str) -> str:
-    kinds = {"json"}
-    if raw not in kinds:
-        raise ValueError(f"expected one of {sorted(kinds)}")
+    if raw not in CARRIER_KINDS:
+        raise ValueError(f"expected one of {', '.join(CARRIER_KINDS)}")
+    return raw
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw) if raw else None
+
+
+def _log_format(raw: str) -> str:
+    if raw not in ("plain", "json"):
+        raise ValueError("expected plain or json")
     return raw

@@ -18,6 +18,7 @@ class InboundSms:
     recipient: str
     text: str
     received_at: dt.datetime | None
+    route: str | None = None  # the carrier-side connection it came in on (Kannel's SMSC id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class OutboundSms:
     sender: str
     recipient: str
     text: str
+    route: str | None = None  # send back the way the message came in
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_env_example_lists_every_setting() -> None:
     read = set(
-        re.findall(r'"((?:GATEWAY|DATABASE)_[A-Z_]+)"', (ROOT / "gateway/settings.py").read_text())
+        re.findall(
+            r'"((?:GATEWAY|DATABASE|FINANCE)_[A-Z_]+)"', (ROOT / "gateway/settings.py").read_text()
+        )
     )
     per_carrier = set(
         re.findall(r'prefix \+ "([A-Z_]+)"', (ROOT / "gateway/settings.py").read_text())

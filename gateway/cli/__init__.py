@@ -1,0 +1,37 @@
+"""The ``gateway`` command: set up the database, import accounts, serve, work, flip switches.
+
+Each command lives in a module of this package, named after what it operates on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from dotenv import load_dotenv
+
+from gateway.cli.accounts import accounts
+from gateway.cli.operations import init_db, switch
+from gateway.cli.processes import serve, worker
+from gateway.cli.simulate import simulate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Run and operate the 8079 password-recovery gateway.
+
+    Settings come from the environment and from a .env file in the current folder
+    (see .env.example).
+    """
+    ctx.ensure_object(dict)
+
+
+for command in (init_db, accounts, serve, worker, switch, simulate):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``gateway`` console script."""
+    load_dotenv(Path.cwd() / ".env")
+    cli(obj={})
