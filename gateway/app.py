@@ -7,7 +7,7 @@ import os
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
-from gateway import auth, web, webhooks
+from gateway import auth, finance, web, webhooks
 from gateway.clock import Clock
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, load_settings
@@ -21,8 +21,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["gateway"] = build_runtime(settings, clock)
     web.install(app)
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(auth.bp)
+    for blueprint in (webhooks.bp, auth.bp, finance.bp):
+        app.register_blueprint(blueprint)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from billing.ledger import record_charge
+from billing.ledger import LedgerEntry, record_charge
 from billing.outcomes import Outcome
 from gateway.accounts import find_account, issue_temporary_password, recent_issues
 from gateway.models import AccountState, InboundMessage
@@ -44,12 +44,12 @@ class _Decision:
     safe_reply: str | None = None
 
 
-def process_message(session: Session, message: InboundMessage, ctx: Context) -> Outcome:
-    """Give one received message its outcome, charge and reply."""
+def process_message(session: Session, message: InboundMessage, ctx: Context) -> LedgerEntry:
+    """Give one received message its outcome, charge and reply; return the charge."""
     return _finish(session, message, _decide(session, message, ctx), ctx)
 
 
-def fail_message(session: Session, message: InboundMessage, ctx: Context) -> Outcome:
+def fail_message(session: Session, message: InboundMessage, ctx: Context) -> LedgerEntry:
     """Close a message that could not be processed: charged, marked system_error, apologised to."""
     reply = ctx.catalog.render(Reply.SYSTEM_ERROR)
     return _finish(session, message, _Decision(Outcome.SYSTEM_ERROR, reply, reply), ctx)
@@ -135,11 +135,11 @@ def _limited(
 
 def _finish(
     session: Session, message: InboundMessage, decision: _Decision, ctx: Context
-) -> Outcome:
+) -> LedgerEntry:
     settings, now = ctx.settings, ctx.now
     check_transition(message.status, MessageStatus.PROCESSED)
     # The carrier bills every message sent to the shortcode, whatever we make of it.
-    record_charge(
+    charge = record_charge(
         session,
         message_id=message.id,
         carrier=message.carrier,
@@ -171,4 +171,4 @@ def _finish(
         message.carrier,
         decision.outcome.value,
     )
-    return decision.outcome
+    return charge
