@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 
-from flask import Flask, jsonify
+from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from gateway import auth, finance, web, webhooks
+from gateway import auth, finance, logs, metrics, web, webhooks
 from gateway.clock import Clock
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, load_settings
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["gateway"] = build_runtime(settings, clock)
     web.install(app)
+    _install_observability(app)
     for blueprint in (webhooks.bp, auth.bp, finance.bp):
         app.register_blueprint(blueprint)
 
@@ -28,4 +30,36 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     def healthz() -> ResponseReturnValue:
         return jsonify(status="ok")
 
+    @app.get("/metrics")
+    def prometheus_metrics() -> ResponseReturnValue:
+        body, content_type = metrics.exposition(
+            web.db_session(), web.runtime().clock.now(), request.headers.get("Accept")
+        )
+        return Response(body, content_type=content_type)
+
     return app
+
+
+def _install_observability(app: Flask) -> None:
+    """Give each request an id for its log lines and time it by endpoint."""
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        logs.request_id.set(logs.accept_request_id(request.headers.get(logs.REQUEST_ID_HEADER)))
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers[logs.REQUEST_ID_HEADER] = logs.request_id.get()
+        endpoint = web.endpoint_label()
+        reason = web.refusal_reason(response)
+        if reason is not None:
+            metrics.count_refused(endpoint, reason)
+        if "started" in g:
+            elapsed = time.perf_counter() - g.started
+            metrics.observe_request(endpoint, web.carrier_label(), elapsed)
+        return response
+
+    @app.teardown_request
+    def _forget(_exc: BaseException | None) -> None:
+        logs.request_id.set(logs.NO_REQUEST)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway import metrics
 from gateway.carriers.base import InboundSms
 from gateway.errors import ConflictingDuplicate
 from gateway.models import InboundMessage
@@ -69,9 +70,11 @@ def accept_inbound(session: Session, carrier: str, sms: InboundSms, now: dt.date
             if existing is None:
                 raise
         else:
+            metrics.count_received(carrier, duplicate=False)
             return Intake(message.id, duplicate=False)
     if existing.content_digest != digest:
         raise ConflictingDuplicate(
             f"message id {sms.carrier_message_id!r} was already used for different content"
         )
+    metrics.count_received(carrier, duplicate=True)
     return Intake(existing.id, duplicate=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 import uuid
 from collections.abc import Mapping
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway import metrics
 from gateway.carriers.base import DeliveryReport, OutboundSms, SendReceipt, Transport
 from gateway.clock import Clock
 from gateway.errors import ConflictingDuplicate, NotFound, PermanentSendError, RetryableSendError
@@ -65,10 +67,13 @@ def dispatch_pending(
     worker_id: str | None = None,
 ) -> int:
     """Send what is due, one claimed batch; return how many rows were attempted."""
+    started = time.perf_counter()
     owner = worker_id or uuid.uuid4().hex
     claimed = _claim(session_factory, settings, clock, owner)
     for row_id in claimed:
         _send_one(session_factory, transports, row_id, owner, settings, clock)
+    if claimed:  # idle polls would bury the real batches under near-zero timings
+        metrics.observe_batch("replies", time.perf_counter() - started)
     return len(claimed)
 
 
@@ -204,12 +209,13 @@ def _finish(
             )
             .values(**values)
         )
-        recipient = session.scalar(
-            select(OutboxMessage.recipient).where(OutboxMessage.id == row_id)
-        )
+        recipient, carrier = session.execute(
+            select(OutboxMessage.recipient, OutboxMessage.carrier).where(OutboxMessage.id == row_id)
+        ).one()
     if result.rowcount == 0:  # type: ignore[attr-defined]
         log.warning("outbox %s: lease lost before the result was recorded", row_id)
         return
+    metrics.count_reply(carrier, status)
     log.info(
         "outbox %s to %s: %s%s",
         row_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -56,6 +56,38 @@ def string_field(data: dict[str, Any], name: str, *, max_length: int = 256) -> s
     return value
 
 
+def endpoint_label() -> str:
+    """Name this request's route for metrics: the Flask endpoint, never the raw path."""
+    return request.endpoint or "unmatched"
+
+
+def carrier_label() -> str:
+    """Name the carrier in this request's path for metrics, if it is a configured one."""
+    carrier = (request.view_args or {}).get("carrier")
+    if carrier is None:
+        return ""
+    # Any name can be put in a URL; only configured ones become label values.
+    return carrier if carrier in runtime().settings.carriers else "unknown"
+
+
+def note_refusal(code: str) -> None:
+    """Name why this request is refused, for the refused-requests metric."""
+    g.refusal = code
+
+
+def refusal_reason(response: Response) -> str | None:
+    """Return why this request was refused, or None if it was not."""
+    if response.status_code < 400:
+        return None
+    if "refusal" in g:
+        return g.refusal  # type: ignore[no-any-return]
+    # Answers built without our error handlers (the carrier kinds' own shapes): the JSON
+    # error code when there is one, else the HTTP status.
+    body = response.get_json(silent=True) if response.is_json else None
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) and code.isidentifier() else f"http_{response.status_code}"
+
+
 def install(app: Flask) -> None:
     """Register the session teardown and the JSON error handlers."""
 
@@ -67,17 +99,20 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(RequestRefused)
     def _refused(exc: RequestRefused) -> ResponseReturnValue:
+        note_refusal(exc.code)
         return jsonify(error=exc.code, reason=exc.reason), exc.status
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         code = HTTP_CODES.get(status, (exc.name or "error").lower().replace(" ", "_"))
+        note_refusal(code)
         return jsonify(error=code, reason=exc.description), status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unhandled error on %s %s", request.method, request.path)
+        note_refusal("internal_error")
         return jsonify(
             error="internal_error", reason="internal error; the request was not processed"
         ), 500

@@ -11,12 +11,15 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.ledger import LedgerEntry
+from gateway import metrics
 from gateway.carriers.base import Transport
 from gateway.clock import Clock
 from gateway.models import InboundMessage
@@ -75,6 +78,7 @@ class Worker:
 
     def process_pending(self) -> int:
         """Process one batch of received messages; return how many were looked at."""
+        started = time.perf_counter()
         with self.session_factory() as session:
             ids = list(
                 session.scalars(
@@ -87,17 +91,23 @@ class Worker:
             enabled = is_enabled(session, SMS_RESET, default=self.settings.sms_reset_enabled)
         for message_id in ids:
             self._process_one(message_id, enabled)
+        if ids:  # idle polls would bury the real batches under near-zero timings
+            metrics.observe_batch("messages", time.perf_counter() - started)
         return len(ids)
 
     def _process_one(self, message_id: int, sms_reset_enabled: bool) -> None:
+        charge = None
         try:
             with self.session_factory.begin() as session:
                 message = self._lock_received(session, message_id)
                 if message is not None:
-                    process_message(session, message, self._context(sms_reset_enabled))
+                    charge = process_message(session, message, self._context(sms_reset_enabled))
         except Exception as exc:
             log.exception("message %s: processing failed", message_id)
             self._record_failure(message_id, sms_reset_enabled, exc)
+        else:
+            # Counted once committed: a rolled-back message is processed again later.
+            _count(charge)
 
     def _record_failure(self, message_id: int, sms_reset_enabled: bool, exc: Exception) -> None:
         with self.session_factory.begin() as session:
@@ -107,8 +117,10 @@ class Worker:
                 .values(attempts=InboundMessage.attempts + 1, last_error=type(exc).__name__)
             )
             message = self._lock_received(session, message_id)
+            charge = None
             if message is not None and message.attempts >= self.settings.worker_max_attempts:
-                fail_message(session, message, self._context(sms_reset_enabled))
+                charge = fail_message(session, message, self._context(sms_reset_enabled))
+        _count(charge)
 
     def _lock_received(self, session: Session, message_id: int) -> InboundMessage | None:
         query = (
@@ -120,3 +132,8 @@ class Worker:
 
     def _context(self, sms_reset_enabled: bool) -> Context:
         return Context(self.settings, self.catalog, sms_reset_enabled, self.clock.now())
+
+
+def _count(charge: LedgerEntry | None) -> None:
+    if charge is not None:
+        metrics.count_processed(charge.carrier, charge.outcome.value, charge.amount_vnd)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 import click
 
+from gateway import logs
 from gateway.errors import ConfigError
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import load_settings
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def runtime_of(ctx: click.Context) -> Runtime:
@@ -21,8 +19,10 @@ def runtime_of(ctx: click.Context) -> Runtime:
     if "runtime" not in root.obj:
         try:
             settings = load_settings(os.environ)
-            root.obj["runtime"] = build_runtime(settings)
+            runtime = build_runtime(settings)
         except ConfigError as exc:
             raise click.ClickException(f"configuration: {exc}") from exc
-        logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+        root.obj["runtime"] = runtime
+        root.call_on_close(runtime.engine.dispose)  # close pooled connections before exit
+        logs.configure(settings)
     return root.obj["runtime"]  # type: ignore[no-any-return]

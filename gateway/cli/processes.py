@@ -6,11 +6,15 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
 
 from gateway.cli.common import runtime_of
+from gateway.settings import PROJECT_ROOT
+
+CONFIG_NAME = "gunicorn.conf.py"
 
 
 @click.command()
@@ -30,7 +34,11 @@ def worker(ctx: click.Context, once: bool) -> None:
 
 @click.command()
 @click.option("--bind", help="host:port to listen on [default: GATEWAY_BIND, 127.0.0.1:8000]")
-@click.option("--workers", type=int, help="web worker processes [default: GATEWAY_WEB_WORKERS]")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="web worker processes [default: GATEWAY_WEB_WORKERS, else 2 per CPU + 1, at most 8]",
+)
 @click.option(
     "--with-worker/--no-worker",
     default=False,
@@ -38,35 +46,33 @@ def worker(ctx: click.Context, once: bool) -> None:
 )
 @click.pass_context
 def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker: bool) -> None:
-    """Serve the web app with gunicorn."""
-    from gunicorn.app.base import BaseApplication
+    """Serve the web app with gunicorn, configured by gunicorn.conf.py."""
+    from gunicorn.app.base import Application
 
     settings = runtime_of(ctx).settings
+    config_file = _gunicorn_config()
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(Application):  # type: ignore[misc]
         def load_config(self) -> None:
-            self.cfg.set("bind", bind or settings.bind)
-            self.cfg.set("workers", workers or settings.web_workers)
-            self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("accesslog", "-")
-            # The path without the query string: carrier URLs may hold tokens.
-            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms')
-            if "control_socket" in self.cfg.settings:
-                # gunicorn >= 25 defaults to one socket per user, which a second instance on
-                # the same host (blue/green) would delete; keep ours beside the database.
-                settings.instance_dir.mkdir(parents=True, exist_ok=True)
-                self.cfg.set("control_socket", str(settings.instance_dir / "gunicorn.ctl"))
+            self.load_config_from_file(str(config_file))
+            if bind:
+                self.cfg.set("bind", [bind])
+            if workers:
+                self.cfg.set("workers", workers)
 
         def load(self) -> Any:
             from gateway.app import create_app
 
             return create_app(settings)
 
+    # Built before the worker starts: the config sets PROMETHEUS_MULTIPROC_DIR, which the
+    # worker inherits, so its counters show in /metrics beside the web workers'.
+    server = Server()
     child = None
     if with_worker:
         child = subprocess.Popen([sys.executable, "-m", "gateway", "worker"])
     try:
-        Server().run()
+        server.run()
     finally:
         if child is not None:
             child.terminate()
@@ -75,3 +81,12 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def _gunicorn_config() -> Path:
+    # gunicorn's own convention first (a deployment's file in the working directory), then the
+    # one beside the code.
+    for candidate in (Path.cwd() / CONFIG_NAME, PROJECT_ROOT / CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    raise click.ClickException(f"{CONFIG_NAME} not found in {Path.cwd()} or {PROJECT_ROOT}")

@@ -1,0 +1,197 @@
+"""Prometheus metrics: what the gateway counts, and the ``/metrics`` exposition.
+
+Counters and histograms are created once per process, on first use, in a private registry; each
+scrape builds a fresh registry around them, so any number of apps in one process (the tests)
+share them without duplicate-registration errors. Under gunicorn, ``gunicorn.conf.py`` sets
+``PROMETHEUS_MULTIPROC_DIR`` and every process writes its samples there; a scrape of any worker
+then adds up all of them. The outbox gauges are read from the database at scrape time, so they
+are the same whichever process answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.models import OutboxMessage
+from gateway.states import OutboxStatus
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.metrics_core import Metric
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+REPLY_STATUSES = {
+    OutboxStatus.SENT: "sent",
+    OutboxStatus.FAILED: "failed",
+    OutboxStatus.PENDING: "retry",
+}
+_BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Metrics:
+    registry: CollectorRegistry
+    received: Counter
+    duplicates: Counter
+    processed: Counter
+    charged: Counter
+    refused: Counter
+    replies: Counter
+    request_seconds: Histogram
+    batch_seconds: Histogram
+
+
+@functools.cache
+def _metrics() -> _Metrics:
+    # Imported on first use rather than with this module: prometheus_client chooses in-memory or
+    # multi-process storage when it is imported, and `gateway serve` imports this module before
+    # gunicorn.conf.py has set PROMETHEUS_MULTIPROC_DIR.
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    registry = CollectorRegistry()
+    return _Metrics(
+        registry=registry,
+        received=Counter(
+            "gateway_messages_received",
+            "Inbound messages stored, by carrier (repeats not included).",
+            ["carrier"],
+            registry=registry,
+        ),
+        duplicates=Counter(
+            "gateway_messages_duplicate",
+            "Repeated deliveries of a stored message, answered without new work.",
+            ["carrier"],
+            registry=registry,
+        ),
+        processed=Counter(
+            "gateway_messages_processed",
+            "Inbound messages given their outcome by the worker.",
+            ["carrier", "outcome"],
+            registry=registry,
+        ),
+        charged=Counter(
+            "gateway_charges_vnd",
+            "Charges recorded in the ledger, in dong.",
+            ["carrier"],
+            registry=registry,
+        ),
+        refused=Counter(
+            "gateway_requests_refused",
+            "HTTP requests answered with an error, by endpoint and JSON error code.",
+            ["endpoint", "reason"],
+            registry=registry,
+        ),
+        replies=Counter(
+            "gateway_replies",
+            "Attempts to hand a reply to a carrier: sent, failed for good, or retry later.",
+            ["carrier", "status"],
+            registry=registry,
+        ),
+        request_seconds=Histogram(
+            "gateway_http_request_duration_seconds",
+            "Time to answer an HTTP request, by Flask endpoint and carrier.",
+            ["endpoint", "carrier"],
+            registry=registry,
+        ),
+        batch_seconds=Histogram(
+            "gateway_worker_batch_duration_seconds",
+            "Time of one worker batch that found work: messages processed or replies sent.",
+            ["stage"],
+            buckets=_BATCH_BUCKETS,
+            registry=registry,
+        ),
+    )
+
+
+def count_received(carrier: str, *, duplicate: bool) -> None:
+    """Count one delivery at intake: a new message or a repeat."""
+    counter = _metrics().duplicates if duplicate else _metrics().received
+    counter.labels(carrier).inc()
+
+
+def count_processed(carrier: str, outcome: str, amount_vnd: int) -> None:
+    """Count one processed message and the charge recorded for it."""
+    _metrics().processed.labels(carrier, outcome).inc()
+    _metrics().charged.labels(carrier).inc(amount_vnd)
+
+
+def count_refused(endpoint: str, reason: str) -> None:
+    """Count one HTTP request answered with an error code."""
+    _metrics().refused.labels(endpoint, reason).inc()
+
+
+def count_reply(carrier: str, status: OutboxStatus) -> None:
+    """Count one send attempt's result."""
+    _metrics().replies.labels(carrier, REPLY_STATUSES.get(status, status.value)).inc()
+
+
+def observe_request(endpoint: str, carrier: str, seconds: float) -> None:
+    """Record how long one HTTP request took."""
+    _metrics().request_seconds.labels(endpoint, carrier).observe(seconds)
+
+
+def observe_batch(stage: str, seconds: float) -> None:
+    """Record how long one worker batch took."""
+    _metrics().batch_seconds.labels(stage).observe(seconds)
+
+
+def exposition(session: Session, now: dt.datetime, accept: str | None) -> tuple[bytes, str]:
+    """Render every metric for one scrape; return the body and its content type."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.exposition import choose_encoder
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROC_ENV):
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_metrics().registry)
+    registry.register(_OutboxCollector(session, now))
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type
+
+
+class _OutboxCollector:
+    """Outbox depth and the age of its oldest unfinished reply, read at scrape time."""
+
+    def __init__(self, session: Session, now: dt.datetime) -> None:
+        self._session = session
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        # The status filter runs on the (status, next_attempt_at) index, and a healthy outbox
+        # holds few unfinished rows, so a scrape stays cheap however long the table grows.
+        query = (
+            select(
+                OutboxMessage.status,
+                func.count(OutboxMessage.id),
+                func.min(OutboxMessage.created_at),
+            )
+            .where(OutboxMessage.status.in_(UNFINISHED))
+            .group_by(OutboxMessage.status)
+        )
+        rows = {status: (count, oldest) for status, count, oldest in self._session.execute(query)}
+        depth = GaugeMetricFamily(
+            "gateway_outbox_depth", "Replies not yet handed to a carrier.", labels=["status"]
+        )
+        for status in UNFINISHED:
+            depth.add_metric([status.value], rows.get(status, (0, None))[0])
+        oldest = [created for _count, created in rows.values() if created is not None]
+        age = (self._now - min(oldest)).total_seconds() if oldest else 0.0
+        yield depth
+        yield GaugeMetricFamily(
+            "gateway_outbox_oldest_age_seconds",
+            "Age of the oldest reply not yet handed to a carrier; 0 when there is none.",
+            value=max(age, 0.0),
+        )

@@ -1,0 +1,103 @@
+"""gunicorn settings for the gateway, read by ``gateway serve`` and by ``gunicorn wsgi:app``.
+
+Everything comes from the gateway's own settings (``.env`` or the environment); ``gateway
+serve --bind/--workers`` override after this file is read. Also: logging through
+``gateway.logs`` (JSON or plain, masked) and Prometheus' multi-process mode, so that
+``/metrics`` on any worker adds up every worker (and ``serve --with-worker``'s worker).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from gunicorn import glogging
+
+from gateway import logs
+from gateway.metrics import MULTIPROC_ENV
+from gateway.settings import load_settings
+
+load_dotenv(Path.cwd() / ".env")  # as wsgi.py does; variables already set win
+_settings = load_settings(os.environ)
+logs.configure(_settings)
+
+# prometheus_client picks its storage when imported; every process forked or started from
+# here must see the directory first. A reload (SIGHUP) reads this file again: keep the same one.
+_OWN_METRICS_DIR = MULTIPROC_ENV not in os.environ
+if _OWN_METRICS_DIR:
+    os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gateway-metrics-")
+_METRICS_DIR = Path(os.environ[MULTIPROC_ENV])
+_values = sys.modules.get("prometheus_client.values")
+if _values is not None and not getattr(_values.ValueClass, "_multiprocess", False):
+    # Imported too early, it would keep each worker's counts to itself, silently.
+    raise RuntimeError(f"prometheus_client was imported before {MULTIPROC_ENV} was set")
+
+bind = [_settings.bind]
+# gunicorn's rule of thumb; capped because each worker holds its own pool and argon2 memory.
+workers = (
+    _settings.web_workers
+    if os.environ.get("GATEWAY_WEB_WORKERS", "").strip()
+    else min(2 * (os.cpu_count() or 1) + 1, 8)
+)
+timeout = 30  # a request taking longer than this is stuck: the worker is replaced
+graceful_timeout = 30  # on SIGTERM or reload, in-flight requests get this long to finish
+keepalive = 5  # behind a proxy that reuses connections; gunicorn's 2 s closes them early
+max_requests = 1000  # recycle workers now and then, so a slow leak never grows unbounded
+max_requests_jitter = 100  # and not all at the same moment
+loglevel = _settings.log_level.lower()
+errorlog = "-"
+accesslog = "-"
+# The path without the query string (%(U)s, not %(r)s): Kannel and Jasmin put tokens there.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# Ignored by gunicorn < 25. Its default is one socket per user, which a second instance on
+# the same host (blue/green) would delete; keep ours beside the database.
+control_socket = str(_settings.instance_dir / "gunicorn.ctl")
+
+
+class GatewayLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's logger, with its error and access lines sent through ``gateway.logs``."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in list(log.handlers):
+                log.removeHandler(handler)
+            log.propagate = True
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        # The app has already forgotten the request; its id is in the response header.
+        headers = {name.lower(): value for name, value in resp.headers}
+        token = logs.request_id.set(headers.get(logs.REQUEST_ID_HEADER.lower(), logs.NO_REQUEST))
+        try:
+            super().access(resp, req, environ, request_time)
+        finally:
+            logs.request_id.reset(token)
+
+
+logger_class = GatewayLogger
+
+
+def on_starting(server: Any) -> None:
+    """Start from empty metrics: files left by an earlier run would be added in."""
+    _settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    _METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in _METRICS_DIR.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges; its counters stay in the totals."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the metrics directory this file created."""
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_METRICS_DIR, ignore_errors=True)
