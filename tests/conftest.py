@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,8 +13,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from billing.base import Base
 from gateway.app import create_app
 from gateway.carriers import FakeTransport
 from gateway.clock import FakeClock
@@ -26,9 +31,55 @@ SECRET_KEY = "test-secret-key-0123456789abcdef"
 CARRIER_SECRETS = {"viettel": "viettel-secret-0123456789", "mobifone": "mobifone-secret-012345678"}
 
 
+def shared_database_url() -> str | None:
+    """Return the server database the suite runs on (TEST_DATABASE_URL), or None for SQLite."""
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+@contextlib.contextmanager
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of an empty database: a new SQLite file, or a new PostgreSQL database."""
+    shared = shared_database_url()
+    if shared is None:
+        yield f"sqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    url = make_url(shared)
+    name = f"gw_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def empty_tables(engine: Engine) -> None:
+    """Delete every row of every table (on a server database shared by the whole suite)."""
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _server_database_schema() -> None:
+    """Rebuild the shared server database's schema once, so it matches today's models."""
+    url = shared_database_url()
+    if url is None:
+        return
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    create_schema(engine)
+    engine.dispose()
+
+
 def base_environ(tmp_path: Path) -> dict[str, str]:
     """Return the settings every test starts from: two carriers and an SQLite file."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'gateway.db'}"
+    url = shared_database_url() or f"sqlite:///{tmp_path / 'gateway.db'}"
     env = {
         "DATABASE_URL": url,
         "GATEWAY_INSTANCE_DIR": str(tmp_path / "instance"),
@@ -57,13 +108,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def app(settings: Settings, clock: FakeClock) -> Iterator[Flask]:
+def make_app(settings: Settings, clock: FakeClock) -> Flask:
+    """Build the app on an empty schema (created, or emptied on a shared server database)."""
     app = create_app(settings, clock=clock)
     runtime: Runtime = app.extensions["gateway"]
     create_schema(runtime.engine)
+    if runtime.engine.dialect.name != "sqlite":
+        empty_tables(runtime.engine)
+    return app
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FakeClock) -> Iterator[Flask]:
+    app = make_app(settings, clock)
     yield app
-    runtime.engine.dispose()
+    app.extensions["gateway"].engine.dispose()
 
 
 @pytest.fixture
@@ -78,9 +137,12 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def session(runtime: Runtime) -> Iterator[Session]:
-    """A session for arranging and inspecting; on SQLite each statement commits at once, so it
-    never holds the lock the webhook and the worker need, and always reads their latest writes."""
-    inspecting = runtime.engine.execution_options(sqlite_begin=None)
+    """A session for arranging and inspecting: each statement commits at once, so it never
+    holds a lock the webhook and the worker need, and always reads their latest writes."""
+    if runtime.engine.dialect.name == "sqlite":
+        inspecting = runtime.engine.execution_options(sqlite_begin=None)
+    else:
+        inspecting = runtime.engine.execution_options(isolation_level="AUTOCOMMIT")
     with runtime.session_factory(bind=inspecting) as session:
         yield session
 

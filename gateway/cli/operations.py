@@ -5,16 +5,16 @@ from __future__ import annotations
 import click
 
 from gateway.cli.common import runtime_of
-from gateway.db import create_schema
+from gateway.schema import upgrade
 from gateway.switches import KNOWN, clear_switch, set_switch
 
 
 @click.command("init-db")
 @click.pass_context
 def init_db(ctx: click.Context) -> None:
-    """Create the database tables (safe to run again)."""
+    """Create or migrate the database to this version's schema (safe to run again)."""
     runtime = runtime_of(ctx)
-    create_schema(runtime.engine)
+    upgrade(runtime.engine)
     click.echo(f"database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
 
 

@@ -35,7 +35,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, signed_headers
-from tests.conftest import CARRIER_SECRETS, SECRET_KEY
+from tests.conftest import CARRIER_SECRETS, SECRET_KEY, fresh_database
 
 pytestmark = pytest.mark.e2e
 
@@ -178,7 +178,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _environ(workdir: Path, carrier: CarrierStandIn) -> dict[str, str]:
+def _environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -> dict[str, str]:
     # A clean environment: a GATEWAY_* variable in the developer's shell must not leak in.
     env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
     env.update(
@@ -188,8 +188,7 @@ def _environ(workdir: Path, carrier: CarrierStandIn) -> dict[str, str]:
             # gunicorn >= 25.1 puts a control socket here, else in ~/.gunicorn/ where concurrent
             # runs would unlink each other's.
             "XDG_RUNTIME_DIR": str(workdir),
-            "DATABASE_URL": os.environ.get("TEST_DATABASE_URL")
-            or f"sqlite:///{workdir / 'gateway.db'}",
+            "DATABASE_URL": database_url,
             "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
             "GATEWAY_SECRET_KEY": SECRET_KEY,
             "GATEWAY_CARRIERS": CARRIER,
@@ -197,7 +196,7 @@ def _environ(workdir: Path, carrier: CarrierStandIn) -> dict[str, str]:
             f"CARRIER_{CARRIER.upper()}_MT_URL": carrier.url,
             f"CARRIER_{CARRIER.upper()}_TIMEOUT": "5",
             "GATEWAY_WORKER_POLL_INTERVAL": str(POLL_INTERVAL),
-            # A reused TEST_DATABASE_URL keeps earlier runs' messages: no rate limit from them.
+            # The module's tests share one database; their messages must not add up to a limit.
             "GATEWAY_LIMIT_RESETS_PER_ACCOUNT": "1000",
             "GATEWAY_LIMIT_MESSAGES_PER_PHONE": "1000",
         }
@@ -275,8 +274,18 @@ def _wait_healthy(url: str, gateway: Gateway, server: subprocess.Popen[bytes]) -
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, carrier: CarrierStandIn) -> Iterator[Gateway]:
+    with contextlib.ExitStack() as stack_root:
+        yield from _started_gateway(tmp_path_factory, carrier, stack_root)
+
+
+def _started_gateway(
+    tmp_path_factory: pytest.TempPathFactory,
+    carrier: CarrierStandIn,
+    stack_root: contextlib.ExitStack,
+) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("gateway")
-    env = _environ(workdir, carrier)
+    database_url = stack_root.enter_context(fresh_database(workdir))
+    env = _environ(workdir, carrier, database_url)
     _run_cli(env, workdir, "init-db")
     accounts = workdir / "accounts.csv"
     accounts.write_text(

@@ -9,14 +9,13 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
-from gateway.app import create_app
 from gateway.carriers import FakeTransport
 from gateway.clock import FakeClock
-from gateway.db import create_schema
 from gateway.models import Account, InboundMessage, PasswordIssue
 from gateway.runtime import Runtime
 from gateway.settings import load_settings
 from gateway.switches import SMS_RESET, set_switch
+from tests.conftest import make_app
 from tests.harness import Phones, add_account
 
 RESET = "Cap lai mat khau thanh cong."
@@ -102,9 +101,8 @@ def test_switch_turns_sms_resets_off_without_a_restart(
 def test_setting_turns_sms_resets_off(
     environ: dict[str, str], clock: FakeClock, carriers: dict[str, FakeTransport]
 ) -> None:
-    app = create_app(load_settings({**environ, "GATEWAY_SMS_RESET_ENABLED": "false"}), clock=clock)
+    app = make_app(load_settings({**environ, "GATEWAY_SMS_RESET_ENABLED": "false"}), clock)
     runtime: Runtime = app.extensions["gateway"]
-    create_schema(runtime.engine)
     phones = Phones(app.test_client(), runtime.worker(carriers), carriers, clock)
 
     [reply] = phones.text("0912345678", "BH MK 0123456789")
