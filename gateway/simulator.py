@@ -1,16 +1,16 @@
-"""A carrier in a box: post a signed message to a running gateway and catch its reply.
+"""A carrier in a box: post a message to a running gateway as the carrier would, catch the reply.
 
-The simulator listens where the gateway sends that carrier's replies (its MT URL), so a
-newcomer sees the whole round trip without a real carrier. It speaks our JSON contract.
+The simulator speaks the carrier's kind (gateway/carriers/emulators.py): signed JSON, Kannel's
+post-url, Jasmin's MO connector or the Vietnamese MO form. It listens where the gateway sends
+that carrier's replies (its MT URL) and answers as that carrier's MT interface does, so a
+newcomer sees the whole round trip without a real carrier.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import queue
 import threading
-import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from gateway import signing
-from gateway.errors import BadSignature
+from gateway.carriers.emulators import mo_accepted, mo_request, mt_answer
+from gateway.carriers.wire import WebhookRequest
 from gateway.settings import CarrierSettings
+from parsers import InvalidPhoneNumber, normalise_phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class Reply:
 
 
 class MtReceiver:
-    """An HTTP server at the carrier's MT URL that checks signatures and queues replies."""
+    """An HTTP server at the carrier's MT URL that answers as its kind does and queues replies."""
 
     def __init__(self, carrier: CarrierSettings) -> None:
         parts = urlsplit(carrier.mt_url)
@@ -41,38 +42,39 @@ class MtReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    signing.verify(
-                        carrier.secret,
-                        self.headers.get(signing.TIMESTAMP_HEADER),
-                        self.headers.get(signing.SIGNATURE_HEADER),
-                        body,
-                        now=dt.datetime.now(dt.UTC),
-                        tolerance=dt.timedelta(seconds=300),
-                    )
-                    data = json.loads(body)
-                except (BadSignature, ValueError):
-                    self._answer(401, {"error": "bad_signature"})
-                    return
-                receiver.replies.put(Reply(data["to"], data["text"], data.get("in_reply_to")))
-                self._answer(200, {"message_id": f"sim-mt-{uuid.uuid4().hex[:12]}"})
+            def do_GET(self) -> None:
+                self._handle()
 
-            def _answer(self, status: int, payload: dict[str, Any]) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
+            def do_POST(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = WebhookRequest(
+                    self.command,
+                    urlsplit(self.path).query.encode("latin-1"),
+                    dict(self.headers.items()),
+                    body,
+                    self.client_address[0],
+                )
+                result = mt_answer(carrier, request)
+                if result.recipient is not None:
+                    receiver.replies.put(
+                        Reply(result.recipient, result.text or "", result.in_reply_to)
+                    )
+                self.send_response(result.status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(result.body)))
                 self.end_headers()
-                self.wfile.write(raw)
+                self.wfile.write(result.body)
 
             def log_message(self, format: str, *args: Any) -> None:
-                pass  # the CLI prints what matters
+                pass  # the CLI prints what matters; the request line holds a password
 
         self._server = ThreadingHTTPServer(
             (parts.hostname or "127.0.0.1", parts.port or 80), Handler
         )
+        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> MtReceiver:
@@ -86,22 +88,19 @@ class MtReceiver:
 
 def send_mo(
     gateway_url: str, carrier: CarrierSettings, sender: str, recipient: str, text: str
-) -> tuple[str, requests.Response]:
-    """Post one signed inbound message; return its carrier id and the gateway's answer."""
-    message_id = f"sim-{uuid.uuid4().hex[:16]}"
-    body = json.dumps(
-        {"id": message_id, "from": sender, "to": recipient, "text": text}, ensure_ascii=False
-    ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        **signing.signed_headers(carrier.secret, body, dt.datetime.now(dt.UTC)),
-    }
-    url = f"{gateway_url.rstrip('/')}/carriers/{carrier.name}/mo"
-    return message_id, requests.post(url, data=body, headers=headers, timeout=10)
+) -> tuple[str, requests.Response, bool]:
+    """Post one MO as the carrier would; return its id, the answer and whether it was stored."""
+    mo = mo_request(gateway_url, carrier, sender, recipient, text)
+    answer = requests.request(mo.method, mo.url, data=mo.body, headers=mo.headers, timeout=10)
+    return mo.message_id, answer, mo_accepted(carrier, answer.status_code, answer.content)
 
 
-def wait_for_reply(receiver: MtReceiver, in_reply_to: str, timeout: float) -> Reply | None:
-    """Return the first reply to ``in_reply_to`` that arrives within ``timeout`` seconds."""
+def wait_for_reply(
+    receiver: MtReceiver, in_reply_to: str, timeout: float, sender: str | None = None
+) -> Reply | None:
+    """Return the first reply to ``in_reply_to`` (or, for kinds whose MT names no MO, to
+    ``sender``'s phone) that arrives within ``timeout`` seconds."""
+    phone = _normalised(sender)
     deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout)
     while (left := (deadline - dt.datetime.now(dt.UTC)).total_seconds()) > 0:
         try:
@@ -110,4 +109,19 @@ def wait_for_reply(receiver: MtReceiver, in_reply_to: str, timeout: float) -> Re
             return None
         if reply.in_reply_to == in_reply_to:
             return reply
+        if (
+            reply.in_reply_to is None
+            and phone is not None
+            and _normalised(reply.recipient) == phone
+        ):
+            return reply
     return None
+
+
+def _normalised(phone: str | None) -> str | None:
+    if phone is None:
+        return None
+    try:
+        return normalise_phone(phone)
+    except InvalidPhoneNumber:
+        return phone

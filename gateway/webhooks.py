@@ -1,64 +1,130 @@
 """Carrier-facing endpoints: inbound messages (MO) and delivery reports (DLR).
 
 Every request follows one order: verify the caller, parse, skip a repeat, record, answer.
+The carrier's kind (``CARRIER_<NAME>_KIND``, gateway/carriers/) decides how the caller is
+verified, how the request reads and what the answer looks like; the rest is the same for all.
 Nothing is stored for a refused request, and the answer never waits for password hashing
 or any outbound call: those belong to the worker.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
-from flask.typing import ResponseReturnValue
+import logging
 
-from gateway import signing
-from gateway.carriers import json_api
-from gateway.errors import UnknownCarrier, UnsupportedMediaType, WrongShortcode
+from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
+
+from gateway.carriers import Answer, CarrierKind, WebhookRequest, kind_of
+from gateway.errors import PayloadTooLarge, RequestRefused, UnknownCarrier, WrongShortcode
 from gateway.inbox import accept_inbound
 from gateway.outbox import record_delivery
 from gateway.settings import CarrierSettings
 from gateway.web import db_session, runtime
+from parsers import mask_phone
 
+log = logging.getLogger(__name__)
 bp = Blueprint("carriers", __name__, url_prefix="/carriers")
 
 
-@bp.post("/<carrier>/mo")
+@bp.route("/<carrier>/mo", methods=["GET", "POST"])
 def receive_mo(carrier: str) -> ResponseReturnValue:
     """Store one inbound SMS and acknowledge it (or its repeat)."""
-    config = _verified(carrier)
-    sms = json_api.parse_inbound(request.get_data())
-    settings = runtime().settings
-    if sms.recipient.lstrip("+") != settings.shortcode:
-        raise WrongShortcode(f"to must be {settings.shortcode}")
-    intake = accept_inbound(db_session(), config.name, sms, runtime().clock.now())
-    status = "duplicate" if intake.duplicate else "accepted"
-    return jsonify(status=status, message_id=intake.message_id), 200
+    config, kind, hook = _incoming(carrier)
+    try:
+        return _respond(_store_mo(config, kind, hook))
+    except RequestRefused as exc:
+        log.info("MO for %s refused: %s (%s)", config.name, exc.code, exc.reason)
+        return _respond(kind.answer_refused(hook, exc))
+    except Exception:
+        if kind.answer_failure is None:
+            raise
+        log.exception("MO for %s failed", config.name)
+        return _respond(kind.answer_failure(hook))
 
 
-@bp.post("/<carrier>/dlr")
+@bp.route("/<carrier>/dlr", methods=["GET", "POST"])
 def receive_dlr(carrier: str) -> ResponseReturnValue:
     """Record a delivery report for one of our replies."""
-    config = _verified(carrier)
-    report = json_api.parse_dlr(request.get_data())
-    session = db_session()
-    changed = record_delivery(session, config.name, report, runtime().clock.now())
-    session.commit()
-    return jsonify(status="recorded" if changed else "duplicate", reference=report.reference), 200
+    config, kind, hook = _incoming(carrier)
+    try:
+        return _respond(_store_dlr(config, kind, hook))
+    except RequestRefused as exc:
+        log.info("DLR for %s refused: %s (%s)", config.name, exc.code, exc.reason)
+        return _respond(kind.answer_refused(hook, exc))
+    except Exception:
+        if kind.answer_failure is None:
+            raise
+        log.exception("DLR for %s failed", config.name)
+        return _respond(kind.answer_failure(hook))
 
 
-def _verified(carrier: str) -> CarrierSettings:
+def _store_mo(config: CarrierSettings, kind: CarrierKind, hook: WebhookRequest) -> Answer:
     settings = runtime().settings
-    config = settings.carriers.get(carrier)
+    now = runtime().clock.now()
+    kind.verify(hook, config, now, settings.signature_tolerance)
+    sms = kind.parse_inbound(hook)
+    if sms.recipient.lstrip("+") != settings.shortcode:
+        raise WrongShortcode(f"to must be {settings.shortcode}")
+    intake = accept_inbound(db_session(), config.name, sms, now)
+    log.info(
+        "MO %s from %s via %s: %s",
+        intake.message_id,
+        mask_phone(sms.sender),
+        config.name,
+        "duplicate" if intake.duplicate else "accepted",
+    )
+    return kind.answer_mo(hook, intake.message_id, intake.duplicate)
+
+
+def _store_dlr(config: CarrierSettings, kind: CarrierKind, hook: WebhookRequest) -> Answer:
+    now = runtime().clock.now()
+    kind.verify(hook, config, now, runtime().settings.signature_tolerance)
+    report = kind.parse_dlr(hook)
+    changed = False
+    if report is not None:  # None: a report on the way (queued, at the SMSC), nothing to keep
+        session = db_session()
+        changed = record_delivery(session, config.name, report, now)
+        session.commit()
+    return kind.answer_dlr(hook, report, changed)
+
+
+def _incoming(carrier: str) -> tuple[CarrierSettings, CarrierKind, WebhookRequest]:
+    config = runtime().settings.carriers.get(carrier)
     if config is None:
         raise UnknownCarrier(f"no carrier named {carrier!r} is configured")
-    body = request.get_data()  # over GATEWAY_MAX_BODY_BYTES: 413 before anything is read
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType("Content-Type must be application/json")
-    signing.verify(
-        config.secret,
-        request.headers.get(signing.TIMESTAMP_HEADER),
-        request.headers.get(signing.SIGNATURE_HEADER),
-        body,
-        now=runtime().clock.now(),
-        tolerance=settings.signature_tolerance,
+    kind = kind_of(config)
+    if request.method not in kind.methods:
+        raise MethodNotAllowed(sorted(kind.methods))
+    try:
+        body = request.get_data()  # over GATEWAY_MAX_BODY_BYTES: refused before it is read
+    except RequestEntityTooLarge:
+        error = PayloadTooLarge(f"body over {runtime().settings.max_body_bytes} bytes")
+        hook = WebhookRequest(request.method, request.query_string, {}, b"", request.remote_addr)
+        raise _Answered(kind.answer_refused(hook, error)) from None
+    hook = WebhookRequest(
+        method=request.method,
+        query=request.query_string,
+        headers=dict(request.headers.items()),
+        body=body,
+        # The direct peer: behind a reverse proxy, configure ProxyFix (docs/carriers.md).
+        remote_addr=request.remote_addr,
     )
-    return config
+    return config, kind, hook
+
+
+class _Answered(Exception):
+    """Stops a request early with an answer already in the kind's shape."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
+
+
+@bp.errorhandler(_Answered)
+def _answered(exc: _Answered) -> ResponseReturnValue:
+    return _respond(exc.answer)
+
+
+def _respond(answer: Answer) -> Response:
+    return Response(answer.body, status=answer.status, content_type=answer.content_type)

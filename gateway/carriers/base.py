@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,3 +57,22 @@ class Transport(Protocol):
     def send(self, sms: OutboundSms) -> SendReceipt:
         """Send one message; raise RetryableSendError or PermanentSendError when refused."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a webhook sends back, in the shape the calling carrier kind expects."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+
+
+def fallback_message_id(sender: str, recipient: str, text: str, timestamp: str) -> str:
+    """Derive a stable id for a carrier that sends none (docs/carriers.md, "Idempotency").
+
+    The carrier's own timestamp is part of it, so the same text sent again later by the same
+    person is a new message, while a re-delivery of one message keeps its id.
+    """
+    canonical = json.dumps([sender, recipient, text, timestamp], ensure_ascii=False)
+    return "fp-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]

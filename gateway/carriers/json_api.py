@@ -13,11 +13,18 @@ from typing import Any
 
 import requests
 
-from gateway.carriers.base import DeliveryReport, InboundSms, OutboundSms, SendReceipt
+from gateway import signing
+from gateway.carriers import wire
+from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
 from gateway.clock import Clock
-from gateway.errors import InvalidPayload, PermanentSendError, RetryableSendError
+from gateway.errors import (
+    InvalidPayload,
+    PermanentSendError,
+    RequestRefused,
+    RetryableSendError,
+    UnsupportedMediaType,
+)
 from gateway.settings import CarrierSettings
-from gateway.signing import signed_headers
 from gateway.states import DeliveryStatus
 from parsers import InvalidPhoneNumber, normalise_phone
 
@@ -32,6 +39,47 @@ class PreparedRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+
+
+def verify(
+    request: wire.WebhookRequest,
+    carrier: CarrierSettings,
+    now: dt.datetime,
+    tolerance: dt.timedelta,
+) -> None:
+    """Check the caller's address, the media type and the HMAC signature of the body."""
+    wire.verify_caller(request, carrier)
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    signing.verify(
+        carrier.secret,
+        request.header(signing.TIMESTAMP_HEADER),
+        request.header(signing.SIGNATURE_HEADER),
+        request.body,
+        now=now,
+        tolerance=tolerance,
+    )
+
+
+def answer_mo(request: wire.WebhookRequest, message_id: int, duplicate: bool) -> Answer:
+    """Answer a stored message or its repeat with our id for it."""
+    status = "duplicate" if duplicate else "accepted"
+    return _json_answer(200, {"status": status, "message_id": message_id})
+
+
+def answer_dlr(
+    request: wire.WebhookRequest, report: DeliveryReport | None, changed: bool
+) -> Answer:
+    """Answer a delivery report: recorded the first time, duplicate after."""
+    reference = None if report is None else report.reference
+    return _json_answer(
+        200, {"status": "recorded" if changed else "duplicate", "reference": reference}
+    )
+
+
+def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answer:
+    """Answer a refusal as every JSON error: its code and a human reason."""
+    return _json_answer(error.status, {"error": error.code, "reason": error.reason})
 
 
 def parse_inbound(body: bytes) -> InboundSms:
@@ -74,7 +122,10 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, now: dt.datetime) -
         "text": sms.text,
     }
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", **signed_headers(carrier.secret, body, now)}
+    headers = {
+        "Content-Type": "application/json",
+        **signing.signed_headers(carrier.secret, body, now),
+    }
     return PreparedRequest(url=carrier.mt_url, headers=headers, body=body)
 
 
@@ -115,6 +166,10 @@ class JsonTransport:
         except requests.RequestException as exc:
             raise PermanentSendError(type(exc).__name__) from exc
         return parse_send_answer(response.status_code, response.content)
+
+
+def _json_answer(status: int, payload: dict[str, Any]) -> Answer:
+    return Answer(status, json.dumps(payload).encode(), "application/json")
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -27,8 +27,10 @@ def simulate(
 ) -> None:
     """Text the running gateway as CARRIER would, and print the reply it sends back.
 
-    Listens at the carrier's MT URL (CARRIER_<NAME>_MT_URL) while it waits, so run it on the
-    machine that URL points to. Example:
+    Speaks the carrier's kind (CARRIER_<NAME>_KIND: signed JSON, Kannel's post-url, Jasmin's
+    MO connector or the Vietnamese MO form) and listens at its MT URL (CARRIER_<NAME>_MT_URL)
+    while it waits, answering as that kind's MT interface does, so run it on the machine that
+    URL points to. Example:
 
         gateway simulate --carrier demo --from 0912345678 "BH MK 0123456789"
     """
@@ -45,16 +47,16 @@ def simulate(
     with receiver:
         click.echo(f"{sender} > {text}")
         try:
-            message_id, answer = send_mo(
+            message_id, answer, stored = send_mo(
                 url, carrier, sender, recipient or settings.shortcode, text
             )
         except requests.RequestException as exc:
             raise click.ClickException(f"the gateway at {url} did not answer: {exc}") from exc
-        if answer.status_code != 200:
+        if not stored:
             raise click.ClickException(
-                f"the gateway refused the message: {answer.status_code} {answer.text}"
+                f"the gateway refused the message: {answer.status_code} {answer.text[:200]}"
             )
-        reply = wait_for_reply(receiver, message_id, wait)
+        reply = wait_for_reply(receiver, message_id, wait, sender)
     if reply is None:
         raise click.ClickException(
             f"no reply within {wait:g} s (is `gateway worker` running? Rate-limited senders "
