@@ -39,11 +39,7 @@ if _values is not None and not getattr(_values.ValueClass, "_multiprocess", Fals
 
 bind = [_settings.bind]
 # gunicorn's rule of thumb; capped because each worker holds its own pool and argon2 memory.
-workers = (
-    _settings.web_workers
-    if os.environ.get("GATEWAY_WEB_WORKERS", "").strip()
-    else min(2 * (os.cpu_count() or 1) + 1, 8)
-)
+workers = _settings.web_workers or min(2 * (os.cpu_count() or 1) + 1, 8)
 timeout = 30  # a request taking longer than this is stuck: the worker is replaced
 graceful_timeout = 30  # on SIGTERM or reload, in-flight requests get this long to finish
 keepalive = 5  # behind a proxy that reuses connections; gunicorn's 2 s closes them early

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
 from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
-from gateway import auth, finance, logs, metrics, web, webhooks
+from gateway import auth, finance, logs, metrics, schema, web, webhooks
 from gateway.clock import Clock
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
@@ -29,6 +34,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
         return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> ResponseReturnValue:
+        try:
+            with web.runtime().engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+                current = schema.is_current(connection)
+        except SQLAlchemyError as exc:
+            log.warning("not ready: database unreachable (%s)", type(exc).__name__)
+            return jsonify(status="unavailable", database="unreachable"), 503
+        if not current:
+            # New code on an old schema: keep it out of the load balancer until init-db ran.
+            return jsonify(status="unavailable", database="ok", migrations="behind"), 503
+        return jsonify(status="ready", database="ok", migrations="current")
 
     @app.get("/metrics")
     def prometheus_metrics() -> ResponseReturnValue:

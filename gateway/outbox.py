@@ -138,7 +138,21 @@ def _send_one(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    with session_factory() as session:
+    with session_factory.begin() as session:
+        # Renew the lease just before sending: rows late in a slow batch may have been taken
+        # over by another worker meanwhile, and a full lease now outlasts the send's timeout.
+        renewed = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.lease_owner == owner,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(lease_until=clock.now() + settings.worker_lease)
+        )
+        if renewed.rowcount == 0:  # type: ignore[attr-defined]
+            log.info("outbox %s: taken over by another worker before sending", row_id)
+            return
         row = session.get(OutboxMessage, row_id)
         assert row is not None
         sms = OutboundSms(

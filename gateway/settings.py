@@ -123,10 +123,17 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         tariffs_file=env.get("GATEWAY_TARIFFS_FILE", "", _optional_path),
         refund_wrong_syntax=env.get("GATEWAY_REFUND_WRONG_SYNTAX", "false", _bool),
         bind=env.get("GATEWAY_BIND", "127.0.0.1:8000"),
-        web_workers=env.get("GATEWAY_WEB_WORKERS", "2", _positive_int),
+        web_workers=env.get("GATEWAY_WEB_WORKERS", "0", _non_negative_int),  # 0: from CPUs
         log_level=env.get("GATEWAY_LOG_LEVEL", "INFO", str.upper),
         log_format=env.get("GATEWAY_LOG_FORMAT", "plain", _log_format),
     )
+    slowest = max((c.timeout for c in settings.carriers.values()), default=0.0)
+    if slowest >= settings.worker_lease.total_seconds():
+        # A send that outlasts its lease could be taken over and sent twice.
+        raise ConfigError(
+            f"GATEWAY_WORKER_LEASE ({settings.worker_lease.total_seconds():g} s) must be longer "
+            f"than every CARRIER_<NAME>_TIMEOUT ({slowest:g} s)"
+        )
     if not (settings.accept_bhxh or settings.accept_personal_id):
         raise ConfigError(
             "GATEWAY_ACCEPT_BHXH and GATEWAY_ACCEPT_PERSONAL_ID are both false: "

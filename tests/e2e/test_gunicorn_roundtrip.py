@@ -10,42 +10,38 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import datetime as dt
-import hmac
-import itertools
-import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
-from requests.structures import CaseInsensitiveDict
 
-from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, signed_headers
-from tests.conftest import CARRIER_SECRETS, SECRET_KEY, fresh_database
+from tests.conftest import fresh_database
+from tests.e2e.support import (
+    CARRIER,
+    CARRIER_SECRET,
+    REPLY_DEADLINE,
+    CarrierStandIn,
+    Gateway,
+    MtRequest,
+    free_port,
+    gateway_environ,
+    mo,
+    new_mo_id,
+    process,
+    run_cli,
+    serving_carrier,
+    settle,
+    signed_post,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.e2e
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CARRIER = "viettel"
-CARRIER_SECRET = CARRIER_SECRETS[CARRIER]
-POLL_INTERVAL = 0.2
-START_DEADLINE = 30.0  # seconds for gunicorn to answer /healthz
-REPLY_DEADLINE = 20.0  # seconds for a reply to reach the stand-in
-STOP_GRACE = 15.0  # seconds a process gets after SIGTERM before SIGKILL
 
 ACCOUNT = "0123456789"
 ACCOUNT_PHONE = "0912345678"
@@ -55,221 +51,10 @@ RESET_REPLY = re.compile(
 )
 
 
-# --- the carrier's MT endpoint ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MtRequest:
-    """One reply the gateway handed to the carrier stand-in."""
-
-    headers: Mapping[str, str]  # case-insensitive, as HTTP header names are
-    body: bytes
-    payload: dict[str, Any]
-    signature_ok: bool
-    message_id: str
-
-
-@dataclass
-class CarrierStandIn:
-    """Records every MT request, checks its signature and accepts it with a message id."""
-
-    secret: str
-    url: str = ""
-    received: list[MtRequest] = field(default_factory=list)
-    _changed: threading.Condition = field(default_factory=threading.Condition)
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-
-    def record(self, headers: Mapping[str, str], body: bytes) -> MtRequest:
-        """Verify and store one request; return what was stored."""
-        timestamp = headers.get(TIMESTAMP_HEADER, "")
-        expected = signature(self.secret, timestamp, body)
-        signature_ok = bool(timestamp) and hmac.compare_digest(
-            expected, headers.get(SIGNATURE_HEADER, "")
-        )
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            payload = {}
-        with self._changed:
-            request = MtRequest(headers, body, payload, signature_ok, f"vt-mt-{next(self._ids)}")
-            self.received.append(request)
-            self._changed.notify_all()
-        return request
-
-    def replies_to(self, carrier_message_id: str) -> list[MtRequest]:
-        """Return the replies received so far to one MO."""
-        with self._changed:
-            return [r for r in self.received if r.payload.get("in_reply_to") == carrier_message_id]
-
-    def wait_for_reply(self, carrier_message_id: str, gateway: Gateway) -> MtRequest:
-        """Wait until the reply to one MO arrives; fail with the gateway's output if it does not."""
-        with self._changed:
-            arrived = self._changed.wait_for(
-                lambda: any(
-                    r.payload.get("in_reply_to") == carrier_message_id for r in self.received
-                ),
-                timeout=REPLY_DEADLINE,
-            )
-        if not arrived:
-            pytest.fail(
-                f"no reply to {carrier_message_id!r} within {REPLY_DEADLINE} s\n{gateway.output()}"
-            )
-        return self.replies_to(carrier_message_id)[0]
-
-
-def _handler_for(carrier: CarrierStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            request = carrier.record(CaseInsensitiveDict(self.headers.items()), body)
-            status = 200 if request.signature_ok else 401
-            answer = json.dumps({"message_id": request.message_id}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the gateway's own logs are what a failure report shows
-
-    return Handler
-
-
 @pytest.fixture(scope="module")
 def carrier() -> Iterator[CarrierStandIn]:
-    stand_in = CarrierStandIn(CARRIER_SECRET)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(stand_in))
-    server.daemon_threads = True
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}/{CARRIER}/mt"
-    thread = threading.Thread(target=server.serve_forever, name="carrier-stand-in", daemon=True)
-    thread.start()
-    try:
+    with serving_carrier(CARRIER_SECRET) as stand_in:
         yield stand_in
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=STOP_GRACE)
-
-
-# --- the gateway processes ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Gateway:
-    """A running gateway: its base URL and where its processes write their output."""
-
-    url: str
-    logs: dict[str, Path]
-
-    def output(self) -> str:
-        """Return what each process has written so far, for failure messages."""
-        parts = []
-        for name, path in self.logs.items():
-            text = path.read_text(errors="replace") if path.exists() else ""
-            parts.append(f"----- {name} output -----\n{text[-8000:]}")
-        return "\n".join(parts)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -> dict[str, str]:
-    # A clean environment: a GATEWAY_* variable in the developer's shell must not leak in.
-    env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
-    env.update(
-        {
-            "PYTHONPATH": str(PROJECT_ROOT),  # this checkout, whatever is installed
-            "PYTHONUNBUFFERED": "1",
-            # gunicorn >= 25.1 puts a control socket here, else in ~/.gunicorn/ where concurrent
-            # runs would unlink each other's.
-            "XDG_RUNTIME_DIR": str(workdir),
-            "DATABASE_URL": database_url,
-            "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
-            "GATEWAY_SECRET_KEY": SECRET_KEY,
-            "GATEWAY_CARRIERS": CARRIER,
-            f"CARRIER_{CARRIER.upper()}_SECRET": CARRIER_SECRET,
-            f"CARRIER_{CARRIER.upper()}_MT_URL": carrier.url,
-            f"CARRIER_{CARRIER.upper()}_TIMEOUT": "5",
-            "GATEWAY_WORKER_POLL_INTERVAL": str(POLL_INTERVAL),
-            # The module's tests share one database; their messages must not add up to a limit.
-            "GATEWAY_LIMIT_RESETS_PER_ACCOUNT": "1000",
-            "GATEWAY_LIMIT_MESSAGES_PER_PHONE": "1000",
-        }
-    )
-    return env
-
-
-def _run_cli(env: dict[str, str], workdir: Path, *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"gateway {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
-        )
-
-
-@contextlib.contextmanager
-def _process(
-    name: str, args: list[str], env: dict[str, str], workdir: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    """Run ``python -m gateway <args>`` until the block ends; yield it and its output file."""
-    log = workdir / f"{name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", *args],
-            env=env,
-            cwd=workdir,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so gunicorn's workers go with it
-        )
-        try:
-            yield process, log
-        finally:
-            _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()  # gunicorn's master stops its workers before it exits
-    try:
-        process.wait(timeout=STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        # The group is still ours while its leader is unreaped: take the workers down with it.
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STOP_GRACE)
-
-
-def _wait_healthy(url: str, gateway: Gateway, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_DEADLINE
-    last_error = ""
-    while time.monotonic() < deadline:
-        try:
-            response = requests.get(f"{url}/healthz", timeout=2)
-        except requests.RequestException as exc:
-            last_error = repr(exc)
-        else:
-            if response.status_code == 200 and response.json() == {"status": "ok"}:
-                return
-            last_error = f"{response.status_code} {response.text}"
-        if server.poll() is not None:
-            last_error = f"gunicorn exited with status {server.returncode}"
-            break
-        time.sleep(0.1)
-    pytest.fail(f"gunicorn did not answer /healthz ({last_error})\n{gateway.output()}")
 
 
 @pytest.fixture(scope="module")
@@ -285,62 +70,25 @@ def _started_gateway(
 ) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("gateway")
     database_url = stack_root.enter_context(fresh_database(workdir))
-    env = _environ(workdir, carrier, database_url)
-    _run_cli(env, workdir, "init-db")
+    env = gateway_environ(workdir, carrier, database_url)
+    run_cli(env, workdir, "init-db")
     accounts = workdir / "accounts.csv"
     accounts.write_text(
         "bhxh,phone,email,approved_at\n0123456789,0912 345 678,,2026-01-15\n", encoding="utf-8"
     )
-    _run_cli(env, workdir, "accounts", "import", str(accounts))
-    port = _free_port()
+    run_cli(env, workdir, "accounts", "import", str(accounts))
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     serve = ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
     with contextlib.ExitStack() as stack:
-        server, server_log = stack.enter_context(_process("server", serve, env, workdir))
-        _, worker_log = stack.enter_context(_process("worker", ["worker"], env, workdir))
+        server, server_log = stack.enter_context(process("server", serve, env, workdir))
+        _, worker_log = stack.enter_context(process("worker", ["worker"], env, workdir))
         running = Gateway(url, {"server": server_log, "worker": worker_log})
-        _wait_healthy(url, running, server)
+        wait_healthy(url, running, server)
         yield running
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-# Unique per run, so a reused TEST_DATABASE_URL never turns a new MO into a duplicate.
-_RUN = uuid.uuid4().hex[:8]
-_mo_ids = itertools.count(1)
-_spare_phones = itertools.count(1)
-
-
-def new_mo_id() -> str:
-    return f"e2e-{_RUN}-{next(_mo_ids)}"
-
-
-def signed_post(
-    url: str, payload: dict[str, Any], secret: str = CARRIER_SECRET
-) -> requests.Response:
-    """POST a JSON body signed the way the carrier signs it."""
-    body = json.dumps(payload).encode()
-    now = dt.datetime.now(dt.UTC)
-    headers = {"Content-Type": "application/json", **signed_headers(secret, body, now)}
-    return requests.post(url, data=body, headers=headers, timeout=10)
-
-
-def mo(text: str, phone: str, mo_id: str) -> dict[str, str]:
-    return {"id": mo_id, "from": phone, "to": "8079", "text": text}
-
-
-def settle(gateway: Gateway, carrier: CarrierStandIn) -> None:
-    """Wait until the worker has finished a full pass begun after this call.
-
-    A fresh MO from an unused phone gets its own reply only once the worker has processed
-    everything stored before it and then sent its replies: stronger than sleeping a few
-    poll intervals, and never slower than it needs to be.
-    """
-    phone = f"0987{next(_spare_phones):06d}"
-    mo_id = new_mo_id()
-    response = signed_post(f"{gateway.url}/carriers/{CARRIER}/mo", mo("xin chao", phone, mo_id))
-    assert response.status_code == 200, response.text
-    carrier.wait_for_reply(mo_id, gateway)
 
 
 def login(gateway: Gateway, password: str) -> requests.Response:

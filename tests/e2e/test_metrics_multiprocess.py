@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,19 +21,18 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import CARRIER_SECRETS, SECRET_KEY, fresh_database
-from tests.e2e.test_gunicorn_roundtrip import (
-    STOP_GRACE,
+from tests.e2e.support import (
     CarrierStandIn,
     Gateway,
-    _free_port,
-    _handler_for,
-    _process,
-    _run_cli,
-    _wait_healthy,
+    free_port,
     mo,
     new_mo_id,
+    process,
+    run_cli,
+    serving_carrier,
     settle,
     signed_post,
+    wait_healthy,
 )
 
 pytestmark = pytest.mark.e2e
@@ -48,18 +45,8 @@ LOG_DEADLINE = 10.0  # seconds for gunicorn to write an access line
 
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[CarrierStandIn]:
-    carrier = CarrierStandIn(CARRIER_SECRETS[CARRIER])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(carrier))
-    server.daemon_threads = True
-    carrier.url = f"http://127.0.0.1:{server.server_address[1]}/{CARRIER}/mt"
-    thread = threading.Thread(target=server.serve_forever, name="metrics-stand-in", daemon=True)
-    thread.start()
-    try:
+    with serving_carrier(CARRIER_SECRETS[CARRIER]) as carrier:
         yield carrier
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=STOP_GRACE)
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +72,12 @@ def served(
                 "GATEWAY_LOG_FORMAT": "json",
             }
         )
-        _run_cli(env, workdir, "init-db")
-        url = f"http://127.0.0.1:{_free_port()}"
+        run_cli(env, workdir, "init-db")
+        url = f"http://127.0.0.1:{free_port()}"
         serve = ["serve", "--bind", url.removeprefix("http://"), "--workers", "3", "--with-worker"]
-        server, log = stack.enter_context(_process("server", serve, env, workdir))
+        server, log = stack.enter_context(process("server", serve, env, workdir))
         gateway = Gateway(url, {"server": log})
-        _wait_healthy(url, gateway, server)
+        wait_healthy(url, gateway, server)
         yield gateway, workdir
 
 

@@ -64,6 +64,16 @@ def test_carriers_are_read_per_name() -> None:
             "CARRIER_VIETTEL_MT_URL",
         ),
         ({**MINIMAL, "GATEWAY_CARRIERS": "vi ettel"}, "not a valid carrier name"),
+        (
+            {
+                **MINIMAL,
+                "GATEWAY_CARRIERS": "viettel",
+                "CARRIER_VIETTEL_SECRET": "s" * 20,
+                "CARRIER_VIETTEL_MT_URL": "http://x",
+                "CARRIER_VIETTEL_TIMEOUT": "60",
+            },
+            "GATEWAY_WORKER_LEASE",
+        ),
         ({**MINIMAL, "GATEWAY_CHARGE_VND": "1.5"}, "GATEWAY_CHARGE_VND"),
         ({**MINIMAL, "GATEWAY_CHARGE_VND": "-1"}, "GATEWAY_CHARGE_VND"),
         ({**MINIMAL, "GATEWAY_SHORTCODE": "80 79"}, "GATEWAY_SHORTCODE"),
