@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 
 help: ## Show this list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
 
 $(BIN)/gateway: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ run: $(BIN)/gateway .env ## Set up and serve on 127.0.0.1:8000 (SQLite), with th
 	$(BIN)/gateway init-db
 	$(BIN)/gateway serve --with-worker
 
-test: $(BIN)/gateway ## Run the whole test suite
+test: $(BIN)/gateway ## Run the whole test suite (on SQLite)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(BIN)/gateway ## Run it again on a throw-away PostgreSQL (installs it with apt if missing)
+	@url=$$(bash .ci/setup-postgres.sh) && echo "TEST_DATABASE_URL=$$url" && \
+	TEST_DATABASE_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	bash .ci/setup-postgres.sh --stop >/dev/null; exit $$status
 
 lint: $(BIN)/gateway ## ruff check and format check
 	$(BIN)/ruff check .
@@ -44,4 +49,4 @@ bench: $(BIN)/gateway ## Run the benchmarks (prints figures, asserts nothing)
 clean: ## Remove the virtualenv and caches (keeps .env and instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
 
-.PHONY: help install run test lint typecheck bench clean
+.PHONY: help install run test test-postgres lint typecheck bench clean

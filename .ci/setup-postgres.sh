@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install PostgreSQL from Debian's packages if needed, start a throw-away cluster on loopback,
 # create an empty database, and print its SQLAlchemy URL on stdout (everything else to stderr).
+# With --stop, stop that cluster.
 set -euo pipefail
 PGPORT=${PGPORT:-55432}
 PGDATA=${PGDATA:-/tmp/gateway-ci-postgres}
@@ -11,6 +12,11 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
 fi
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+if [ "${1:-}" = "--stop" ]; then
+  as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" -m fast stop >&2 || true
+  exit 0
+fi
 
 if ! as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
   rm -rf "$PGDATA"
