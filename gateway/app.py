@@ -10,6 +10,7 @@ from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import auth, finance, logs, metrics, schema, web, webhooks
 from gateway.clock import Clock
@@ -24,6 +25,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or load_settings(os.environ)
     app = Flask(__name__, instance_path=str(settings.instance_dir.resolve()), static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    if settings.proxy_hops:
+        # Behind N reverse proxies, trust their X-Forwarded-For/-Proto: the carriers' IP
+        # allow-lists must see the carrier's address, not the proxy's.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["gateway"] = build_runtime(settings, clock)
     web.install(app)

@@ -77,6 +77,7 @@ class Settings:
     worker_max_attempts: int
     worker_lease: dt.timedelta
     public_url: str
+    proxy_hops: int
     finance_api_token: str | None
     tariffs_file: Path | None
     refund_wrong_syntax: bool
@@ -119,6 +120,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         worker_max_attempts=env.get("GATEWAY_WORKER_MAX_ATTEMPTS", "3", _positive_int),
         worker_lease=env.get("GATEWAY_WORKER_LEASE", "60s", _duration),
         public_url=env.get("GATEWAY_PUBLIC_URL", "http://127.0.0.1:8000", _http_url).rstrip("/"),
+        proxy_hops=env.get("GATEWAY_PROXY_HOPS", "0", _non_negative_int),
         finance_api_token=env.optional_secret("FINANCE_API_TOKEN"),
         tariffs_file=env.get("GATEWAY_TARIFFS_FILE", "", _optional_path),
         refund_wrong_syntax=env.get("GATEWAY_REFUND_WRONG_SYNTAX", "false", _bool),

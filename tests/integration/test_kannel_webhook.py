@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from gateway.carriers import FakeTransport, WebhookRequest, kannel
 from gateway.carriers.base import OutboundSms
 from gateway.carriers.emulators import mo_accepted, mo_request, mt_answer
+from gateway.clock import FakeClock
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.runtime import Runtime
+from gateway.settings import load_settings
 from gateway.states import DeliveryStatus
 from gateway.worker import Worker
-from tests.conftest import CARRIER_SECRETS, base_environ
+from tests.conftest import CARRIER_SECRETS, base_environ, make_app
 from tests.harness import add_account
 from tests.unit.payloads import path_and_query, replay
 
@@ -108,17 +110,32 @@ def test_refusals_are_non_2xx_with_a_short_body_and_store_nothing(
     assert stored(session) == 0
 
 
-def test_allow_list_refuses_other_addresses(environ: dict[str, str], tmp_path: Path) -> None:
-    from gateway.app import create_app
-    from gateway.db import create_schema
-    from gateway.settings import load_settings
-
-    app = create_app(load_settings({**environ, "CARRIER_KANNEL_ALLOW_IPS": "10.0.0.0/8"}))
-    create_schema(app.extensions["gateway"].engine)
+def test_allow_list_refuses_other_addresses(environ: dict[str, str], clock: FakeClock) -> None:
+    app = make_app(load_settings({**environ, "CARRIER_KANNEL_ALLOW_IPS": "10.0.0.0/8"}), clock)
     client = app.test_client()
+    spoofed = {"X-Forwarded-For": "10.0.0.5"}  # no proxy is configured: not to be believed
 
     assert replay(client, "kannel_mo_post.http", remote_addr="192.0.2.1").status_code == 401
+    assert replay(client, "kannel_mo_post.http", headers=spoofed).status_code == 401
     assert replay(client, "kannel_mo_post.http", remote_addr="10.0.0.5").status_code == 202
+    app.extensions["gateway"].engine.dispose()
+
+
+def test_behind_a_proxy_the_allow_list_sees_the_forwarded_address(
+    environ: dict[str, str], clock: FakeClock
+) -> None:
+    settings = load_settings(
+        {**environ, "CARRIER_KANNEL_ALLOW_IPS": "10.0.0.0/8", "GATEWAY_PROXY_HOPS": "1"}
+    )
+    app = make_app(settings, clock)
+    client = app.test_client()
+
+    def via_proxy(address: str) -> int:
+        forwarded = {"X-Forwarded-For": address}
+        return replay(client, "kannel_mo_post.http", headers=forwarded).status_code
+
+    assert via_proxy("192.0.2.1") == 401
+    assert via_proxy("10.0.0.5") == 202
     app.extensions["gateway"].engine.dispose()
 
 

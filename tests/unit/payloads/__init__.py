@@ -39,6 +39,9 @@ def replay(client: FlaskClient, name: str, **changes: Any) -> Any:
         changes.pop("target", path_and_query(name)),
         method=request.method,
         data=changes.pop("body", request.body),
-        headers={k: v for k, v in request.headers.items() if k not in ("Host", "Content-Length")},
+        headers={
+            **{k: v for k, v in request.headers.items() if k not in ("Host", "Content-Length")},
+            **changes.pop("headers", {}),
+        },
         environ_base={"REMOTE_ADDR": changes.pop("remote_addr", "127.0.0.1")},
     )
