@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -26,7 +34,16 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     # The database, not only the code, holds "at most one charge (and one refund) per message".
-    __table_args__ = (UniqueConstraint("message_id", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("message_id", "kind"),
+        # Money moves one way per kind; the kind says which, so the amount is never negative.
+        CheckConstraint("amount_vnd >= 0", name="amount_not_negative"),
+        CheckConstraint(
+            "(kind = 'charge' AND refund_of IS NULL)"
+            " OR (kind = 'refund' AND refund_of IS NOT NULL)",
+            name="refund_refers_to_charge",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
@@ -39,6 +56,12 @@ class LedgerEntry(Base):
     outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome))
     tariff: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    # When the carrier took the message (its time if it gave one): carriers bill and reconcile
+    # by it, while ``created_at`` is when this entry was written.
+    message_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    refund_of: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(64))
 
 
 def record_charge(
@@ -53,6 +76,7 @@ def record_charge(
     outcome: Outcome,
     tariff: str,
     at: dt.datetime,
+    message_at: dt.datetime | None = None,
 ) -> LedgerEntry:
     """Append the charge for one inbound message; a second charge raises DuplicateCharge."""
     if amount_vnd < 0:
@@ -68,6 +92,7 @@ def record_charge(
         outcome=outcome,
         tariff=tariff,
         created_at=at,
+        message_at=message_at or at,
     )
     try:
         with session.begin_nested():

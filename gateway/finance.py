@@ -1,7 +1,95 @@
-"""Finance endpoints (being built: issue 3)."""
+"""Finance for tools and people: the streamed charges export over HTTP, and what the CLI shares.
+
+``GET /api/v1/finance/charges.csv?from=YYYY-MM-DD&to=YYYY-MM-DD[&carrier=NAME]`` with
+``Authorization: Bearer <FINANCE_API_TOKEN>`` answers the same CSV as ``gateway charges export``
+(phones masked), streamed as it is read. See docs/finance.md.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hmac
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Blueprint, Response, request, stream_with_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.errors import BillingError
+from billing.export import csv_chunks, iter_entries
+from billing.ledger import LedgerEntry
+from billing.periods import local_days
+from billing.refunds import RefundPolicy
+from gateway.errors import InvalidCredentials, InvalidPayload
+from gateway.runtime import Runtime
+from gateway.web import runtime
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("finance", __name__, url_prefix="/api/v1/finance")
+
+
+@contextmanager
+def reading_session(rt: Runtime) -> Iterator[Session]:
+    """Open a read-only session; on SQLite it never takes the write lock the worker needs."""
+    # A deferred transaction that only reads stays a reader: in WAL mode it sees one snapshot
+    # and never blocks the webhook or the worker, however long the export runs.
+    engine = rt.engine.execution_options(sqlite_begin="DEFERRED")
+    with rt.session_factory(bind=engine) as session:
+        yield session
+
+
+def known_carriers(rt: Runtime, session: Session) -> set[str]:
+    """Return the configured carriers and any carrier already in the ledger."""
+    in_ledger = session.scalars(select(LedgerEntry.carrier).distinct())
+    return set(rt.settings.carriers) | set(in_ledger)
+
+
+def _authorise() -> None:
+    expected = runtime().settings.finance_api_token
+    given = request.headers.get("Authorization", "")
+    scheme, _, token = given.partition(" ")
+    # An unset token closes the endpoint; compare_digest keeps the token's length and prefix
+    # from leaking through response times.
+    if (
+        expected is None
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(token.strip().encode(), expected.encode())
+    ):
+        raise InvalidCredentials("a valid finance bearer token is required")
+
+
+@bp.get("/charges.csv")
+def charges_csv() -> Response:
+    """Stream the charges export of a period as CSV."""
+    _authorise()
+    rt = runtime()
+    first, last = request.args.get("from", ""), request.args.get("to", "")
+    carrier = request.args.get("carrier") or None
+    if not first or not last:
+        raise InvalidPayload("from and to are required, as YYYY-MM-DD local days")
+    try:
+        period = local_days(first, last)
+    except BillingError as exc:
+        raise InvalidPayload(str(exc).replace("--from", "from").replace("--to", "to")) from exc
+    excel = request.args.get("excel", "") in {"1", "true"}
+    with reading_session(rt) as session:
+        if carrier is not None and carrier not in known_carriers(rt, session):
+            raise InvalidPayload(f"unknown carrier {carrier!r}")
+    policy = RefundPolicy(refund_wrong_syntax=rt.settings.refund_wrong_syntax)
+    log.info("charges export of %s over HTTP", period.describe())
+
+    def generate() -> Iterator[str]:
+        with reading_session(rt) as session:
+            yield from csv_chunks(iter_entries(session, period, carrier), policy, bom=excel)
+
+    name = f"charges-{first.strip()}-{last.strip()}.csv"
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

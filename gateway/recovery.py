@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import LedgerEntry, record_charge
 from billing.outcomes import Outcome
+from billing.tariffs import tariff_book
 from gateway.accounts import find_account, issue_temporary_password, recent_issues
+from gateway.db import lock_for_transaction
 from gateway.models import AccountState, InboundMessage
 from gateway.outbox import enqueue_reply
 from gateway.replies import FAILURE_REPLIES, PASSWORD_MASK, Reply, ReplyCatalog, format_wait
@@ -57,6 +59,9 @@ def fail_message(session: Session, message: InboundMessage, ctx: Context) -> Led
 
 def _decide(session: Session, message: InboundMessage, ctx: Context) -> _Decision:
     settings, catalog, now = ctx.settings, ctx.catalog, ctx.now
+    # Limits count earlier messages of the sender: two workers must not both count "2 of 3"
+    # for the same phone. Only the registered phone can reset, so this covers the account too.
+    lock_for_transaction(session, int(message.sender))
     if _phone_over_limit(session, message, settings, now):
         return _limited(session, message, catalog, settings.phone_window, now, by_account=False)
     if not ctx.sms_reset_enabled:
@@ -138,6 +143,12 @@ def _finish(
 ) -> LedgerEntry:
     settings, now = ctx.settings, ctx.now
     check_transition(message.status, MessageStatus.PROCESSED)
+    # The carrier bills by its own time of the message, at the tariff in force then.
+    message_at = message.carrier_received_at or message.created_at
+    book = tariff_book(
+        settings.tariffs_file, tuple(settings.carriers), settings.shortcode, settings.charge_vnd
+    )
+    tariff = book.price(message.carrier, message.recipient, message_at, settings.charge_vnd)
     # The carrier bills every message sent to the shortcode, whatever we make of it.
     charge = record_charge(
         session,
@@ -146,10 +157,11 @@ def _finish(
         carrier_message_id=message.carrier_message_id,
         shortcode=message.recipient,
         phone=message.sender,
-        amount_vnd=settings.charge_vnd,
+        amount_vnd=tariff.amount_vnd,
         outcome=decision.outcome,
-        tariff=f"{message.recipient}:{settings.charge_vnd}",
+        tariff=tariff.label,
         at=now,
+        message_at=message_at,
     )
     if decision.reply is not None and decision.safe_reply is not None:
         enqueue_reply(

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.errors import FileError
+from billing.tariffs import tariff_book
 from gateway.carriers import Transport, build_transports
 from gateway.clock import Clock, SystemClock
 from gateway.db import make_engine, make_session_factory
+from gateway.errors import ConfigError
 from gateway.replies import ReplyCatalog, catalog_for
 from gateway.settings import Settings
 from gateway.worker import Worker
@@ -48,6 +51,13 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         accept_personal_id=settings.accept_personal_id,
     )
     catalog.check()
+    try:
+        # Read the tariffs now, so a broken file stops the start instead of a charge.
+        tariff_book(
+            settings.tariffs_file, tuple(settings.carriers), settings.shortcode, settings.charge_vnd
+        )
+    except FileError as exc:
+        raise ConfigError(f"GATEWAY_TARIFFS_FILE={settings.tariffs_file}: {exc}") from exc
     engine = make_engine(settings.database_url)
     return Runtime(
         settings=settings,

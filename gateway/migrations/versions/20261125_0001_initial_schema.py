@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 9cd3a60ff88d
+Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 03:55:15.957459
+Create Date: 2026-11-25 04:10:56.420334
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import billing.base
 
-revision = "9cd3a60ff88d"
+revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -145,10 +145,24 @@ def upgrade() -> None:
         ),
         sa.Column("tariff", sa.String(length=64), nullable=False),
         sa.Column("created_at", billing.base.UTCDateTime(), nullable=False),
+        sa.Column("message_at", billing.base.UTCDateTime(), nullable=True),
+        sa.Column("refund_of", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("reason", sa.String(length=200), nullable=True),
+        sa.Column("actor", sa.String(length=64), nullable=True),
+        sa.CheckConstraint(
+            "(kind = 'charge' AND refund_of IS NULL) OR (kind = 'refund' AND refund_of IS NOT NULL)",
+            name=op.f("ck_ledger_entries_refund_refers_to_charge"),
+        ),
+        sa.CheckConstraint("amount_vnd >= 0", name=op.f("ck_ledger_entries_amount_not_negative")),
         sa.ForeignKeyConstraint(
             ["message_id"],
             ["inbound_messages.id"],
             name=op.f("fk_ledger_entries_message_id_inbound_messages"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["refund_of"],
+            ["ledger_entries.id"],
+            name=op.f("fk_ledger_entries_refund_of_ledger_entries"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
         sa.UniqueConstraint("message_id", "kind", name=op.f("uq_ledger_entries_message_id_kind")),

@@ -1,0 +1,203 @@
+"""Measure ``gateway charges export`` on a large ledger, beside ``sqlite3 -csv`` on the same rows.
+
+    python benchmarks/export_charges.py [--entries 1000000] [--keep FILE.db]
+
+It fills a fresh SQLite file with inbound messages and their charges (a refund for one in
+twenty), spread over November 2026, then times the CSV export of the month through the same
+functions the CLI uses (``iter_entries`` + ``write_csv``) in a child process with its peak
+resident memory, beside the same for one day (flat memory: both alike), the XLSX export of a
+slice, and ``/usr/bin/sqlite3 -csv`` dumping the same rows. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, insert
+
+from billing.export import iter_entries, write_csv, write_xlsx
+from billing.ledger import LedgerEntry
+from billing.periods import local_days
+from billing.refunds import RefundPolicy
+from gateway.db import create_schema, make_engine, make_session_factory
+from gateway.models import InboundMessage
+
+CHUNK = 50_000
+OUTCOMES = ("reset_sent", "wrong_syntax", "not_matched", "rate_limited", "system_error")
+START = dt.datetime(2026, 10, 31, 17, 0)  # local midnight, Nov 1 (stored naive UTC)
+SQLITE_SQL = (
+    "SELECT id, kind, created_at, carrier, shortcode, message_id, carrier_message_id, phone, "
+    "outcome, amount_vnd, tariff, refund_of, reason, message_at FROM ledger_entries "
+    "WHERE created_at >= '2026-10-31 17:00:00' AND created_at < '2026-11-30 17:00:00' "
+    "ORDER BY created_at, id"
+)
+
+
+def fill(engine: Engine, entries: int) -> None:
+    """Insert ``entries`` ledger rows (charges and about 5 % refunds) with their messages."""
+    step = dt.timedelta(days=29) / entries  # the whole month, away from its last local day
+    messages = -(-entries * 20 // 21)
+    refunded = entries - messages  # one message in twenty, up to the exact number asked for
+    with engine.begin() as connection:
+        for first in range(0, messages, CHUNK):
+            rows, charges, refunds = [], [], []
+            for i in range(first, min(first + CHUNK, messages)):
+                at = START + step * i
+                carrier = ("viettel", "mobifone", "vinaphone")[i % 3]
+                phone = f"849{(i * 7919) % 10**8:08d}"
+                rows.append(_message(i, carrier, phone, at))
+                charge = _charge(i, carrier, phone, at)
+                charges.append(charge)
+                if i % 20 == 0 and i // 20 < refunded:
+                    refund = {**charge, "id": messages + i + 1, "kind": "refund"}
+                    refunds.append(refund | {"refund_of": i + 1, "reason": "system_error"})
+            connection.execute(insert(InboundMessage.__table__), rows)
+            connection.execute(insert(LedgerEntry.__table__), charges)
+            if refunds:
+                connection.execute(insert(LedgerEntry.__table__), refunds)
+
+
+def _message(i: int, carrier: str, phone: str, at: dt.datetime) -> dict[str, object]:
+    aware = at.replace(tzinfo=dt.UTC)
+    return {
+        "id": i + 1,
+        "carrier": carrier,
+        "carrier_message_id": f"{carrier[:2].upper()}-{i:09d}",
+        "sender": phone,
+        "recipient": "8079",
+        "text": "BH MK 0123456789",
+        "content_digest": f"{i:064d}",
+        "created_at": aware,
+        "status": "processed",
+        "outcome": OUTCOMES[i % len(OUTCOMES)],
+        "replied": True,
+        "attempts": 0,
+        "processed_at": aware,
+    }
+
+
+def _charge(i: int, carrier: str, phone: str, at: dt.datetime) -> dict[str, object]:
+    aware = at.replace(tzinfo=dt.UTC)
+    return {
+        "id": i + 1,
+        "message_id": i + 1,
+        "carrier": carrier,
+        "carrier_message_id": f"{carrier[:2].upper()}-{i:09d}",
+        "shortcode": "8079",
+        "phone": phone,
+        "amount_vnd": 1000,
+        "kind": "charge",
+        "outcome": OUTCOMES[i % len(OUTCOMES)],
+        "tariff": "8079:1000",
+        "created_at": aware,
+        "message_at": aware,
+        "refund_of": None,
+        "reason": None,
+        "actor": None,
+    }
+
+
+def export(database: Path, path: Path, last_day: str) -> tuple[int, float, int]:
+    """Export Nov 1 .. ``last_day`` as the CLI does, in a child process.
+
+    Return rows, seconds and the child's peak resident memory in KiB (getrusage), so the
+    figure is the export's own and not the generator's.
+    """
+    code = (
+        "import resource, sys, time; sys.path.insert(0, 'benchmarks');"
+        "from pathlib import Path; from export_charges import export_here;"
+        f"rows, seconds = export_here(Path({str(database)!r}), Path({str(path)!r}), {last_day!r});"
+        "print(rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return int(out[0]), float(out[1]), int(out[2])
+
+
+def export_here(database: Path, path: Path, last_day: str) -> tuple[int, float]:
+    """Export Nov 1 .. ``last_day`` to CSV through iter_entries and write_csv; time it."""
+    engine = make_engine(f"sqlite:///{database}")
+    factory = make_session_factory(engine.execution_options(sqlite_begin="DEFERRED"))
+    start = time.perf_counter()
+    with factory() as session, path.open("w", encoding="utf-8", newline="") as stream:
+        entries = iter_entries(session, local_days("2026-11-01", last_day))
+        rows = write_csv(stream, entries, RefundPolicy())
+    return rows, time.perf_counter() - start
+
+
+def export_xlsx(engine: Engine, path: Path) -> tuple[int, float]:
+    """Export the first three days as XLSX (openpyxl write-only); return rows and seconds."""
+    factory = make_session_factory(engine.execution_options(sqlite_begin="DEFERRED"))
+    start = time.perf_counter()
+    with factory() as session:
+        entries = iter_entries(session, local_days("2026-11-01", "2026-11-03"))
+        rows = write_xlsx(str(path), entries, RefundPolicy())
+    return rows, time.perf_counter() - start
+
+
+def sqlite3_dump(database: Path, path: Path) -> float:
+    """Time the sqlite3 shell dumping the same rows as CSV: the floor for any export."""
+    start = time.perf_counter()
+    with path.open("wb") as stream:
+        subprocess.run(["sqlite3", "-csv", str(database), SQLITE_SQL], stdout=stream, check=True)  # noqa: S603,S607
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000, help="ledger rows [1000000]")
+    parser.add_argument("--keep", type=Path, help="copy the generated database here")
+    args = parser.parse_args()
+    if args.entries < 21:
+        parser.error("--entries must be at least 21")
+    if shutil.which("sqlite3") is None:
+        print("sqlite3 is not installed; the baseline needs it", file=sys.stderr)
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        folder = Path(tmp)
+        database = folder / "gateway.db"
+        engine = make_engine(f"sqlite:///{database}")
+        create_schema(engine)
+        start = time.perf_counter()
+        fill(engine, args.entries)
+        print(f"{args.entries:,} entries generated in {time.perf_counter() - start:.1f} s")
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+
+        engine.dispose()
+        small_rows, _, small_rss = export(database, folder / "day.csv", "2026-11-01")
+        rows, seconds, rss = export(database, folder / "export.csv", "2026-11-30")
+        baseline = sqlite3_dump(database, folder / "sqlite3.csv")
+        engine = make_engine(f"sqlite:///{database}")
+        xlsx_rows, xlsx_seconds = export_xlsx(engine, folder / "export.xlsx")
+        engine.dispose()
+        size = (folder / "export.csv").stat().st_size / 2**20
+        print(f"sqlite3 -csv (baseline) {rows:>10,} rows {baseline:>7.2f} s")
+        print(
+            f"charges export (CSV)    {rows:>10,} rows {seconds:>7.2f} s "
+            f"{rows / seconds:>10,.0f} rows/s  {seconds / baseline:.1f}x sqlite3  {size:.0f} MiB"
+        )
+        print(
+            f"peak RSS of the export process: {rss / 1024:.0f} MiB for {rows:,} rows, "
+            f"{small_rss / 1024:.0f} MiB for {small_rows:,} rows (one day)"
+        )
+        print(
+            f"charges export (XLSX)   {xlsx_rows:>10,} rows {xlsx_seconds:>7.2f} s "
+            f"{xlsx_rows / xlsx_seconds:>10,.0f} rows/s  (first 3 days)"
+        )
+        if args.keep:
+            shutil.copy(database, args.keep)
+    return 0 if rows == args.entries else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Daily summaries: per local day, carrier and outcome, the messages, charged, refunded and net.
+
+The summary reads the same entries as the export (same period, same filter), so its totals
+equal the export's sums to the đồng. Grouping by local day happens here rather than in SQL:
+the day of a UTC time is written differently in every database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.export import BATCH
+from billing.ledger import EntryKind, LedgerEntry
+from billing.outcomes import Outcome
+from billing.periods import LOCAL_TZ, Period
+
+HEADER = ("local_date", "carrier", "outcome", "messages", "charged_vnd", "refunded_vnd", "net_vnd")
+
+
+@dataclass(slots=True)
+class Line:
+    """One line of the summary (or its total)."""
+
+    messages: int = 0
+    charged_vnd: int = 0
+    refunded_vnd: int = 0
+
+    @property
+    def net_vnd(self) -> int:
+        """Return what stays charged."""
+        return self.charged_vnd - self.refunded_vnd
+
+    def add(self, kind: EntryKind, amount_vnd: int) -> None:
+        """Count one entry."""
+        if kind is EntryKind.CHARGE:
+            self.messages += 1
+            self.charged_vnd += amount_vnd
+        else:
+            self.refunded_vnd += amount_vnd
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The summary's lines by (local day, carrier, outcome), and the total."""
+
+    lines: dict[tuple[dt.date, str, Outcome], Line]
+    total: Line
+
+    def rows(self) -> Iterator[tuple[str, str, str, int, int, int, int]]:
+        """Yield the lines in order of day, carrier and outcome, then the total."""
+        for (day, carrier, outcome), line in sorted(
+            self.lines.items(), key=lambda item: (item[0][0], item[0][1], item[0][2].value)
+        ):
+            yield (day.isoformat(), carrier, outcome.value, *_figures(line))
+        yield ("total", "", "", *_figures(self.total))
+
+
+def _figures(line: Line) -> tuple[int, int, int, int]:
+    return line.messages, line.charged_vnd, line.refunded_vnd, line.net_vnd
+
+
+def summarise(session: Session, period: Period, carrier: str | None = None) -> Summary:
+    """Summarise the entries written in ``period`` (optionally of one carrier)."""
+    query = select(
+        LedgerEntry.created_at,
+        LedgerEntry.carrier,
+        LedgerEntry.outcome,
+        LedgerEntry.kind,
+        LedgerEntry.amount_vnd,
+    ).where(LedgerEntry.created_at >= period.start, LedgerEntry.created_at < period.end)
+    if carrier is not None:
+        query = query.where(LedgerEntry.carrier == carrier)
+    lines: dict[tuple[dt.date, str, Outcome], Line] = {}
+    total = Line()
+    for created_at, entry_carrier, outcome, kind, amount in session.execute(
+        query.execution_options(yield_per=BATCH)
+    ):
+        key = (created_at.astimezone(LOCAL_TZ).date(), entry_carrier, outcome)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = Line()
+        line.add(kind, amount)
+        total.add(kind, amount)
+    return Summary(lines, total)
