@@ -1,0 +1,141 @@
+"""``gateway charges refund``: refund one message, or every refundable one in a period."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from sqlalchemy.orm import Session
+
+from billing.errors import RefundRefused
+from billing.outcomes import Outcome
+from billing.periods import Period
+from billing.refunds import (
+    Candidate,
+    RefundPolicy,
+    find_charge,
+    refund_all,
+    refund_charge,
+    refundable_charges,
+)
+from gateway.cli.common import runtime_of
+from gateway.cli.finance_input import BadInput, acting_user, carrier_of, period_of, policy_of
+from parsers import mask_phone
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option("--message-id", type=int, help="Refund this message (our id).")
+@click.option(
+    "--carrier-message-id", help="Refund this message (the carrier's id; with --carrier)."
+)
+@click.option("--carrier", help="The carrier (with --carrier-message-id, or to filter).")
+@click.option("--outcome", "outcomes", multiple=True, type=click.Choice([o.value for o in Outcome]))
+@click.option("--from", "first", help="Filter: first local day, YYYY-MM-DD.")
+@click.option("--to", "last", help="Filter: last local day, YYYY-MM-DD (included).")
+@click.option("--amount", type=int, help="One message only: refund less than the charge.")
+@click.option("--reason", help="Why (stored on the refund) [default: the outcome].")
+@click.option("--force", is_flag=True, help="One message only: refund a non-refundable outcome.")
+@click.option("--dry-run", is_flag=True, help="List what would be refunded; write nothing.")
+@click.pass_context
+def refund(
+    ctx: click.Context,
+    message_id: int | None,
+    carrier_message_id: str | None,
+    carrier: str | None,
+    outcomes: tuple[str, ...],
+    first: str | None,
+    last: str | None,
+    amount: int | None,
+    reason: str | None,
+    force: bool,
+    dry_run: bool,
+) -> None:
+    """Refund one message, or every refundable charge of a period (idempotent).
+
+    \b
+    gateway charges refund --message-id 1234 --reason "complaint 5678"
+    gateway charges refund --carrier viettel --carrier-message-id ABC123
+    gateway charges refund --outcome system_error --from 2026-11-01 --to 2026-11-30 --dry-run
+    """
+    runtime = runtime_of(ctx)
+    single = message_id is not None or carrier_message_id is not None
+    if single and (outcomes or first or last):
+        raise BadInput("give one message, or a filter (--from/--to/--outcome), not both")
+    if not single and not (first and last):
+        raise BadInput("give --message-id, --carrier with --carrier-message-id, or --from and --to")
+    if not single and (amount is not None or force):
+        raise BadInput("--amount and --force apply to one message only")
+    if carrier_message_id is not None and carrier is None:
+        raise BadInput("--carrier-message-id needs --carrier")
+    policy, actor, now = policy_of(runtime), acting_user(), runtime.clock.now()
+    with runtime.session_factory() as session:
+        carrier_of(runtime, session, carrier)
+        try:
+            if single:
+                charge = find_charge(
+                    session,
+                    message_id=message_id,
+                    carrier=carrier,
+                    carrier_message_id=carrier_message_id,
+                )
+                refunds = [
+                    refund_charge(
+                        session,
+                        charge,
+                        policy,
+                        reason=reason,
+                        actor=actor,
+                        at=now,
+                        amount_vnd=amount,
+                        force=force,
+                    )
+                ]
+                skipped: list[str] = []
+            else:
+                assert first is not None and last is not None
+                found = _candidates(session, policy, period_of(first, last), carrier, outcomes)
+                if not found or dry_run:
+                    return
+                refunds, skipped = refund_all(
+                    session, found, policy, reason=reason, actor=actor, at=now
+                )
+        except RefundRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        total = sum(r.amount_vnd for r in refunds)
+        if dry_run:
+            session.rollback()
+            click.echo(f"dry run: would refund message {refunds[0].message_id}, {total} VND")
+            return
+        session.commit()
+    for why in skipped:
+        click.echo(f"skipped: {why}", err=True)
+    log.info("%s refunded %s charges, %s VND", actor, len(refunds), total)
+    click.echo(f"refunded {len(refunds)} charges, {total} VND")
+
+
+def _candidates(
+    session: Session,
+    policy: RefundPolicy,
+    period: Period,
+    carrier: str | None,
+    outcomes: tuple[str, ...],
+) -> list[Candidate]:
+    """List the refundable charges of a filter; say so when there is none (idempotent rerun)."""
+    chosen = [Outcome(value) for value in outcomes]
+    carriers = [carrier] if carrier else []
+    found = refundable_charges(session, policy, period, carriers=carriers, outcomes=chosen)
+    if not found:
+        click.echo(f"nothing to refund: every refundable charge of {period.describe()} is refunded")
+        return found
+    for candidate in found:
+        c = candidate.charge
+        failed = " (reply failed)" if candidate.reply_failed else ""
+        click.echo(
+            f"message {c.message_id} {c.carrier} {c.carrier_message_id} {mask_phone(c.phone)} "
+            f"{c.outcome.value}{failed} {c.amount_vnd} VND"
+        )
+    total = sum(c.charge.amount_vnd for c in found)
+    click.echo(f"{len(found)} refundable charges, {total} VND")
+    return found
