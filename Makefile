@@ -12,10 +12,10 @@ help: ## Show this list
 $(BIN)/gateway: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,postgres]"
 	touch $@
 
-install: $(BIN)/gateway ## Create .venv and install the gateway with its dev tools
+install: $(BIN)/gateway ## Create .venv and install the gateway with its dev tools and PostgreSQL driver
 
 .env: | $(BIN)/gateway
 	$(BIN)/python -c "import re, secrets; \
