@@ -189,15 +189,22 @@ def run_cli(env: dict[str, str], workdir: Path, *args: str) -> None:
         )
 
 
-@contextlib.contextmanager
 def process(
     name: str, args: list[str], env: dict[str, str], workdir: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+) -> contextlib.AbstractContextManager[tuple[subprocess.Popen[bytes], Path]]:
     """Run ``python -m gateway <args>`` until the block ends; yield it and its output file."""
+    return command(name, [sys.executable, "-m", "gateway", *args], env, workdir)
+
+
+@contextlib.contextmanager
+def command(
+    name: str, argv: list[str], env: dict[str, str] | None, workdir: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """Run any program until the block ends, whatever happens; yield it and its output file."""
     log = workdir / f"{name}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", *args],
+            argv,
             env=env,
             cwd=workdir,
             stdout=output,

@@ -11,9 +11,7 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -29,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.states import DeliveryStatus
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, fresh_database
+from tests.e2e.support import command, free_port, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +50,6 @@ if not (os.path.exists(BEARERBOX) and os.path.exists(FAKESMSC)):
     if os.environ.get("REQUIRE_KANNEL") == "1":
         raise RuntimeError("REQUIRE_KANNEL=1 but Kannel is not installed: run .ci/setup-kannel.sh")
     pytest.skip("Kannel is not installed (.ci/setup-kannel.sh)", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _documented_conf() -> str:
@@ -92,26 +85,8 @@ def _process(
     name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None
 ) -> Iterator[Path]:
     """Run a process until the block ends, whatever happens; yield its output file."""
-    log = workdir / f"{name}.out"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            args,
-            cwd=workdir,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: gunicorn's workers go down with it
-        )
-        try:
-            yield log
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=STOP_GRACE)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=STOP_GRACE)
+    with command(name, args, env, workdir) as (_, log):
+        yield log
 
 
 def _wait_listening(port: int, what: str, logs: list[Path]) -> None:
@@ -170,15 +145,16 @@ class Stack:
         pytest.fail(f"no {pattern.pattern!r} from the fake SMSC\n{_tails(self.logs)}")
 
 
-def _gateway_env(workdir: Path, sendsms_port: int, gateway_url: str) -> dict[str, str]:
+def _gateway_env(
+    workdir: Path, sendsms_port: int, gateway_url: str, database_url: str
+) -> dict[str, str]:
     env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
     env.update(
         {
             "PYTHONPATH": str(PROJECT_ROOT),
             "PYTHONUNBUFFERED": "1",
             "XDG_RUNTIME_DIR": str(workdir),
-            "DATABASE_URL": os.environ.get("TEST_DATABASE_URL")
-            or f"sqlite:///{workdir / 'gateway.db'}",
+            "DATABASE_URL": database_url,
             "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
             "GATEWAY_SECRET_KEY": SECRET_KEY,
             "GATEWAY_PUBLIC_URL": gateway_url,
@@ -197,31 +173,22 @@ def _gateway_env(workdir: Path, sendsms_port: int, gateway_url: str) -> dict[str
     return env
 
 
-def _gateway_cli(env: dict[str, str], workdir: Path, *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"gateway {' '.join(args)}: {result.stdout}\n{result.stderr}")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("kannel")
-    ports = {name: _free_port() for name in ("admin", "box", "smsc", "sendsms", "gateway")}
+    with fresh_database(workdir) as database_url:
+        yield from _started(workdir, database_url)
+
+
+def _started(workdir: Path, database_url: str) -> Iterator[Stack]:
+    ports = {name: free_port() for name in ("admin", "box", "smsc", "sendsms", "gateway")}
     gateway_url = f"http://127.0.0.1:{ports['gateway']}"
     (workdir / "kannel.conf").write_text(kannel_conf(workdir, ports, gateway_url), encoding="utf-8")
-    env = _gateway_env(workdir, ports["sendsms"], gateway_url)
-    _gateway_cli(env, workdir, "init-db")
+    env = _gateway_env(workdir, ports["sendsms"], gateway_url, database_url)
+    run_cli(env, workdir, "init-db")
     accounts = workdir / "accounts.csv"
     accounts.write_text("bhxh,phone,email,approved_at\n0123456789,0912345678,,2026-01-15\n")
-    _gateway_cli(env, workdir, "accounts", "import", str(accounts))
+    run_cli(env, workdir, "accounts", "import", str(accounts))
     serve = [
         sys.executable,
         "-m",
