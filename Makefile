@@ -21,7 +21,7 @@ install: $(BIN)/gateway ## Create .venv and install the gateway with its dev too
 	$(BIN)/python -c "import re, secrets; \
 	text = open('.env.example', encoding='utf-8').read(); \
 	fill = lambda m: m[1] + secrets.token_hex(32); \
-	print(re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text), end='')" > $@
+	print(re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|GATEWAY_APP_CREDENTIAL|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text), end='')" > $@
 	@echo "wrote .env with fresh secrets"
 
 run: $(BIN)/gateway .env ## Set up and serve on 127.0.0.1:8000 (SQLite), with the background worker

@@ -1,6 +1,6 @@
 """The account service: look-ups, temporary passwords, login and password change.
 
-Every channel (SMS now, email later) goes through these functions, so the limits and the
+Every channel (SMS, email, the API) goes through these functions, so the limits and the
 rules for temporary passwords are the same everywhere. Functions take the session and never
 commit: the boundary that opened the session does.
 """
@@ -42,6 +42,19 @@ def find_account(session: Session, identifier: str) -> Account | None:
     """Find an account by its 10-digit social insurance number or 12-digit personal ID."""
     column = Account.personal_id if len(identifier) == 12 else Account.bhxh
     return session.scalars(select(Account).where(column == identifier)).one_or_none()
+
+
+def lock_active_account(session: Session, identifier: str) -> Account | None:
+    """Find an approved account and lock its row until the transaction ends (FOR UPDATE)."""
+    if not identifier.isdigit() or len(identifier) not in (10, 12):
+        return None
+    column = Account.personal_id if len(identifier) == 12 else Account.bhxh
+    query = select(Account).where(column == identifier).with_for_update()
+    account = session.scalars(query).one_or_none()
+    if account is None or account.state is not AccountState.ACTIVE:
+        return None
+    session.refresh(account)  # another transaction may have changed it while we waited
+    return account
 
 
 def recent_issues(session: Session, account_id: int, since: dt.datetime) -> int:
@@ -105,13 +118,17 @@ def change_password(
     now: dt.datetime,
 ) -> LoginResult:
     """Replace the password after proving the current or the temporary one."""
-    if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidPayload(
-            f"new_password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-            code="weak_password",
-        )
-    if new_password == password:
-        raise InvalidPayload("new_password must differ from the current one", code="weak_password")
+    check_new_password(new_password, current=password)
+    result = prove_password(session, identifier, password, settings=settings, now=now)
+    if result.account is not None and result.error is None:
+        set_password(result.account, hash_password(new_password), now)
+    return result
+
+
+def prove_password(
+    session: Session, identifier: str, password: str, *, settings: Settings, now: dt.datetime
+) -> LoginResult:
+    """Check the current or the temporary password, counting failures towards the lock."""
     account = _usable_account(session, identifier)
     if account is None:
         verify_password(None, password)
@@ -123,14 +140,30 @@ def change_password(
     ) or verify_password(account.password_hash, password)
     if not proven:
         return _record_failure(session, account, settings, now)
-    account.password_hash = hash_password(new_password)
+    _reset_failures(account, now)
+    return LoginResult(account)
+
+
+def check_new_password(new_password: str, *, current: str | None = None) -> None:
+    """Refuse a chosen password that is too short, too long or the same as the current one."""
+    if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidPayload(
+            f"new_password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+            code="weak_password",
+        )
+    if new_password == current:
+        raise InvalidPayload("new_password must differ from the current one", code="weak_password")
+
+
+def set_password(account: Account, password_hash: str, now: dt.datetime) -> None:
+    """Make a chosen password the account's only one; earlier tokens stop working."""
+    account.password_hash = password_hash
     account.password_changed_at = now
     account.must_change_password = False
     account.temp_password_hash = None
     account.temp_password_expires_at = None
     account.temp_password_logged_in = False
     _reset_failures(account, now)
-    return LoginResult(account)
 
 
 def _usable_account(session: Session, identifier: str) -> Account | None:

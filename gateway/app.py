@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import auth, finance, logs, metrics, schema, web, webhooks
+from gateway import account_api, auth, finance, logs, metrics, recovery_api, schema, web, webhooks
 from gateway.clock import Clock
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, load_settings
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions["gateway"] = build_runtime(settings, clock)
     web.install(app)
     _install_observability(app)
-    for blueprint in (webhooks.bp, auth.bp, finance.bp):
+    for blueprint in (webhooks.bp, auth.bp, finance.bp, recovery_api.bp, account_api.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

@@ -7,9 +7,12 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from gateway.accounts import authenticate, change_password
+from gateway.audit import record_event
 from gateway.errors import InvalidCredentials
 from gateway.models import Account
+from gateway.notices import notify_password_changed
 from gateway.web import db_session, json_body, runtime, string_field
+from parsers import mask_id
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -40,13 +43,22 @@ def set_password() -> ResponseReturnValue:
     password = string_field(data, "password")
     new_password = string_field(data, "new_password")
     session = db_session()
+    settings, now = runtime().settings, runtime().clock.now()
     result = change_password(
+        session, identifier, password, new_password, settings=settings, now=now
+    )
+    if result.account is not None and result.error is None:
+        notify_password_changed(
+            session, result.account, settings=settings, catalog=runtime().catalog, now=now
+        )
+    record_event(
         session,
-        identifier,
-        password,
-        new_password,
-        settings=runtime().settings,
-        now=runtime().clock.now(),
+        action="password_change",
+        channel="api",
+        outcome="changed" if result.error is None else result.error.code,
+        subject=mask_id(identifier),
+        account_id=result.account.id if result.account else None,
+        now=now,
     )
     session.commit()
     if result.error is not None:

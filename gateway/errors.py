@@ -12,10 +12,12 @@ GatewayError
  │    ├── WrongShortcode          422
  │    ├── ConflictingDuplicate    409
  │    ├── InvalidCredentials      401
+ │    ├── InvalidOtp              400 (wrong, expired, used or locked: one answer for all)
+ │    ├── InvalidCaptcha          400
  │    └── TooManyAttempts         429
  ├── SendError                an outbound message was not accepted
- │    ├── RetryableSendError      try again later (timeouts, 429, 5xx)
- │    └── PermanentSendError      never retry (other 4xx, malformed answers)
+ │    ├── RetryableSendError      try again later (timeouts, 429, 5xx; SMTP 4xx, no connection)
+ │    └── PermanentSendError      never retry (other 4xx, malformed answers; SMTP 5xx)
  └── IllegalTransition        a state change the transition table forbids
 """
 
@@ -77,6 +79,14 @@ class ConflictingDuplicate(RequestRefused):
 
 class InvalidCredentials(RequestRefused):
     status, code = 401, "invalid_credentials"
+
+
+class InvalidOtp(RequestRefused):
+    status, code = 400, "invalid_otp"
+
+
+class InvalidCaptcha(RequestRefused):
+    status, code = 400, "invalid_captcha"
 
 
 class TooManyAttempts(RequestRefused):

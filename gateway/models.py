@@ -1,4 +1,5 @@
-"""The gateway's tables: accounts, inbound messages, the outbox, password issues and switches.
+"""The gateway's tables: accounts, inbound messages, the outbox, password issues, switches, and
+the email channel's OTPs, captchas, recovery requests and the audit trail.
 
 Rows refer to each other by id only (no ORM relationships), so each use case loads exactly
 what it needs and nothing is fetched behind its back.
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.base import Base, UTCDateTime, enum_column
 from billing.outcomes import Outcome
-from gateway.states import DeliveryStatus, MessageStatus, OutboxStatus
+from gateway.states import Channel, DeliveryStatus, MessageStatus, OutboxStatus
 
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
 
@@ -45,6 +46,8 @@ class Account(Base):
     bhxh: Mapped[str] = mapped_column(String(10), unique=True)
     personal_id: Mapped[str | None] = mapped_column(String(12), unique=True)
     phone: Mapped[str] = mapped_column(String(16), index=True)
+    # Only a confirmed address is stored here, and only this one is used for recovery: imported
+    # from BHXH's records, or confirmed by an OTP. An address being added waits in its OTP row.
     email: Mapped[str | None] = mapped_column(String(254))
     state: Mapped[AccountState] = mapped_column(enum_column(AccountState))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -58,6 +61,9 @@ class Account(Base):
     temp_password_logged_in: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Wrong OTPs count per account, across resends: a new code does not reset the count.
+    otp_failures: Mapped[int] = mapped_column(Integer, default=0)
+    otp_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -105,21 +111,26 @@ class InboundMessage(Base):
 
 
 class OutboxMessage(Base):
-    """A reply waiting for, or done with, its way out to a carrier."""
+    """An SMS or an email waiting for, or done with, its way out (a carrier or the SMTP relay)."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
-    carrier: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel), default=Channel.SMS)
+    carrier: Mapped[str] = mapped_column(String(32))  # "email" for the email channel
     in_reply_to: Mapped[str | None] = mapped_column(String(128))
     route: Mapped[str | None] = mapped_column(String(64))
-    sender: Mapped[str] = mapped_column(String(16))
-    recipient: Mapped[str] = mapped_column(String(16))
-    # ``text`` may carry a password until the carrier takes it; then it becomes ``safe_text``.
+    sender: Mapped[str] = mapped_column(String(254))  # shortcode, or the From header
+    recipient: Mapped[str] = mapped_column(String(254))  # phone, or email address
+    subject: Mapped[str | None] = mapped_column(String(200))
+    # ``text`` (and ``html``) may carry a password or an OTP until it is handed over; then it
+    # becomes ``safe_text`` (``safe_html``).
     text: Mapped[str] = mapped_column(Text)
     safe_text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    safe_html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -142,3 +153,68 @@ class Switch(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Otp(Base):
+    """A one-time code emailed to prove control of an address, stored as a keyed hash only."""
+
+    __tablename__ = "otps"
+    __table_args__ = (Index("ix_otps_account_created", "account_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    purpose: Mapped[str] = mapped_column(String(16))  # "recovery" or "email_change"
+    code_hash: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254))  # where it went; for a change, the new address
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    consumed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class EmailRecoveryRequest(Base):
+    """A "forgot password" request by email, stored as asked; the worker decides what follows.
+
+    The request path only stores it, so it does the same work whether or not the pair matches.
+    The address is kept as a keyed hash: it only needs comparing with the one on file.
+    """
+
+    __tablename__ = "email_recovery_requests"
+    __table_args__ = (Index("ix_email_recovery_requests_pending", "processed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(12))
+    email_hash: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))  # "app" or "portal"
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class Captcha(Base):
+    """A captcha challenge: single use, expiring, its answer stored as a keyed hash."""
+
+    __tablename__ = "captchas"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    answer_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """One recovery, password or email event: who, what, channel, when, outcome; data masked."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_account_at", "account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    actor: Mapped[str] = mapped_column(String(16))  # user, operator or system
+    subject: Mapped[str] = mapped_column(String(64))  # masked: 01******89, 8491****678
+    action: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(200))  # masked too

@@ -1,8 +1,9 @@
-"""The durable outbox: replies wait here until a carrier takes them.
+"""The durable outbox: SMS replies and notices, and emails, wait here until they are handed over.
 
-A reply is written in the same transaction as the change it reports. Workers claim rows under
-a lease, send outside any transaction, then record the result only if they still hold the
-lease. Retryable failures back off exponentially with jitter until the horizon.
+A message is written in the same transaction as the event it reports, so each event yields
+exactly one row. Workers claim rows under a lease, send outside any transaction (through the
+carrier, or the SMTP relay for the email channel), then record the result only if they still
+hold the lease. Retryable failures back off exponentially with jitter until the horizon.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from gateway import metrics
 from gateway.carriers.base import DeliveryReport, OutboundSms, SendReceipt, Transport
 from gateway.clock import Clock
 from gateway.errors import ConflictingDuplicate, NotFound, PermanentSendError, RetryableSendError
+from gateway.mail import Mailer, OutboundEmail, message_id_for
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.settings import Settings
-from gateway.states import OutboxStatus, check_transition, sources_of
-from parsers import mask_phone
+from gateway.states import Channel, OutboxStatus, check_transition, sources_of
+from parsers import mask_email, mask_phone
 
 log = logging.getLogger(__name__)
 _jitter = random.SystemRandom()
@@ -65,13 +67,14 @@ def dispatch_pending(
     settings: Settings,
     clock: Clock,
     worker_id: str | None = None,
+    mailer: Mailer | None = None,
 ) -> int:
     """Send what is due, one claimed batch; return how many rows were attempted."""
     started = time.perf_counter()
     owner = worker_id or uuid.uuid4().hex
     claimed = _claim(session_factory, settings, clock, owner)
     for row_id in claimed:
-        _send_one(session_factory, transports, row_id, owner, settings, clock)
+        _send_one(session_factory, transports, mailer, row_id, owner, settings, clock)
     if claimed:  # idle polls would bury the real batches under near-zero timings
         metrics.observe_batch("replies", time.perf_counter() - started)
     return len(claimed)
@@ -133,6 +136,7 @@ def _claim(
 def _send_one(
     session_factory: sessionmaker[Session],
     transports: Mapping[str, Transport],
+    mailer: Mailer | None,
     row_id: int,
     owner: str,
     settings: Settings,
@@ -155,20 +159,18 @@ def _send_one(
             return
         row = session.get(OutboxMessage, row_id)
         assert row is not None
-        sms = OutboundSms(
-            reference=str(row.id),
-            in_reply_to=row.in_reply_to,
-            sender=row.sender,
-            recipient=row.recipient,
-            text=row.text,
-            route=row.route,
-        )
+        outbound = _outbound(row)
         carrier, attempts, give_up_at = row.carrier, row.attempts, row.give_up_at
-    transport = transports.get(carrier)
     try:
-        if transport is None:
-            raise PermanentSendError(f"carrier {carrier!r} is no longer configured")
-        receipt = transport.send(sms)
+        if isinstance(outbound, OutboundEmail):
+            if mailer is None:
+                raise RetryableSendError("no mailer in this worker")
+            receipt = mailer.send(outbound)
+        else:
+            transport = transports.get(carrier)
+            if transport is None:
+                raise PermanentSendError(f"carrier {carrier!r} is no longer configured")
+            receipt = transport.send(outbound)
     except RetryableSendError as exc:
         now = clock.now()
         if now >= give_up_at:
@@ -190,6 +192,28 @@ def _send_one(
         _finish(session_factory, row_id, owner, OutboxStatus.SENT, clock.now(), receipt=receipt)
 
 
+def _outbound(row: OutboxMessage) -> OutboundSms | OutboundEmail:
+    if row.channel is Channel.EMAIL:
+        return OutboundEmail(
+            reference=str(row.id),
+            message_id=message_id_for(str(row.id), row.created_at, row.sender),
+            sender=row.sender,
+            recipient=row.recipient,
+            subject=row.subject or "",
+            text=row.text,
+            html=row.html,
+            date=row.created_at,
+        )
+    return OutboundSms(
+        reference=str(row.id),
+        in_reply_to=row.in_reply_to,
+        sender=row.sender,
+        recipient=row.recipient,
+        text=row.text,
+        route=row.route,
+    )
+
+
 def _finish(
     session_factory: sessionmaker[Session],
     row_id: int,
@@ -208,8 +232,9 @@ def _finish(
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
     if status is not OutboxStatus.PENDING:
-        # Sent or given up: the password in the text has done its job and must not linger.
+        # Sent or given up: the password or OTP has done its job and must not linger.
         values["text"] = OutboxMessage.safe_text
+        values["html"] = OutboxMessage.safe_html
     if receipt is not None:
         values["sent_at"] = now
         values["carrier_reference"] = receipt.carrier_reference
@@ -223,8 +248,10 @@ def _finish(
             )
             .values(**values)
         )
-        recipient, carrier = session.execute(
-            select(OutboxMessage.recipient, OutboxMessage.carrier).where(OutboxMessage.id == row_id)
+        recipient, carrier, channel = session.execute(
+            select(OutboxMessage.recipient, OutboxMessage.carrier, OutboxMessage.channel).where(
+                OutboxMessage.id == row_id
+            )
         ).one()
     if result.rowcount == 0:  # type: ignore[attr-defined]
         log.warning("outbox %s: lease lost before the result was recorded", row_id)
@@ -233,7 +260,7 @@ def _finish(
     log.info(
         "outbox %s to %s: %s%s",
         row_id,
-        mask_phone(recipient or ""),
+        mask_email(recipient) if channel is Channel.EMAIL else mask_phone(recipient or ""),
         status.value,
         f" ({error})" if error else "",
     )

@@ -18,6 +18,7 @@ from billing.ledger import LedgerEntry, record_charge
 from billing.outcomes import Outcome
 from billing.tariffs import tariff_book
 from gateway.accounts import find_account, issue_temporary_password, recent_issues
+from gateway.audit import record_event
 from gateway.db import lock_for_transaction
 from gateway.models import AccountState, InboundMessage
 from gateway.outbox import enqueue_reply
@@ -47,8 +48,20 @@ class _Decision:
 
 
 def process_message(session: Session, message: InboundMessage, ctx: Context) -> LedgerEntry:
-    """Give one received message its outcome, charge and reply; return the charge."""
-    return _finish(session, message, _decide(session, message, ctx), ctx)
+    """Give one received message its outcome, charge, reply and audit row; return the charge."""
+    charge = _finish(session, message, _decide(session, message, ctx), ctx)
+    assert message.outcome is not None
+    record_event(
+        session,
+        action="recovery",
+        channel="sms",
+        outcome=message.outcome.value,
+        subject=mask_phone(message.sender),
+        account_id=message.account_id,
+        detail=f"via {message.carrier}",
+        now=ctx.now,
+    )
+    return charge
 
 
 def fail_message(session: Session, message: InboundMessage, ctx: Context) -> LedgerEntry:

@@ -19,7 +19,7 @@ PASSWORD_MASK = "*" * 10
 
 
 class Reply(enum.Enum):
-    """Every kind of SMS we send."""
+    """Every kind of SMS we send: replies to inbound messages, and notices that answer none."""
 
     RESET_SENT = "reset_sent"
     NOT_MATCHED = "not_matched"
@@ -30,6 +30,8 @@ class Reply(enum.Enum):
     RATE_LIMITED = "rate_limited"
     SERVICE_DISABLED = "service_disabled"
     SYSTEM_ERROR = "system_error"
+    FIRST_PASSWORD = "first_password"  # noqa: S105 (a name, not a password)
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a name, not a password)
 
 
 TEMPLATES: dict[Reply, str] = {
@@ -69,6 +71,15 @@ TEMPLATES: dict[Reply, str] = {
     Reply.SYSTEM_ERROR: (
         "He thong dang gian doan, yeu cau chua duoc xu ly. Vui long thu lai sau it phut. "
         "Ho tro: {hotline}"
+    ),
+    Reply.FIRST_PASSWORD: (
+        "Tai khoan VssID {account} da duoc phe duyet. Mat khau: {password}. "
+        "Dang nhap VssID va doi mat khau. Ho tro: {hotline}"
+    ),
+    # Never carries the new password: it warns the owner if someone else changed it.
+    Reply.PASSWORD_CHANGED: (
+        "Mat khau VssID cua tai khoan {account} vua duoc thay doi. "
+        "Neu khong phai ban thuc hien, goi ngay {hotline}."
     ),
 }
 

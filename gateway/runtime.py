@@ -14,6 +14,7 @@ from gateway.carriers import Transport, build_transports
 from gateway.clock import Clock, SystemClock
 from gateway.db import make_engine, make_session_factory
 from gateway.errors import ConfigError
+from gateway.mail import Mailer, SmtpMailer
 from gateway.replies import ReplyCatalog, catalog_for
 from gateway.settings import Settings
 from gateway.worker import Worker
@@ -29,8 +30,11 @@ class Runtime:
     clock: Clock
     catalog: ReplyCatalog
 
-    def worker(self, transports: Mapping[str, Transport] | None = None) -> Worker:
-        """Build a worker that sends through ``transports`` (the real carriers by default)."""
+    def worker(
+        self, transports: Mapping[str, Transport] | None = None, mailer: Mailer | None = None
+    ) -> Worker:
+        """Build a worker that sends through ``transports`` and ``mailer`` (the real ones by
+        default: the configured carriers and the SMTP relay)."""
         return Worker(
             settings=self.settings,
             session_factory=self.session_factory,
@@ -39,6 +43,7 @@ class Runtime:
             else transports,
             catalog=self.catalog,
             clock=self.clock,
+            mailer=SmtpMailer(self.settings.smtp) if mailer is None else mailer,
         )
 
 

@@ -13,6 +13,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +23,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 CARRIER_KINDS = ("json", "kannel", "jasmin", "vnmo")
+EMAIL_CARRIER = "email"  # the outbox's name for the SMTP relay, so no carrier may take it
+SMTP_SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 CREDENTIAL_KINDS = ("kannel", "jasmin")  # their MT interfaces want a username and password
 CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -85,6 +88,32 @@ class Settings:
     web_workers: int
     log_level: str
     log_format: str
+    smtp: SmtpSettings
+    portal_url: str
+    app_credential: str | None
+    default_carrier: str | None
+    first_password_email_from: dt.date
+    first_password_ttl: dt.timedelta
+    otp_ttl: dt.timedelta
+    otp_max_failures: int
+    otp_lockout: dt.timedelta
+    otp_emails_per_account: int
+    otp_window: dt.timedelta
+    captcha_ttl: dt.timedelta
+    captcha_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where emails go: the SMTP relay, how to secure the connection, who they come from."""
+
+    host: str
+    port: int
+    security: str  # starttls, tls or none
+    user: str | None
+    password: str | None
+    sender: str  # the From header, e.g. "BHXH Việt Nam <no-reply@example.vn>"
+    timeout: float
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -128,13 +157,34 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         web_workers=env.get("GATEWAY_WEB_WORKERS", "0", _non_negative_int),  # 0: from CPUs
         log_level=env.get("GATEWAY_LOG_LEVEL", "INFO", str.upper),
         log_format=env.get("GATEWAY_LOG_FORMAT", "plain", _log_format),
+        smtp=_smtp(env),
+        portal_url=env.get(
+            "GATEWAY_PORTAL_URL", "https://dichvucong.baohiemxahoi.gov.vn", _http_url
+        ).rstrip("/"),
+        app_credential=env.optional_secret("GATEWAY_APP_CREDENTIAL"),
+        default_carrier=env.get("GATEWAY_DEFAULT_CARRIER", "", str).lower() or None,
+        first_password_email_from=env.get(
+            "GATEWAY_FIRST_PASSWORD_EMAIL_FROM", "2021-10-22", dt.date.fromisoformat
+        ),
+        first_password_ttl=env.get("GATEWAY_FIRST_PASSWORD_TTL", "7d", _duration),
+        otp_ttl=env.get("GATEWAY_OTP_TTL", "10m", _duration),
+        otp_max_failures=env.get("GATEWAY_OTP_MAX_FAILURES", "5", _positive_int),
+        otp_lockout=env.get("GATEWAY_OTP_LOCKOUT", "1h", _duration),
+        otp_emails_per_account=env.get("GATEWAY_LIMIT_OTP_EMAILS_PER_ACCOUNT", "3", _positive_int),
+        otp_window=env.get("GATEWAY_LIMIT_OTP_WINDOW", "1h", _duration),
+        captcha_ttl=env.get("GATEWAY_CAPTCHA_TTL", "5m", _duration),
+        captcha_length=env.get("GATEWAY_CAPTCHA_LENGTH", "5", _captcha_length),
     )
-    slowest = max((c.timeout for c in settings.carriers.values()), default=0.0)
+    if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
+        raise ConfigError(
+            f"GATEWAY_DEFAULT_CARRIER={settings.default_carrier!r} is not in GATEWAY_CARRIERS"
+        )
+    slowest = max([settings.smtp.timeout, *(c.timeout for c in settings.carriers.values())])
     if slowest >= settings.worker_lease.total_seconds():
         # A send that outlasts its lease could be taken over and sent twice.
         raise ConfigError(
             f"GATEWAY_WORKER_LEASE ({settings.worker_lease.total_seconds():g} s) must be longer "
-            f"than every CARRIER_<NAME>_TIMEOUT ({slowest:g} s)"
+            f"than every CARRIER_<NAME>_TIMEOUT and GATEWAY_SMTP_TIMEOUT ({slowest:g} s)"
         )
     if not (settings.accept_bhxh or settings.accept_personal_id):
         raise ConfigError(
@@ -148,7 +198,7 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
     names = [n.strip().lower() for n in env.get("GATEWAY_CARRIERS", "").split(",") if n.strip()]
     carriers = {}
     for name in names:
-        if not CARRIER_NAME.match(name):
+        if not CARRIER_NAME.match(name) or name == EMAIL_CARRIER:
             raise ConfigError(f"GATEWAY_CARRIERS: {name!r} is not a valid carrier name")
         prefix = f"CARRIER_{name.upper()}_"
         carrier = CarrierSettings(
@@ -168,6 +218,24 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             )
         carriers[name] = carrier
     return carriers
+
+
+def _smtp(env: _Reader) -> SmtpSettings:
+    security = env.get("GATEWAY_SMTP_SECURITY", "starttls", _smtp_security)
+    port = env.get("GATEWAY_SMTP_PORT", "0", _non_negative_int)  # 0: the security's usual port
+    user = env.get("GATEWAY_SMTP_USER", "", str) or None
+    password = env.get("GATEWAY_SMTP_PASSWORD", "", str) or None
+    if bool(user) != bool(password):
+        raise ConfigError("GATEWAY_SMTP_USER and GATEWAY_SMTP_PASSWORD go together")
+    return SmtpSettings(
+        host=env.get("GATEWAY_SMTP_HOST", "localhost"),
+        port=port or SMTP_SECURITY_PORTS[security],
+        security=security,
+        user=user,
+        password=password,
+        sender=env.get("GATEWAY_SMTP_FROM", "BHXH Việt Nam <no-reply@localhost>", _mail_from),
+        timeout=env.get("GATEWAY_SMTP_TIMEOUT", "10", _positive_float),
+    )
 
 
 class _Reader:
@@ -260,3 +328,23 @@ def _log_format(raw: str) -> str:
     if raw not in ("plain", "json"):
         raise ValueError("expected plain or json")
     return raw
+
+
+def _smtp_security(raw: str) -> str:
+    if raw.lower() not in SMTP_SECURITY_PORTS:
+        raise ValueError(f"expected one of {', '.join(SMTP_SECURITY_PORTS)}")
+    return raw.lower()
+
+
+def _mail_from(raw: str) -> str:
+    address = parseaddr(raw)[1]
+    if "@" not in address or "\n" in raw or "\r" in raw:
+        raise ValueError("expected an address such as 'BHXH Việt Nam <no-reply@example.vn>'")
+    return raw
+
+
+def _captcha_length(raw: str) -> int:
+    value = int(raw)
+    if not 4 <= value <= 8:
+        raise ValueError("expected 4 to 8 characters")
+    return value

@@ -27,6 +27,13 @@ class OutboxStatus(enum.Enum):
     FAILED = "failed"  # refused for good, or the retry horizon passed
 
 
+class Channel(enum.Enum):
+    """How an outbound message travels: through a carrier, or through the SMTP relay."""
+
+    SMS = "sms"
+    EMAIL = "email"
+
+
 class DeliveryStatus(enum.Enum):
     """What the carrier's delivery report said about a sent message."""
 

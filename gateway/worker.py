@@ -1,4 +1,5 @@
-"""The background worker: process received messages, then hand due replies to the carriers.
+"""The background worker: process received messages and email recovery requests, then hand
+due replies, notices and emails to the carriers and the SMTP relay.
 
 Each message is processed in its own transaction after locking its row (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL; SQLite serialises writers), and only while it is still ``received``:
@@ -22,6 +23,8 @@ from billing.ledger import LedgerEntry
 from gateway import metrics
 from gateway.carriers.base import Transport
 from gateway.clock import Clock
+from gateway.email_recovery import process_requests
+from gateway.mail import Mailer
 from gateway.models import InboundMessage
 from gateway.outbox import dispatch_pending
 from gateway.recovery import Context, fail_message, process_message
@@ -43,16 +46,20 @@ class Worker:
     catalog: ReplyCatalog
     clock: Clock
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    mailer: Mailer | None = None
 
     def run_once(self) -> int:
-        """Process one batch of messages and send one batch of replies; return the work done."""
+        """Process one batch of messages and of email requests, send one batch of the outbox;
+        return the work done."""
         done = self.process_pending()
+        done += process_requests(self.session_factory, settings=self.settings, clock=self.clock)
         return done + dispatch_pending(
             self.session_factory,
             self.transports,
             settings=self.settings,
             clock=self.clock,
             worker_id=self.worker_id,
+            mailer=self.mailer,
         )
 
     def drain(self) -> int:

@@ -7,7 +7,7 @@ standard library: no web framework, database or network code, and nothing else o
 """
 
 from parsers.gsm7 import is_gsm7, segments, septets
-from parsers.masking import mask_id, mask_phone
+from parsers.masking import mask_email, mask_id, mask_phone
 from parsers.password import SMS_PASSWORD_ALPHABET, generate_sms_password
 from parsers.phone import InvalidPhoneNumber, home_carrier, normalise_phone
 from parsers.recovery import (
@@ -32,6 +32,7 @@ __all__ = [
     "generate_sms_password",
     "home_carrier",
     "is_gsm7",
+    "mask_email",
     "mask_id",
     "mask_phone",
     "normalise_phone",

@@ -25,6 +25,14 @@ def mask_id(identifier: str) -> str:
     return _mask(identifier, _ID_HEAD, _ID_TAIL)
 
 
+def mask_email(address: str) -> str:
+    """Mask an email address for logs: ``nguyen.van.a@example.vn`` becomes ``ng***@example.vn``."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return "***"
+    return local[: min(2, len(local) // 2)] + "***@" + domain
+
+
 def _mask(value: str, head: int, tail: int) -> str:
     """Keep head and tail characters and replace the rest with stars."""
     length = len(value)

@@ -22,10 +22,12 @@ from gateway.app import create_app
 from gateway.carriers import FakeTransport
 from gateway.clock import FakeClock
 from gateway.db import create_schema
+from gateway.mail import FakeMailer
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
 from gateway.signing import signed_headers
 from gateway.worker import Worker
+from tests.smtp_server import SmtpServer
 
 SECRET_KEY = "test-secret-key-0123456789abcdef"
 CARRIER_SECRETS = {"viettel": "viettel-secret-0123456789", "mobifone": "mobifone-secret-012345678"}
@@ -171,3 +173,24 @@ def signed_post(
     all_headers = {"Content-Type": "application/json", **signed_headers(secret, body, clock.now())}
     all_headers.update(headers or {})
     return client.post(path, data=body, headers=all_headers)
+
+
+@pytest.fixture
+def mailer() -> FakeMailer:
+    """An in-memory mailbox standing in for the SMTP relay."""
+    return FakeMailer()
+
+
+@pytest.fixture
+def mail_worker(runtime: Runtime, carriers: dict[str, FakeTransport], mailer: FakeMailer) -> Worker:
+    """A worker that sends SMS to the fake carriers and emails to the fake mailbox."""
+    return runtime.worker(carriers, mailer)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback that keeps what it receives."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
 
-from gateway.account_import import ImportFileError, import_accounts, read_rows
+from gateway.account_import import (
+    LOCAL_TZ,
+    AccountRow,
+    ImportFileError,
+    RowError,
+    import_accounts,
+    read_rows,
+)
 from gateway.cli.common import runtime_of
+from gateway.errors import RequestRefused
+from gateway.lifecycle import approve_account, issue_missing_first_passwords
+from gateway.states import Channel
 
 
 @click.group()
@@ -18,24 +30,49 @@ def accounts() -> None:
 
 @accounts.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--issue-first-passwords",
+    is_flag=True,
+    help="Send a first password to each approved account of the file that never had one.",
+)
 @click.pass_context
-def accounts_import(ctx: click.Context, file: Path) -> None:
+def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool) -> None:
     """Create or update accounts from a CSV file.
 
     Columns: bhxh,phone,email,approved_at and optionally personal_id. Rows with errors are
     reported with their line number and skipped; the rest are imported. Re-importing a file
     updates the accounts it names. Exits 1 if any row was skipped.
+
+    With --issue-first-passwords, accounts with an approved_at and no password yet get a
+    temporary password: by SMS if approved before GATEWAY_FIRST_PASSWORD_EMAIL_FROM or
+    without an email, by email otherwise. Running it again sends nothing new.
     """
     runtime = runtime_of(ctx)
+    named: list[str] = []
     with (
         file.open(encoding="utf-8-sig", newline="") as stream,
         runtime.session_factory() as session,
     ):
         try:
-            report = import_accounts(session, read_rows(stream), runtime.clock.now())
+            report = import_accounts(
+                session, _noting(read_rows(stream), named), runtime.clock.now()
+            )
         except ImportFileError as exc:
             raise click.ClickException(f"{file}: {exc}; nothing was imported") from exc
+        sent = None
+        if issue_first_passwords:
+            sent = issue_missing_first_passwords(
+                session,
+                named,
+                settings=runtime.settings,
+                catalog=runtime.catalog,
+                now=runtime.clock.now(),
+            )
         session.commit()
+    if sent is not None:
+        click.echo(
+            f"first passwords queued: {sent[Channel.SMS]} by SMS, {sent[Channel.EMAIL]} by email"
+        )
     for error in report.errors:
         click.echo(f"{file}:{error.line}: {error.reason}", err=True)
     click.echo(
@@ -44,3 +81,56 @@ def accounts_import(ctx: click.Context, file: Path) -> None:
     )
     if report.errors:
         sys.exit(1)
+
+
+@accounts.command("approve")
+@click.argument("bhxh")
+@click.option(
+    "--approved-at",
+    metavar="DATE",
+    help="When the approval took effect (YYYY-MM-DD or ISO 8601, Vietnam time); default: now.",
+)
+@click.pass_context
+def accounts_approve(ctx: click.Context, bhxh: str, approved_at: str | None) -> None:
+    """Approve a pending account and send its first password.
+
+    The password goes by SMS to the registered phone for an approval before
+    GATEWAY_FIRST_PASSWORD_EMAIL_FROM (22 Oct 2021), by email from that date, and by SMS when
+    there is no email on file. Exits 1 if the account is unknown or not pending.
+    """
+    runtime = runtime_of(ctx)
+    when = _moment(approved_at) if approved_at else None
+    with runtime.session_factory() as session:
+        try:
+            channel = approve_account(
+                session,
+                bhxh.strip(),
+                settings=runtime.settings,
+                catalog=runtime.catalog,
+                now=runtime.clock.now(),
+                approved_at=when,
+            )
+        except RequestRefused as exc:
+            click.echo(f"not approved: {exc.reason}", err=True)
+            sys.exit(1)
+        session.commit()
+    click.echo(f"approved; first password queued by {channel.value}")
+
+
+def _noting(
+    rows: Iterable[AccountRow | RowError], named: list[str]
+) -> Iterator[AccountRow | RowError]:
+    for row in rows:
+        if isinstance(row, AccountRow):
+            named.append(row.bhxh)
+        yield row
+
+
+def _moment(raw: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise click.BadParameter("expected YYYY-MM-DD or an ISO 8601 time") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=LOCAL_TZ)
+    return parsed.astimezone(dt.UTC)

@@ -63,7 +63,7 @@ def seeded_gateway(
                 "GATEWAY_LIMIT_RESETS_PER_ACCOUNT": "3",
                 "GATEWAY_LIMIT_MESSAGES_PER_PHONE": "5",
                 "GATEWAY_WORKER_BATCH_SIZE": "50",
-                "GATEWAY_WORKER_LEASE": "8s",  # the carrier's timeout is 5 s
+                "GATEWAY_WORKER_LEASE": "12s",  # outlasts carrier (5 s) and SMTP (10 s) timeouts
                 "GATEWAY_LOG_LEVEL": "WARNING",
             }
         )

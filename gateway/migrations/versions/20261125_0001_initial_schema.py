@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 04:10:56.420334
+Create Date: 2026-11-25 04:54:53.322361
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("temp_password_logged_in", sa.Boolean(), nullable=False),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("locked_until", billing.base.UTCDateTime(), nullable=True),
+        sa.Column("otp_failures", sa.Integer(), nullable=False),
+        sa.Column("otp_locked_until", billing.base.UTCDateTime(), nullable=True),
         sa.Column("created_at", billing.base.UTCDateTime(), nullable=False),
         sa.Column("updated_at", billing.base.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
@@ -53,12 +55,61 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_accounts_phone"), ["phone"], unique=False)
 
     op.create_table(
+        "captchas",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("answer_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", billing.base.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", billing.base.UTCDateTime(), nullable=False),
+        sa.Column("used_at", billing.base.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_captchas")),
+    )
+    with op.batch_alter_table("captchas", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_captchas_expires_at"), ["expires_at"], unique=False)
+
+    op.create_table(
+        "email_recovery_requests",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("identifier", sa.String(length=12), nullable=False),
+        sa.Column("email_hash", sa.String(length=64), nullable=False),
+        sa.Column("via", sa.String(length=16), nullable=False),
+        sa.Column("created_at", billing.base.UTCDateTime(), nullable=False),
+        sa.Column("processed_at", billing.base.UTCDateTime(), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_recovery_requests")),
+    )
+    with op.batch_alter_table("email_recovery_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_email_recovery_requests_pending", ["processed_at", "id"], unique=False
+        )
+
+    op.create_table(
         "switches",
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("updated_at", billing.base.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_switches")),
     )
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("at", billing.base.UTCDateTime(), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("actor", sa.String(length=16), nullable=False),
+        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("detail", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_audit_events_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+    )
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_events_account_at", ["account_id", "at"], unique=False)
+
     op.create_table(
         "inbound_messages",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -112,6 +163,27 @@ def upgrade() -> None:
             "ix_inbound_messages_sender_processed", ["sender", "processed_at"], unique=False
         )
         batch_op.create_index("ix_inbound_messages_status_id", ["status", "id"], unique=False)
+
+    op.create_table(
+        "otps",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created_at", billing.base.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", billing.base.UTCDateTime(), nullable=False),
+        sa.Column("consumed_at", billing.base.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_otps_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_otps")),
+    )
+    with op.batch_alter_table("otps", schema=None) as batch_op:
+        batch_op.create_index("ix_otps_account_created", ["account_id", "created_at"], unique=False)
 
     op.create_table(
         "ledger_entries",
@@ -182,13 +254,21 @@ def upgrade() -> None:
         sa.Column(
             "message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
+        sa.Column(
+            "channel",
+            sa.Enum("sms", "email", name="channel", native_enum=False, length=16),
+            nullable=False,
+        ),
         sa.Column("carrier", sa.String(length=32), nullable=False),
         sa.Column("in_reply_to", sa.String(length=128), nullable=True),
         sa.Column("route", sa.String(length=64), nullable=True),
-        sa.Column("sender", sa.String(length=16), nullable=False),
-        sa.Column("recipient", sa.String(length=16), nullable=False),
+        sa.Column("sender", sa.String(length=254), nullable=False),
+        sa.Column("recipient", sa.String(length=254), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("safe_text", sa.Text(), nullable=False),
+        sa.Column("html", sa.Text(), nullable=True),
+        sa.Column("safe_html", sa.Text(), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
@@ -281,12 +361,28 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ledger_entries_carrier"))
 
     op.drop_table("ledger_entries")
+    with op.batch_alter_table("otps", schema=None) as batch_op:
+        batch_op.drop_index("ix_otps_account_created")
+
+    op.drop_table("otps")
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_inbound_messages_status_id")
         batch_op.drop_index("ix_inbound_messages_sender_processed")
 
     op.drop_table("inbound_messages")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_account_at")
+
+    op.drop_table("audit_events")
     op.drop_table("switches")
+    with op.batch_alter_table("email_recovery_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_email_recovery_requests_pending")
+
+    op.drop_table("email_recovery_requests")
+    with op.batch_alter_table("captchas", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_captchas_expires_at"))
+
+    op.drop_table("captchas")
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_accounts_phone"))
 

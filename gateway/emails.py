@@ -1,0 +1,163 @@
+"""The one catalog of emails: Vietnamese with diacritics, plain text plus HTML.
+
+Each email is rendered twice: as sent, and "safe", with the OTP or password masked; the outbox
+keeps only the safe copy once the relay has the message. Links point to GATEWAY_PORTAL_URL,
+never to the Host a request came in on. No template has a place for a password the user chose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import html
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+SECRET_FIELDS = ("otp", "password")
+SECRET_MASK = "*" * 6
+
+SIGNATURE = "Bảo hiểm xã hội Việt Nam\nThư này được gửi tự động, vui lòng không trả lời."
+
+
+class EmailKind(enum.Enum):
+    """Every kind of email we send."""
+
+    RECOVERY_OTP = "recovery_otp"
+    EMAIL_CHANGE_OTP = "email_change_otp"
+    TEMPORARY_PASSWORD = "temporary_password"  # noqa: S105 (a name)
+    FIRST_PASSWORD = "first_password"  # noqa: S105 (a name, not a password)
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a name, not a password)
+    EMAIL_CHANGED = "email_changed"
+
+
+_OTP_WARNING = (
+    "Mã có hiệu lực trong {minutes} phút và chỉ dùng được một lần. Không cung cấp mã này cho "
+    "bất kỳ ai, kể cả người tự xưng là cán bộ BHXH."
+)
+
+TEMPLATES: dict[EmailKind, tuple[str, tuple[str, ...]]] = {
+    EmailKind.RECOVERY_OTP: (
+        "Mã xác thực cấp lại mật khẩu VssID",
+        (
+            "Xin chào,",
+            "Mã xác thực (OTP) để cấp lại mật khẩu tài khoản {account} là: {otp}",
+            _OTP_WARNING,
+            "Nếu bạn không yêu cầu cấp lại mật khẩu, hãy bỏ qua thư này: mật khẩu hiện tại "
+            "vẫn giữ nguyên.",
+        ),
+    ),
+    EmailKind.EMAIL_CHANGE_OTP: (
+        "Mã xác thực địa chỉ email cho tài khoản VssID",
+        (
+            "Xin chào,",
+            "Mã xác thực (OTP) để xác nhận địa chỉ email này cho tài khoản {account} là: {otp}",
+            _OTP_WARNING,
+            "Nếu bạn không yêu cầu, hãy bỏ qua thư này: địa chỉ email sẽ không được thêm.",
+        ),
+    ),
+    EmailKind.TEMPORARY_PASSWORD: (
+        "Mật khẩu mới của tài khoản VssID",
+        (
+            "Xin chào,",
+            "Mật khẩu của tài khoản {account} đã được cấp lại theo yêu cầu lúc {when}.",
+            "Tài khoản: {account}\nMật khẩu: {password}",
+            "Mật khẩu này chỉ đăng nhập được một lần, trong {hours} giờ. Hãy đăng nhập ứng dụng "
+            "VssID hoặc Cổng Dịch vụ công ({portal_url}) và đổi sang mật khẩu của riêng bạn.",
+            "Mật khẩu cũ vẫn dùng được cho đến khi bạn đăng nhập bằng mật khẩu mới. Nếu không "
+            "phải bạn yêu cầu, hãy gọi tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.FIRST_PASSWORD: (
+        "Tài khoản VssID của bạn đã được phê duyệt",
+        (
+            "Xin chào,",
+            "Tài khoản giao dịch điện tử {account} với cơ quan BHXH đã được phê duyệt.",
+            "Tài khoản: {account}\nMật khẩu: {password}",
+            "Hãy đăng nhập ứng dụng VssID hoặc Cổng Dịch vụ công ({portal_url}) trong {hours} "
+            "giờ và đổi sang mật khẩu của riêng bạn. Đổi mật khẩu là miễn phí.",
+            "Cần hỗ trợ, hãy gọi tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.PASSWORD_CHANGED: (
+        "Mật khẩu tài khoản VssID đã được thay đổi",
+        (
+            "Xin chào,",
+            "Mật khẩu của tài khoản {account} vừa được thay đổi lúc {when}.",
+            "Nếu bạn đã thực hiện, không cần làm gì thêm. Nếu không phải bạn, hãy cấp lại mật "
+            "khẩu ngay tại Cổng Dịch vụ công ({portal_url}) và gọi tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.EMAIL_CHANGED: (
+        "Địa chỉ email của tài khoản VssID đã được thay đổi",
+        (
+            "Xin chào,",
+            "Địa chỉ email nhận thông báo và mã OTP của tài khoản {account} vừa được đổi sang "
+            "{new_email} lúc {when}. Từ nay thư sẽ được gửi tới địa chỉ mới.",
+            "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    """One email as sent, and its safe copy with the OTP or password masked."""
+
+    subject: str
+    text: str
+    html: str
+    safe_text: str
+    safe_html: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmailCatalog:
+    """The templates with this deployment's fixed values: the portal link and the hotline."""
+
+    portal_url: str
+    hotline: str
+
+    def render(self, kind: EmailKind, **values: str) -> RenderedEmail:
+        """Fill one template, as sent and with its secrets masked."""
+        safe = {k: (SECRET_MASK if k in SECRET_FIELDS else v) for k, v in values.items()}
+        subject, _ = TEMPLATES[kind]
+        return RenderedEmail(
+            subject=subject,
+            text=self._text(kind, values),
+            html=self._html(kind, values),
+            safe_text=self._text(kind, safe),
+            safe_html=self._html(kind, safe),
+        )
+
+    def _fixed(self) -> dict[str, str]:
+        return {"portal_url": self.portal_url, "hotline": self.hotline}
+
+    def _text(self, kind: EmailKind, values: dict[str, str]) -> str:
+        _, paragraphs = TEMPLATES[kind]
+        body = [p.format(**self._fixed(), **values) for p in paragraphs]
+        return "\n\n".join([*body, "--", SIGNATURE]) + "\n"
+
+    def _html(self, kind: EmailKind, values: dict[str, str]) -> str:
+        subject, paragraphs = TEMPLATES[kind]
+        url = html.escape(self.portal_url)
+        fields = {
+            "portal_url": f'<a href="{url}">{url}</a>',
+            "hotline": html.escape(self.hotline),
+            **{k: f"<strong>{html.escape(v)}</strong>" for k, v in values.items()},
+        }
+        body = "".join(
+            f"<p>{html.escape(p).format(**fields).replace(chr(10), '<br>')}</p>\n"
+            for p in paragraphs
+        )
+        signature = html.escape(SIGNATURE).replace("\n", "<br>")
+        return (
+            '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">'
+            f"<title>{html.escape(subject)}</title></head>\n<body>\n{body}"
+            f'<hr><p style="color:#666">{signature}</p>\n</body></html>\n'
+        )
+
+
+def local_time(moment: dt.datetime) -> str:
+    """Say a moment the way Vietnamese readers expect: '10:05 ngày 02/11/2026' (Hà Nội time)."""
+    return moment.astimezone(LOCAL_TZ).strftime("%H:%M ngày %d/%m/%Y")
