@@ -60,9 +60,11 @@ def build_message(email: OutboundEmail) -> EmailMessage:
     message["Date"] = format_datetime(email.date)
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer
-    message.set_content(email.text, charset="utf-8")
+    # Quoted-printable, not base64: ASCII (codes, links) stays readable in the raw message,
+    # which support staff and the local mail sink show as is.
+    message.set_content(email.text, charset="utf-8", cte="quoted-printable")
     if email.html is not None:
-        message.add_alternative(email.html, subtype="html", charset="utf-8")
+        message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message
 
 
