@@ -77,10 +77,10 @@ def note_refusal(code: str) -> None:
 
 def refusal_reason(response: Response) -> str | None:
     """Return why this request was refused, or None if it was not."""
-    if response.status_code < 400:
-        return None
     if "refusal" in g:
         return g.refusal  # type: ignore[no-any-return]
+    if response.status_code < 400:
+        return None
     # Answers built without our error handlers (the carrier kinds' own shapes): the JSON
     # error code when there is one, else the HTTP status.
     body = response.get_json(silent=True) if response.is_json else None

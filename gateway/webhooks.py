@@ -10,6 +10,7 @@ or any outbound call: those belong to the worker.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
@@ -20,7 +21,7 @@ from gateway.errors import PayloadTooLarge, RequestRefused, UnknownCarrier, Wron
 from gateway.inbox import accept_inbound
 from gateway.outbox import record_delivery
 from gateway.settings import CarrierSettings
-from gateway.web import db_session, runtime
+from gateway.web import db_session, note_refusal, runtime
 from parsers import mask_phone
 
 log = logging.getLogger(__name__)
@@ -30,32 +31,33 @@ bp = Blueprint("carriers", __name__, url_prefix="/carriers")
 @bp.route("/<carrier>/mo", methods=["GET", "POST"])
 def receive_mo(carrier: str) -> ResponseReturnValue:
     """Store one inbound SMS and acknowledge it (or its repeat)."""
-    config, kind, hook = _incoming(carrier)
-    try:
-        return _respond(_store_mo(config, kind, hook))
-    except RequestRefused as exc:
-        log.info("MO for %s refused: %s (%s)", config.name, exc.code, exc.reason)
-        return _respond(kind.answer_refused(hook, exc))
-    except Exception:
-        if kind.answer_failure is None:
-            raise
-        log.exception("MO for %s failed", config.name)
-        return _respond(kind.answer_failure(hook))
+    return _handle(carrier, "MO", _store_mo)
 
 
 @bp.route("/<carrier>/dlr", methods=["GET", "POST"])
 def receive_dlr(carrier: str) -> ResponseReturnValue:
     """Record a delivery report for one of our replies."""
+    return _handle(carrier, "DLR", _store_dlr)
+
+
+def _handle(
+    carrier: str,
+    what: str,
+    store: Callable[[CarrierSettings, CarrierKind, WebhookRequest], Answer],
+) -> ResponseReturnValue:
     config, kind, hook = _incoming(carrier)
     try:
-        return _respond(_store_dlr(config, kind, hook))
+        return _respond(store(config, kind, hook))
     except RequestRefused as exc:
-        log.info("DLR for %s refused: %s (%s)", config.name, exc.code, exc.reason)
+        # Answered in the carrier's own shape (vnmo even with HTTP 200): name the reason
+        # for the refused-requests metric, which could not read it from the answer.
+        note_refusal(exc.code)
+        log.info("%s for %s refused: %s (%s)", what, config.name, exc.code, exc.reason)
         return _respond(kind.answer_refused(hook, exc))
     except Exception:
         if kind.answer_failure is None:
             raise
-        log.exception("DLR for %s failed", config.name)
+        log.exception("%s for %s failed", what, config.name)
         return _respond(kind.answer_failure(hook))
 
 

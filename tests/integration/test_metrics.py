@@ -11,7 +11,6 @@ from collections.abc import Mapping
 
 import pytest
 from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,29 +21,7 @@ from gateway.errors import RetryableSendError
 from gateway.worker import Worker
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
-
-Sample = tuple[str, frozenset[tuple[str, str]]]
-
-
-class Scrape:
-    """One /metrics answer, parsed: a sample's value by name and labels."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        response = client.get("/metrics")
-        assert response.status_code == 200
-        self.samples: dict[Sample, float] = {}
-        for family in text_string_to_metric_families(response.get_data(as_text=True)):
-            for sample in family.samples:
-                self.samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
-
-    def total(self, name: str, **labels: str) -> float:
-        """Sum the samples of ``name`` whose labels include ``labels``."""
-        wanted = set(labels.items())
-        return sum(v for (n, ls), v in self.samples.items() if n == name and wanted <= ls)
-
-
-def grew(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
-    return after.total(name, **labels) - before.total(name, **labels)
+from tests.scrape import Scrape, grew
 
 
 def test_metrics_is_prometheus_text(client: FlaskClient) -> None:

@@ -18,6 +18,7 @@ from gateway.runtime import Runtime
 from gateway.worker import Worker
 from tests.conftest import CARRIER_SECRETS, base_environ
 from tests.harness import add_account
+from tests.scrape import Scrape, grew
 from tests.unit.payloads import path_and_query, recorded, replay
 
 TOKEN = "vnmo-token-01234567890"
@@ -133,3 +134,17 @@ def test_the_simulator_speaks_vnmo_both_ways(client: FlaskClient, runtime: Runti
     result = mt_answer(carrier, WebhookRequest("POST", b"", headers, form))
     vnmo.parse_send_answer(result.status, result.body)
     assert (result.recipient, result.in_reply_to) == ("84912345678", mo.message_id)
+
+
+def test_a_refusal_answered_with_http_200_still_counts_as_refused(client: FlaskClient) -> None:
+    replay(client, "vnmo_mo_form.http")
+    body = recorded("vnmo_mo_form.http").body.replace(b"BH+MK", b"BH+MK+0999")
+    before = Scrape(client)
+
+    answer = replay(client, "vnmo_mo_form.http", body=body)
+
+    assert (answer.status_code, answer.data) == (200, b"-4")
+    after = Scrape(client)
+    assert (
+        grew(before, after, "gateway_requests_refused_total", reason="conflicting_duplicate") == 1
+    )
