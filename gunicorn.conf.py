@@ -2,7 +2,7 @@
 
 Everything comes from the gateway's own settings (``.env`` or the environment); ``gateway
 serve --bind/--workers`` override after this file is read. Also: logging through
-``gateway.logs`` (JSON or plain, masked) and Prometheus' multi-process mode, so that
+``gateway.ops.logs`` (JSON or plain, masked) and Prometheus' multi-process mode, so that
 ``/metrics`` on any worker adds up every worker (and ``serve --with-worker``'s worker).
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 from dotenv import load_dotenv
 from gunicorn import glogging
 
-from gateway import logs
-from gateway.metrics import MULTIPROC_ENV
+from gateway.ops import logs
+from gateway.ops.metrics import MULTIPROC_ENV
 from gateway.settings import load_settings
 
 load_dotenv(Path.cwd() / ".env")  # as wsgi.py does; variables already set win
@@ -56,7 +56,7 @@ control_socket = str(_settings.instance_dir / "gunicorn.ctl")
 
 
 class GatewayLogger(glogging.Logger):  # type: ignore[misc]
-    """gunicorn's logger, with its error and access lines sent through ``gateway.logs``."""
+    """gunicorn's logger, with its error and access lines sent through ``gateway.ops.logs``."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)

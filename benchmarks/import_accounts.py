@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from sqlalchemy import func, select
 
-from gateway.account_import import ImportReport, import_accounts, read_rows
+from gateway.accounts.importer import ImportReport, import_accounts, read_rows
 from gateway.db import create_schema, make_engine, make_session_factory
 from gateway.models import Account
 

@@ -6,16 +6,18 @@ import logging
 import os
 import time
 
-from flask import Flask, Response, g, jsonify, request
-from flask.typing import ResponseReturnValue
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import account_api, auth, finance, logs, metrics, recovery_api, schema, web, webhooks
+from gateway import web
+from gateway.accounts import login_api
 from gateway.clock import Clock
+from gateway.email import change_api, recovery_api
+from gateway.finance import api as finance_api
+from gateway.ops import health, logs, metrics
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, load_settings
+from gateway.sms import webhooks
 
 log = logging.getLogger(__name__)
 
@@ -35,33 +37,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions["gateway"] = build_runtime(settings, clock)
     web.install(app)
     _install_observability(app)
-    for blueprint in (webhooks.bp, auth.bp, finance.bp, recovery_api.bp, account_api.bp):
+    health.install(app)
+    for blueprint in (webhooks.bp, login_api.bp, finance_api.bp, recovery_api.bp, change_api.bp):
         app.register_blueprint(blueprint)
-
-    @app.get("/healthz")
-    def healthz() -> ResponseReturnValue:
-        return jsonify(status="ok")
-
-    @app.get("/readyz")
-    def readyz() -> ResponseReturnValue:
-        try:
-            with web.runtime().engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-                current = schema.is_current(connection)
-        except SQLAlchemyError as exc:
-            log.warning("not ready: database unreachable (%s)", type(exc).__name__)
-            return jsonify(status="unavailable", database="unreachable"), 503
-        if not current:
-            # New code on an old schema: keep it out of the load balancer until init-db ran.
-            return jsonify(status="unavailable", database="ok", migrations="behind"), 503
-        return jsonify(status="ready", database="ok", migrations="current")
-
-    @app.get("/metrics")
-    def prometheus_metrics() -> ResponseReturnValue:
-        body, content_type = metrics.exposition(
-            web.db_session(), web.runtime().clock.now(), request.headers.get("Accept")
-        )
-        return Response(body, content_type=content_type)
 
     return app
 

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from billing.errors import FileError
 from billing.tariffs import tariff_book
-from gateway.carriers import Transport, build_transports
 from gateway.clock import Clock, SystemClock
 from gateway.db import make_engine, make_session_factory
+from gateway.delivery.carriers import Transport, build_transports
+from gateway.delivery.mail import Mailer, SmtpMailer
+from gateway.delivery.replies import ReplyCatalog, catalog_for
 from gateway.errors import ConfigError
-from gateway.mail import Mailer, SmtpMailer
-from gateway.replies import ReplyCatalog, catalog_for
 from gateway.settings import Settings
 from gateway.worker import Worker
 

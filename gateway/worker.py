@@ -20,18 +20,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.ledger import LedgerEntry
-from gateway import metrics
-from gateway.carriers.base import Transport
 from gateway.clock import Clock
-from gateway.email_recovery import process_requests
-from gateway.mail import Mailer
+from gateway.delivery.carriers.base import Transport
+from gateway.delivery.mail import Mailer
+from gateway.delivery.outbox import dispatch_pending
+from gateway.delivery.replies import ReplyCatalog
+from gateway.email.recovery import process_requests
 from gateway.models import InboundMessage
-from gateway.outbox import dispatch_pending
-from gateway.recovery import Context, fail_message, process_message
-from gateway.replies import ReplyCatalog
+from gateway.ops import metrics
+from gateway.ops.switches import SMS_RESET, is_enabled
 from gateway.settings import Settings
+from gateway.sms.recovery import Context, fail_message, process_message
 from gateway.states import MessageStatus
-from gateway.switches import SMS_RESET, is_enabled
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from billing.base import Base
 from gateway.app import create_app
-from gateway.carriers import FakeTransport
 from gateway.clock import FakeClock
 from gateway.db import create_schema
-from gateway.mail import FakeMailer
+from gateway.delivery.carriers import FakeTransport
+from gateway.delivery.carriers.signing import signed_headers
+from gateway.delivery.mail import FakeMailer
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
-from gateway.signing import signed_headers
 from gateway.worker import Worker
 from tests.smtp_server import SmtpServer
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from gateway.mail import FakeMailer, OutboundEmail
+from gateway.delivery.mail import FakeMailer, OutboundEmail
 from gateway.models import Account
 from gateway.worker import Worker
 from tests.harness import add_account

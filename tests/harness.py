@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from gateway.carriers import FakeTransport
+from gateway.accounts.passwords import hash_password
 from gateway.clock import FakeClock
+from gateway.delivery.carriers import FakeTransport
 from gateway.models import Account, AccountState
-from gateway.passwords import hash_password
 from gateway.worker import Worker
 from parsers import normalise_phone
 from tests.conftest import CARRIER_SECRETS, signed_post

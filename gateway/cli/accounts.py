@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gateway.account_import import (
+from gateway.accounts.importer import (
     LOCAL_TZ,
     AccountRow,
     ImportFileError,
@@ -17,9 +17,9 @@ from gateway.account_import import (
     import_accounts,
     read_rows,
 )
+from gateway.accounts.lifecycle import approve_account, issue_missing_first_passwords
 from gateway.cli.common import runtime_of
 from gateway.errors import RequestRefused
-from gateway.lifecycle import approve_account, issue_missing_first_passwords
 from gateway.states import Channel
 
 

@@ -19,7 +19,7 @@ from billing.reconcile import (
 )
 from gateway.cli.common import runtime_of
 from gateway.cli.finance_input import BadInput, acting_user, carrier_of, period_of
-from gateway.finance import reading_session
+from gateway.finance.queries import reading_session
 
 log = logging.getLogger(__name__)
 

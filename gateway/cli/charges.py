@@ -20,7 +20,7 @@ from gateway.cli.charge_reconcile import reconcile_command
 from gateway.cli.charge_refunds import refund
 from gateway.cli.common import runtime_of
 from gateway.cli.finance_input import BadInput, acting_user, carrier_of, dates, period_of, policy_of
-from gateway.finance import reading_session
+from gateway.finance.queries import reading_session
 
 log = logging.getLogger(__name__)
 

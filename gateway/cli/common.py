@@ -6,8 +6,8 @@ import os
 
 import click
 
-from gateway import logs
 from gateway.errors import ConfigError
+from gateway.ops import logs
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import load_settings
 

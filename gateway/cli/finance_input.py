@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from billing.errors import BillingError
 from billing.periods import Period, local_days
 from billing.refunds import RefundPolicy
-from gateway.finance import known_carriers
+from gateway.finance.queries import known_carriers
 from gateway.runtime import Runtime
 from parsers import mask_phone
 

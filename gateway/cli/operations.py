@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from gateway.cli.common import runtime_of
+from gateway.ops.switches import KNOWN, clear_switch, set_switch
 from gateway.schema import upgrade
-from gateway.switches import KNOWN, clear_switch, set_switch
 
 
 @click.command("init-db")

@@ -1,4 +1,4 @@
-"""``gateway simulate``: play a carrier against a running gateway (see gateway/simulator.py)."""
+"""``gateway simulate``: play a carrier against a running gateway (see gateway/sms/simulator.py)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def simulate(
 
         gateway simulate --carrier demo --from 0912345678 "BH MK 0123456789"
     """
-    from gateway.simulator import MtReceiver, send_mo, wait_for_reply
+    from gateway.sms.simulator import MtReceiver, send_mo, wait_for_reply
 
     settings = runtime_of(ctx).settings
     carrier = settings.carriers.get(carrier_name)

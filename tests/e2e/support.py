@@ -29,7 +29,12 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from gateway.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, signed_headers
+from gateway.delivery.carriers.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signature,
+    signed_headers,
+)
 from tests.conftest import CARRIER_SECRETS, SECRET_KEY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

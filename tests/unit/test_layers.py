@@ -1,4 +1,9 @@
-"""The three layers point one way: parsers <- billing <- gateway (see STYLE.md)."""
+"""The layers point one way (see STYLE.md and each package's docstring).
+
+parsers <- billing <- gateway; inside gateway, the channels (sms, email) sit on accounts, which
+sits on delivery, which sits on ops; the two channels never import each other, nothing below a
+blueprint imports it, and only the entry points import the CLI.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+GATEWAY = ROOT / "gateway"
+
+# What each package of gateway/ may import from gateway, besides itself. "core" is the modules at
+# gateway/'s top level that import no package (models, settings, errors, ...); "process" is the
+# runtime and the request helpers a blueprint reaches its session through.
+MAY_IMPORT = {
+    "sms": {"accounts", "delivery", "ops", "process", "core"},
+    "email": {"accounts", "delivery", "ops", "process", "core"},
+    "accounts": {"delivery", "ops", "process", "core"},
+    "delivery": {"ops", "process", "core"},
+    "ops": {"process", "core"},
+    "finance": {"ops", "process", "core"},
+}
+PROCESS = {"runtime", "web"}
+# The top-level modules that wire the packages together; everything else at the top is core.
+WIRING = {"app", "worker", "__main__"}
+ENTRY_POINTS = {"gateway.__main__"}
 
 
 def imported_modules(package: str) -> set[str]:
@@ -22,6 +44,53 @@ def imported_modules(package: str) -> set[str]:
     return names
 
 
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def gateway_modules() -> dict[str, Path]:
+    return {
+        module_name(path): path
+        for path in GATEWAY.rglob("*.py")
+        if "migrations" not in path.relative_to(GATEWAY).parts
+    }
+
+
+def gateway_imports(path: Path, known: set[str]) -> set[str]:
+    """The gateway modules one file imports, with ``from pkg import module`` resolved."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "gateway")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] != "gateway":
+                continue
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                found.add(candidate if candidate in known else node.module)
+    return found
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "gateway"
+    if (GATEWAY / parts[1]).is_dir() and parts[1] not in {"cli", "migrations"}:
+        return parts[1]
+    if parts[1] in PROCESS:
+        return "process"
+    return "wiring" if parts[1] in WIRING else parts[1] if parts[1] == "cli" else "core"
+
+
+def blueprint_modules() -> set[str]:
+    return {
+        name
+        for name, path in gateway_modules().items()
+        if "Blueprint(" in path.read_text(encoding="utf-8")
+    }
+
+
 def test_parsers_use_only_the_standard_library() -> None:
     foreign = imported_modules("parsers") - set(sys.stdlib_module_names) - {"parsers"}
 
@@ -31,3 +100,63 @@ def test_parsers_use_only_the_standard_library() -> None:
 @pytest.mark.parametrize("forbidden", ["gateway", "flask", "werkzeug", "requests"])
 def test_billing_stays_below_the_web_layer(forbidden: str) -> None:
     assert forbidden not in imported_modules("billing")
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_each_package_imports_only_what_lies_below_it(package: str) -> None:
+    modules = gateway_modules()
+    allowed = MAY_IMPORT[package] | {package}
+    wrong = {
+        f"{name} -> {target}"
+        for name, path in modules.items()
+        if layer_of(name) == package
+        for target in gateway_imports(path, set(modules))
+        if layer_of(target) not in allowed
+    }
+
+    assert wrong == set()
+
+
+def test_the_core_imports_no_package() -> None:
+    modules = gateway_modules()
+    wrong = {
+        f"{name} -> {target}"
+        for name, path in modules.items()
+        if layer_of(name) == "core"
+        for target in gateway_imports(path, set(modules))
+        if layer_of(target) != "core"
+    }
+
+    assert wrong == set()
+
+
+def test_only_the_app_factory_imports_the_blueprints() -> None:
+    modules = gateway_modules()
+    blueprints = blueprint_modules()
+    importers = {
+        f"{name} -> {target}"
+        for name, path in modules.items()
+        if name != "gateway.app"
+        for target in gateway_imports(path, set(modules)) & blueprints
+    }
+
+    assert blueprints  # the check below means something only if it finds the blueprints
+    assert importers == set()
+
+
+def test_only_the_entry_points_import_the_cli() -> None:
+    modules = gateway_modules()
+    importers = {
+        name
+        for name, path in modules.items()
+        if layer_of(name) != "cli" and name not in ENTRY_POINTS
+        if any(t.startswith("gateway.cli") for t in gateway_imports(path, set(modules)))
+    }
+
+    assert importers == set()
+
+
+def test_the_layer_map_knows_every_package() -> None:
+    packages = {p.name for p in GATEWAY.iterdir() if (p / "__init__.py").exists()}
+
+    assert packages - {"cli", "migrations"} == set(MAY_IMPORT)

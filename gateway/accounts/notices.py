@@ -1,0 +1,237 @@
+"""Messages that answer no inbound SMS: OTPs, new passwords and notices, by SMS and email.
+
+Each function queues its messages in the outbox in the caller's transaction, so they leave
+exactly once, if and only if the event they report is committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy.orm import Session
+
+from gateway.delivery.emails import EmailCatalog, EmailKind, local_time
+from gateway.delivery.replies import PASSWORD_MASK, Reply, ReplyCatalog
+from gateway.models import Account, OutboxMessage
+from gateway.settings import EMAIL_CARRIER, Settings
+from gateway.states import Channel, OutboxStatus
+from parsers import home_carrier, mask_email, mask_phone
+
+log = logging.getLogger(__name__)
+
+
+def email_catalog(settings: Settings) -> EmailCatalog:
+    """Return the email templates filled with this deployment's portal link and hotline."""
+    return EmailCatalog(portal_url=settings.portal_url, hotline=settings.hotline)
+
+
+def send_otp(
+    session: Session,
+    account: Account,
+    address: str,
+    code: str,
+    *,
+    kind: EmailKind,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    """Email an OTP (for recovery, or to confirm a new address)."""
+    minutes = str(int(settings.otp_ttl.total_seconds() // 60))
+    _email(session, address, kind, settings, now, account=account.bhxh, otp=code, minutes=minutes)
+
+
+def send_temporary_password(
+    session: Session, account: Account, password: str, *, settings: Settings, now: dt.datetime
+) -> None:
+    """Email a temporary password to the address on file (recovery by email)."""
+    assert account.email is not None
+    _email(
+        session,
+        account.email,
+        EmailKind.TEMPORARY_PASSWORD,
+        settings,
+        now,
+        account=account.bhxh,
+        password=password,
+        when=local_time(now),
+        hours=_hours(settings.temp_password_ttl),
+    )
+
+
+def send_first_password(
+    session: Session,
+    account: Account,
+    password: str,
+    *,
+    channel: Channel,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+) -> bool:
+    """Send a newly approved account its first password; False if no carrier can take the SMS."""
+    if channel is Channel.EMAIL:
+        assert account.email is not None
+        _email(
+            session,
+            account.email,
+            EmailKind.FIRST_PASSWORD,
+            settings,
+            now,
+            account=account.bhxh,
+            password=password,
+            hours=_hours(settings.first_password_ttl),
+        )
+        return True
+    row = enqueue_sms(
+        session,
+        account.phone,
+        text=catalog.render(Reply.FIRST_PASSWORD, account=account.bhxh, password=password),
+        safe_text=catalog.render(
+            Reply.FIRST_PASSWORD, account=account.bhxh, password=PASSWORD_MASK
+        ),
+        settings=settings,
+        now=now,
+    )
+    return row is not None
+
+
+def notify_password_changed(
+    session: Session,
+    account: Account,
+    *,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+    email_too: bool = True,
+) -> None:
+    """Tell the phone and the email on file that the password changed (never the password)."""
+    text = catalog.render(Reply.PASSWORD_CHANGED, account=account.bhxh)
+    enqueue_sms(session, account.phone, text=text, safe_text=text, settings=settings, now=now)
+    if email_too and account.email:
+        _email(
+            session,
+            account.email,
+            EmailKind.PASSWORD_CHANGED,
+            settings,
+            now,
+            account=account.bhxh,
+            when=local_time(now),
+        )
+
+
+def notify_email_changed(
+    session: Session, account: Account, old: str, *, settings: Settings, now: dt.datetime
+) -> None:
+    """Tell the old address that the account's email moved elsewhere (masked)."""
+    assert account.email is not None
+    _email(
+        session,
+        old,
+        EmailKind.EMAIL_CHANGED,
+        settings,
+        now,
+        account=account.bhxh,
+        new_email=mask_email(account.email),
+        when=local_time(now),
+    )
+
+
+def enqueue_sms(
+    session: Session,
+    phone: str,
+    *,
+    text: str,
+    safe_text: str,
+    settings: Settings,
+    now: dt.datetime,
+) -> OutboxMessage | None:
+    """Queue an SMS that answers no inbound message (a notice, a first password).
+
+    With no message to answer, the phone's home prefix picks the carrier when we have a
+    connection to it, else GATEWAY_DEFAULT_CARRIER (the first configured one when unset).
+    Numbers may have been ported, so this is a best guess (DOMAIN.md, "Number portability").
+    """
+    carrier = home_carrier(phone)
+    if carrier not in settings.carriers:
+        carrier = settings.default_carrier or next(iter(settings.carriers), None)
+    if carrier is None:
+        log.warning("no carrier configured: SMS to %s not queued", mask_phone(phone))
+        return None
+    row = OutboxMessage(
+        channel=Channel.SMS,
+        carrier=carrier,
+        sender=settings.shortcode,
+        recipient=phone,
+        text=text,
+        safe_text=safe_text,
+        **_fresh(settings, now),
+    )
+    session.add(row)
+    return row
+
+
+def enqueue_email(
+    session: Session,
+    address: str,
+    *,
+    subject: str,
+    text: str,
+    safe_text: str,
+    html: str,
+    safe_html: str,
+    settings: Settings,
+    now: dt.datetime,
+) -> OutboxMessage:
+    """Queue an email; the sender comes from the settings, never from a request."""
+    row = OutboxMessage(
+        channel=Channel.EMAIL,
+        carrier=EMAIL_CARRIER,
+        sender=settings.smtp.sender,
+        recipient=address,
+        subject=subject,
+        text=text,
+        safe_text=safe_text,
+        html=html,
+        safe_html=safe_html,
+        **_fresh(settings, now),
+    )
+    session.add(row)
+    return row
+
+
+def _fresh(settings: Settings, now: dt.datetime) -> dict[str, object]:
+    return {
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "give_up_at": now + settings.mt_retry_horizon,
+        "created_at": now,
+    }
+
+
+def _email(
+    session: Session,
+    address: str,
+    kind: EmailKind,
+    settings: Settings,
+    now: dt.datetime,
+    **values: str,
+) -> None:
+    email = email_catalog(settings).render(kind, **values)
+    enqueue_email(
+        session,
+        address,
+        subject=email.subject,
+        text=email.text,
+        safe_text=email.safe_text,
+        html=email.html,
+        safe_html=email.safe_html,
+        settings=settings,
+        now=now,
+    )
+    log.info("queued %s email to %s", kind.value, mask_email(address))
+
+
+def _hours(ttl: dt.timedelta) -> str:
+    return str(max(1, int(ttl.total_seconds() // 3600)))

@@ -1,0 +1,231 @@
+"""Our own JSON contract (docs/carriers.md): signed JSON in, signed JSON out.
+
+``parse_inbound``, ``parse_dlr``, ``prepare_send`` and ``parse_send_answer`` are pure and
+tested against recorded payloads; :class:`JsonTransport` adds the one HTTP call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from gateway.clock import Clock
+from gateway.delivery.carriers import signing, wire
+from gateway.delivery.carriers.base import (
+    Answer,
+    DeliveryReport,
+    InboundSms,
+    OutboundSms,
+    SendReceipt,
+)
+from gateway.errors import (
+    InvalidPayload,
+    PermanentSendError,
+    RequestRefused,
+    RetryableSendError,
+    UnsupportedMediaType,
+)
+from gateway.settings import CarrierSettings
+from gateway.states import DeliveryStatus
+from parsers import InvalidPhoneNumber, normalise_phone
+
+MAX_ID_LENGTH = 128
+MAX_TEXT_LENGTH = 1600  # ten concatenated parts; anything longer is not an SMS
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """An HTTP request ready to send."""
+
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def verify(
+    request: wire.WebhookRequest,
+    carrier: CarrierSettings,
+    now: dt.datetime,
+    tolerance: dt.timedelta,
+) -> None:
+    """Check the caller's address, the media type and the HMAC signature of the body."""
+    wire.verify_caller(request, carrier)
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    signing.verify(
+        carrier.secret,
+        request.header(signing.TIMESTAMP_HEADER),
+        request.header(signing.SIGNATURE_HEADER),
+        request.body,
+        now=now,
+        tolerance=tolerance,
+    )
+
+
+def answer_mo(request: wire.WebhookRequest, message_id: int, duplicate: bool) -> Answer:
+    """Answer a stored message or its repeat with our id for it."""
+    status = "duplicate" if duplicate else "accepted"
+    return _json_answer(200, {"status": status, "message_id": message_id})
+
+
+def answer_dlr(
+    request: wire.WebhookRequest, report: DeliveryReport | None, changed: bool
+) -> Answer:
+    """Answer a delivery report: recorded the first time, duplicate after."""
+    reference = None if report is None else report.reference
+    return _json_answer(
+        200, {"status": "recorded" if changed else "duplicate", "reference": reference}
+    )
+
+
+def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answer:
+    """Answer a refusal as every JSON error: its code and a human reason."""
+    return _json_answer(error.status, {"error": error.code, "reason": error.reason})
+
+
+def parse_inbound(body: bytes) -> InboundSms:
+    """Turn a carrier's MO JSON body into an InboundSms, or raise InvalidPayload."""
+    data = _json_object(body)
+    received_at = data.get("received_at")
+    return InboundSms(
+        carrier_message_id=_identifier(data, "id"),
+        sender=_phone(data.get("from")),
+        recipient=_string(data, "to", max_length=16).strip(),
+        text=_string(data, "text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
+        received_at=None if received_at is None else _timestamp(received_at, "received_at"),
+    )
+
+
+def parse_dlr(body: bytes) -> DeliveryReport:
+    """Turn a carrier's delivery report JSON into a DeliveryReport, or raise InvalidPayload."""
+    data = _json_object(body)
+    status = data.get("status")
+    try:
+        delivery = DeliveryStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in DeliveryStatus)
+        raise InvalidPayload(f"status must be one of {allowed}") from None
+    carrier_reference = data.get("message_id")
+    return DeliveryReport(
+        reference=_identifier(data, "reference"),
+        carrier_reference=None if carrier_reference is None else _identifier(data, "message_id"),
+        status=delivery,
+    )
+
+
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings, now: dt.datetime) -> PreparedRequest:
+    """Build the signed MT request for one reply."""
+    payload = {
+        "reference": sms.reference,
+        "in_reply_to": sms.in_reply_to,
+        "from": sms.sender,
+        "to": sms.recipient,
+        "text": sms.text,
+    }
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        **signing.signed_headers(carrier.secret, body, now),
+    }
+    return PreparedRequest(url=carrier.mt_url, headers=headers, body=body)
+
+
+def parse_send_answer(status: int, body: bytes) -> SendReceipt:
+    """Read the carrier's answer to an MT request: a receipt, or a send error."""
+    if status == 429 or status >= 500:
+        raise RetryableSendError(f"carrier answered {status}")
+    if not 200 <= status < 300:
+        raise PermanentSendError(f"carrier answered {status}")
+    try:
+        data = json.loads(body) if body.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        data = {}
+    reference = data.get("message_id") if isinstance(data, dict) else None
+    return SendReceipt(carrier_reference=None if reference is None else str(reference)[:128])
+
+
+class JsonTransport:
+    """Sends replies to one carrier's MT URL under our JSON contract."""
+
+    def __init__(self, carrier: CarrierSettings, clock: Clock, http: requests.Session) -> None:
+        self._carrier = carrier
+        self._clock = clock
+        self._http = http
+
+    def send(self, sms: OutboundSms) -> SendReceipt:
+        """POST one reply; translate network failures into our send errors."""
+        request = prepare_send(sms, self._carrier, self._clock.now())
+        try:
+            response = self._http.post(
+                request.url,
+                data=request.body,
+                headers=request.headers,
+                timeout=self._carrier.timeout,
+            )
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetryableSendError(type(exc).__name__) from exc
+        except requests.RequestException as exc:
+            raise PermanentSendError(type(exc).__name__) from exc
+        return parse_send_answer(response.status_code, response.content)
+
+
+def _json_answer(status: int, payload: dict[str, Any]) -> Answer:
+    return Answer(status, json.dumps(payload).encode(), "application/json")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidPayload("body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidPayload("body must be a JSON object")
+    return data
+
+
+def _string(data: dict[str, Any], name: str, *, max_length: int, allow_empty: bool = False) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise InvalidPayload(f"{name} must be a string")
+    if not allow_empty and not value.strip():
+        raise InvalidPayload(f"{name} must not be empty")
+    if len(value) > max_length:
+        raise InvalidPayload(f"{name} is longer than {max_length} characters")
+    return value
+
+
+def _identifier(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidPayload(f"{name} must be a string")
+    value = value.strip()
+    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
+        raise InvalidPayload(f"{name} must be 1 to {MAX_ID_LENGTH} printable characters")
+    return value
+
+
+def _phone(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidPayload("from must be a string")
+    try:
+        return normalise_phone(value)
+    except InvalidPhoneNumber as exc:
+        raise InvalidPayload(f"from: {exc}") from None
+
+
+def _timestamp(value: object, name: str) -> dt.datetime:
+    if not isinstance(value, str):
+        raise InvalidPayload(f"{name} must be an ISO 8601 string")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidPayload(f"{name} is not ISO 8601") from None
+    if parsed.tzinfo is None:
+        raise InvalidPayload(f"{name} needs a UTC offset, e.g. 2026-11-25T09:30:00+07:00")
+    return parsed.astimezone(dt.UTC)

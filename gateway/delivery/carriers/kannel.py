@@ -1,0 +1,166 @@
+"""Kannel (docs/kannel.md): an sms-service's post-url or get-url in, sendsms out.
+
+Kannel calls ``/carriers/<name>/mo?from=%p&to=%P&id=%I&smsc=%i&ts=%T&token=SECRET`` with the
+text as the body (post-url) or as ``&text=%a`` (get-url). It turns any text we answer into an
+SMS unless ``max-messages = 0``, so every answer here has an empty body.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+import requests
+
+from gateway.delivery.carriers import wire
+from gateway.delivery.carriers.base import (
+    Answer,
+    DeliveryReport,
+    InboundSms,
+    OutboundSms,
+    SendReceipt,
+    fallback_message_id,
+)
+from gateway.errors import InvalidPayload, RequestRefused
+from gateway.settings import CarrierSettings
+from gateway.states import DeliveryStatus
+
+# User guide, "Delivery reports": %d is one of these; 4 (queued on SMSC) and 8 (delivered to
+# SMSC) are steps on the way, acknowledged but not recorded.
+DLR_STATUSES = {
+    1: DeliveryStatus.DELIVERED,  # delivered to the phone
+    2: DeliveryStatus.FAILED,  # not delivered to the phone
+    16: DeliveryStatus.FAILED,  # refused by the SMSC
+}
+DLR_INTERMEDIATE = frozenset({4, 8})
+DLR_MASK = 1 | 2 | 16  # only final outcomes come back
+CODING_GSM = 0  # our replies are always GSM-7 (gateway/delivery/replies.py checks it at start)
+CODING_8BIT = 1
+CODING_UCS2 = 2
+
+
+def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
+    """Check the caller's address and the URL token."""
+    wire.verify_token(request, carrier)
+
+
+def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
+    """Turn a post-url or get-url call into an InboundSms, or raise InvalidPayload."""
+    params = request.query_params()
+    if request.method == "POST" and (request.body or "text" not in params):
+        raw = request.body
+        coding = request.header("X-Kannel-Coding")
+        charset = request.charset
+    else:
+        raw = params.get("text", b"")
+        coding = wire.text_field(params.get("coding", b""), "coding") or None
+        charset = wire.text_field(params.get("charset", b""), "charset").lower() or None
+    text = _decode(raw, coding, charset)
+    sender = wire.phone(wire.text_field(params.get("from"), "from"), "from")
+    recipient = wire.text_field(params.get("to"), "to")
+    if not recipient:
+        raise InvalidPayload("to must not be empty")
+    stamp = wire.text_field(params.get("ts", b""), "ts")
+    message_id = wire.text_field(params.get("id", b""), "id")
+    if not message_id:
+        if not stamp:
+            raise InvalidPayload("id (%I) or ts (%T) is required to recognise a repeat")
+        message_id = fallback_message_id(sender, recipient, text, stamp)
+    route = wire.text_field(params.get("smsc", b""), "smsc") or request.header("X-Kannel-SMSC")
+    return InboundSms(
+        carrier_message_id=wire.identifier(message_id, "id"),
+        sender=sender,
+        recipient=recipient,
+        text=text,
+        received_at=wire.unix_time(stamp, "ts") if stamp else None,
+        route=(route or None) and route[:64],
+    )
+
+
+def parse_dlr(request: wire.WebhookRequest) -> DeliveryReport | None:
+    """Read a dlr-url call; None for a report on the way (queued, at the SMSC)."""
+    params = request.query_params()
+    raw_status = wire.text_field(params.get("status"), "status")
+    if not raw_status.isdigit():
+        raise InvalidPayload("status must be Kannel's %d code")
+    code = int(raw_status)
+    if code in DLR_INTERMEDIATE:
+        return None
+    if code not in DLR_STATUSES:
+        raise InvalidPayload(f"unknown delivery status {code}")
+    reference = wire.identifier(wire.text_field(params.get("reference"), "reference"), "reference")
+    return DeliveryReport(reference=reference, carrier_reference=None, status=DLR_STATUSES[code])
+
+
+def answer_mo(request: wire.WebhookRequest, message_id: int, duplicate: bool) -> Answer:
+    """Answer a stored message: 202 with no body, so Kannel sends nothing to the phone."""
+    return Answer(202)
+
+
+def answer_dlr(
+    request: wire.WebhookRequest, report: DeliveryReport | None, changed: bool
+) -> Answer:
+    """Answer a delivery report, recorded or not."""
+    return Answer(202)
+
+
+def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answer:
+    """Answer a refusal with its status and only the short error code."""
+    return Answer(error.status, error.code.encode())
+
+
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> str:
+    """Build the sendsms GET URL for one reply, with a dlr-url back to us."""
+    dlr_url = (
+        f"{public_url}/carriers/{carrier.name}/dlr?reference={quote(sms.reference, safe='')}"
+        f"&status=%d&token={quote(carrier.secret, safe='')}"
+    )
+    params = [
+        ("username", carrier.mt_username or ""),
+        ("password", carrier.mt_password or ""),
+        ("from", sms.sender),
+        ("to", sms.recipient),
+        ("text", sms.text),
+        ("charset", "UTF-8"),
+        ("coding", str(CODING_GSM)),
+    ]
+    # Back the way the message came in (number portability): its SMSC, else the default.
+    smsc = sms.route or carrier.smsc
+    if smsc:
+        params.append(("smsc", smsc))
+    params += [("dlr-mask", str(DLR_MASK)), ("dlr-url", dlr_url)]
+    separator = "&" if "?" in carrier.mt_url else "?"
+    return carrier.mt_url + separator + urlencode(params)
+
+
+def parse_send_answer(status: int, body: bytes) -> SendReceipt:
+    """Read sendsms's answer: 202 "0: Accepted for delivery" (or "3: Queued ...") is success."""
+    error = wire.status_error(status)
+    if error is not None:
+        raise error
+    return SendReceipt(carrier_reference=None)  # sendsms names no id; DLRs use our reference
+
+
+class KannelTransport:
+    """Sends replies through one Kannel's /cgi-bin/sendsms."""
+
+    def __init__(self, carrier: CarrierSettings, public_url: str, http: requests.Session) -> None:
+        self._carrier = carrier
+        self._public_url = public_url
+        self._http = http
+
+    def send(self, sms: OutboundSms) -> SendReceipt:
+        """GET sendsms once; translate failures into our send errors."""
+        url = prepare_send(sms, self._carrier, self._public_url)
+        status, body = wire.call(self._http, "GET", url, timeout=self._carrier.timeout)
+        return parse_send_answer(status, body)
+
+
+def _decode(raw: bytes, coding: str | None, charset: str | None) -> str:
+    # smsbox.c (obey_request, TRANSTYPE_POST_URL): UCS-2 comes as charset="UTF-16BE" with
+    # X-Kannel-Coding: 2, 8-bit data as application/octet-stream with coding 1, and 7-bit text
+    # as UTF-8 unless the service sets alt-charset.
+    if coding not in (None, "0", "1", "2"):
+        raise InvalidPayload("X-Kannel-Coding must be 0, 1 or 2")
+    ucs2 = coding == str(CODING_UCS2) or charset in wire.UCS2_CHARSETS
+    eight_bit = coding == str(CODING_8BIT) and not charset
+    return wire.decode_text(raw, ucs2=ucs2, eight_bit=eight_bit, charset=charset)

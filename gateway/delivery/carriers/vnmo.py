@@ -1,0 +1,232 @@
+"""The Vietnamese MO-receiver convention (docs/vnmo.md): User_ID, Service_ID, Message, ...
+
+Carriers and aggregators post these fields as a form or inside a SOAP envelope and expect
+``1`` for accepted, ``0`` or a negative code otherwise, in the shape they used. Field names
+match case-insensitively. Every wire name lives in the tables below, so a carrier's exact
+spec is dropped in there and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
+
+import requests
+
+from gateway.delivery.carriers import wire
+from gateway.delivery.carriers.base import (
+    Answer,
+    DeliveryReport,
+    InboundSms,
+    OutboundSms,
+    SendReceipt,
+)
+from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused, RetryableSendError
+from gateway.settings import CarrierSettings
+
+# Our name for a field -> the carrier's. MT requests carry the same fields plus the type.
+FIELDS = {
+    "sender": "User_ID",
+    "shortcode": "Service_ID",
+    "keyword": "Command_Code",
+    "text": "Message",
+    "request_id": "Request_ID",
+    "operator": "Operator",
+    "message_type": "Message_Type",
+    "username": "Username",  # sent only when CARRIER_<NAME>_MT_USERNAME is set
+    "password": "Password",
+}
+KEYWORD = "BH"  # the keyword registered for 8079 (`BH MK <id>`), echoed in Command_Code
+# A reply to a charged MO is the charged MT of that transaction; anything else is free.
+MESSAGE_TYPES = {"charged": "1", "free": "0"}
+# Our answers: 1 accepted (a repeat too), 0 try again later, negative: do not retry.
+RESULT_ACCEPTED = "1"
+RESULT_TRY_LATER = "0"
+RESULT_CODES = {
+    "bad_signature": "-1",  # wrong token or caller address
+    "invalid_payload": "-2",
+    "payload_too_large": "-2",
+    "unsupported_media_type": "-2",
+    "wrong_shortcode": "-3",
+    "conflicting_duplicate": "-4",
+}
+SOAP_RESULT = "return"  # the element holding the code in a SOAP answer
+SOAP_11 = "http://schemas.xmlsoap.org/soap/envelope/"
+DEFAULT_OPERATION = "messageReceiver"
+_NAME = re.compile(r"^[A-Za-z_][\w.-]{0,63}$")
+_RESULT_IN_XML = re.compile(rb"<(?:[\w.-]+:)?(?:return|result)\b[^>]*>\s*(-?\d+)\s*<")
+
+
+def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
+    """Check the caller's address and the URL token."""
+    wire.verify_token(request, carrier)
+
+
+def is_soap(request: wire.WebhookRequest) -> bool:
+    """Tell a SOAP request from a form by its media type or its first byte."""
+    return request.mimetype in ("text/xml", "application/soap+xml", "application/xml") or (
+        request.method == "POST" and request.body.lstrip()[:1] == b"<"
+    )
+
+
+def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
+    """Turn a form or SOAP MO into an InboundSms, or raise InvalidPayload."""
+    if is_soap(request):
+        fields = {name.lower(): value for name, value in _soap_fields(request.body)[2].items()}
+    else:
+        fields = {
+            name.lower(): wire.decode_text(value, ucs2=False)
+            for name, value in request.form_params().items()
+        }
+
+    def field(key: str, *, required: bool = True) -> str:
+        value = fields.get(FIELDS[key].lower())
+        if value is None and required:
+            raise InvalidPayload(f"{FIELDS[key]} is required")
+        return (value or "").strip() if key != "text" else (value or "")
+
+    text = field("text") or field("keyword", required=False)
+    recipient = field("shortcode")
+    if not recipient:
+        raise InvalidPayload(f"{FIELDS['shortcode']} must not be empty")
+    operator = field("operator", required=False)
+    return InboundSms(
+        # Request_ID is part of the convention: without it no repeat could be recognised.
+        carrier_message_id=wire.identifier(field("request_id"), FIELDS["request_id"]),
+        sender=wire.phone(field("sender"), FIELDS["sender"]),
+        recipient=recipient,
+        text=text,
+        received_at=None,
+        route=operator[:64] or None,
+    )
+
+
+def parse_dlr(request: wire.WebhookRequest) -> DeliveryReport | None:
+    """The convention has no delivery reports."""
+    raise InvalidPayload("this carrier kind sends no delivery reports")
+
+
+def answer_mo(request: wire.WebhookRequest, message_id: int, duplicate: bool) -> Answer:
+    """Answer 1 for a stored message or its repeat, in the request's shape."""
+    return _answer(request, RESULT_ACCEPTED)
+
+
+def answer_dlr(
+    request: wire.WebhookRequest, report: DeliveryReport | None, changed: bool
+) -> Answer:
+    """Never reached: parse_dlr refuses every report."""
+    return _answer(request, RESULT_ACCEPTED)
+
+
+def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answer:
+    """Answer a refusal with its negative code (0: try again), in the request's shape."""
+    return _answer(request, RESULT_CODES.get(error.code, RESULT_TRY_LATER))
+
+
+def answer_failure(request: wire.WebhookRequest) -> Answer:
+    """Answer 0 when we failed on our side: the carrier may try again."""
+    return _answer(request, RESULT_TRY_LATER)
+
+
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> dict[str, str]:
+    """Build the MT form for one reply: the MO's fields plus the message type."""
+    values = {
+        "sender": sms.recipient,  # User_ID is the phone on both legs
+        "shortcode": sms.sender,
+        "keyword": KEYWORD,
+        "text": sms.text,
+        "request_id": sms.in_reply_to or "",
+        "message_type": MESSAGE_TYPES["charged" if sms.in_reply_to else "free"],
+    }
+    operator = sms.route or carrier.smsc
+    if operator:
+        values["operator"] = operator
+    if carrier.mt_username:
+        values["username"] = carrier.mt_username
+        values["password"] = carrier.mt_password or ""
+    return {FIELDS[key]: value for key, value in values.items()}
+
+
+def parse_send_answer(status: int, body: bytes) -> SendReceipt:
+    """Read the MT endpoint's answer: 1 accepted, 0 try again, negative refused."""
+    error = wire.status_error(status)
+    if error is not None:
+        raise error
+    stripped = body.strip()
+    match = _RESULT_IN_XML.search(stripped) if stripped[:1] == b"<" else None
+    code = match[1] if match else stripped
+    if code == b"1":
+        return SendReceipt(carrier_reference=None)
+    if code == b"0":
+        raise RetryableSendError("carrier answered 0")
+    if re.fullmatch(rb"-\d{1,6}", code):
+        raise PermanentSendError(f"carrier answered {code.decode()}")
+    raise PermanentSendError("carrier's answer is not a result code")
+
+
+class VnmoTransport:
+    """Sends replies as a form to one carrier's MT endpoint."""
+
+    def __init__(self, carrier: CarrierSettings, http: requests.Session) -> None:
+        self._carrier = carrier
+        self._http = http
+
+    def send(self, sms: OutboundSms) -> SendReceipt:
+        """POST the MT form once; translate failures into our send errors."""
+        form = prepare_send(sms, self._carrier)
+        status, body = wire.call(
+            self._http, "POST", self._carrier.mt_url, data=form, timeout=self._carrier.timeout
+        )
+        return parse_send_answer(status, body)
+
+
+def _soap_fields(body: bytes) -> tuple[str, ET.Element, dict[str, str]]:
+    head = body[:4096].upper()
+    # No DTDs: they are where entity expansion ("billion laughs") and external entities live.
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in body.upper():
+        raise InvalidPayload("DTDs are not accepted")
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - no DTD can reach this line
+    except ET.ParseError:
+        raise InvalidPayload("body is not well-formed XML") from None
+    soap_body = next((el for el in root if _local(el.tag).lower() == "body"), None)
+    operation = next(iter(soap_body), None) if soap_body is not None else None
+    if operation is None:
+        raise InvalidPayload("no operation inside the SOAP Body")
+    # Leaves anywhere under the operation: some specs wrap the fields in one more element.
+    fields = {
+        _local(el.tag): el.text or ""
+        for el in operation.iter()
+        if el is not operation and not len(el)
+    }
+    envelope = root.tag[1:].split("}")[0] if root.tag.startswith("{") else SOAP_11
+    return envelope, operation, fields
+
+
+def _answer(request: wire.WebhookRequest, code: str) -> Answer:
+    if not is_soap(request):
+        return Answer(200, code.encode())
+    envelope, name, namespace = SOAP_11, DEFAULT_OPERATION, ""
+    try:
+        envelope, operation, _ = _soap_fields(request.body)
+    except InvalidPayload:
+        pass
+    else:
+        local = _local(operation.tag)
+        name = local if _NAME.match(local) else DEFAULT_OPERATION
+        namespace = operation.tag[1:].split("}")[0] if operation.tag.startswith("{") else ""
+    ns_attr = f' xmlns:m="{escape(namespace, {chr(34): "&quot;"})}"' if namespace else ""
+    prefix = "m:" if namespace else ""
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<soap:Envelope xmlns:soap="{escape(envelope, {chr(34): "&quot;"})}"><soap:Body>'
+        f"<{prefix}{name}Response{ns_attr}><{SOAP_RESULT}>{code}</{SOAP_RESULT}>"
+        f"</{prefix}{name}Response></soap:Body></soap:Envelope>"
+    )
+    media = "text/xml" if envelope == SOAP_11 else "application/soap+xml"
+    return Answer(200, xml.encode(), f"{media}; charset=utf-8")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

@@ -1,0 +1,186 @@
+"""The free recovery by email: ask with the number and the email on file, prove it with an OTP.
+
+The request path only stores the request (:func:`request_recovery`): it does the same work,
+and gives the same answer, whether or not the number and the address match, so nobody can
+learn who is registered. The worker (:func:`process_requests`) matches them and emails the
+OTP. :func:`verify_recovery` then sets the chosen password, or emails a temporary one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hmac
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.accounts.notices import notify_password_changed, send_otp, send_temporary_password
+from gateway.accounts.passwords import keyed_hash
+from gateway.accounts.services import issue_temporary_password, lock_active_account, recent_issues
+from gateway.accounts.services import set_password as store_password
+from gateway.clock import Clock
+from gateway.delivery.emails import EmailKind
+from gateway.delivery.replies import ReplyCatalog
+from gateway.email.otp import RECOVERY, issue_otp, otps_sent, use_otp
+from gateway.models import EmailRecoveryRequest
+from gateway.ops.audit import record_event
+from gateway.settings import Settings
+from parsers import mask_id
+
+log = logging.getLogger(__name__)
+
+
+class Verified(enum.Enum):
+    """What a verification did."""
+
+    PASSWORD_SET = "password_set"  # noqa: S105 (a name, not a password)
+    TEMPORARY_PASSWORD_SENT = "temporary_password_sent"  # noqa: S105
+    REFUSED = "wrong_otp"  # wrong, expired, used, or locked: one answer for all
+    RATE_LIMITED = "rate_limited"
+
+
+def email_digest(settings: Settings, address: str) -> str:
+    """Return the keyed hash a requested address is kept as (case does not matter)."""
+    return keyed_hash(settings.secret_key, "email|" + address.strip().lower())
+
+
+def request_recovery(
+    session: Session, identifier: str, email: str, *, via: str, settings: Settings, now: dt.datetime
+) -> None:
+    """Store a recovery request for the worker; never look at the accounts here."""
+    session.add(
+        EmailRecoveryRequest(
+            identifier=identifier,
+            email_hash=email_digest(settings, email),
+            via=via,
+            created_at=now,
+        )
+    )
+
+
+def process_requests(
+    session_factory: sessionmaker[Session], *, settings: Settings, clock: Clock
+) -> int:
+    """Match one batch of stored requests and email the OTPs due; return how many were seen."""
+    with session_factory() as session:
+        ids = list(
+            session.scalars(
+                select(EmailRecoveryRequest.id)
+                .where(EmailRecoveryRequest.processed_at.is_(None))
+                .order_by(EmailRecoveryRequest.id)
+                .limit(settings.worker_batch_size)
+            )
+        )
+    for request_id in ids:
+        try:
+            with session_factory.begin() as session:
+                _process_one(session, request_id, settings, clock.now())
+        except Exception:
+            log.exception("email recovery request %s: processing failed", request_id)
+            with session_factory.begin() as session:
+                row = session.get(EmailRecoveryRequest, request_id)
+                if row is not None and row.processed_at is None:
+                    row.processed_at, row.outcome = clock.now(), "system_error"
+    return len(ids)
+
+
+def verify_recovery(
+    session: Session,
+    identifier: str,
+    code: str,
+    *,
+    new_password_hash: str | None,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+) -> Verified:
+    """Check the OTP; then set the chosen password (hashed by the caller) or email a new one."""
+    account = lock_active_account(session, identifier)
+    otp = None
+    if account is not None:
+        otp = use_otp(session, account, code, purpose=RECOVERY, settings=settings, now=now)
+    if account is None or otp is None or account.email is None:
+        _audit(session, identifier, account.id if account else None, Verified.REFUSED, now)
+        return Verified.REFUSED
+    if new_password_hash is not None:
+        store_password(account, new_password_hash, now)
+        notify_password_changed(session, account, settings=settings, catalog=catalog, now=now)
+        outcome = Verified.PASSWORD_SET
+    elif recent_issues(session, account.id, now - settings.resets_window) >= (
+        settings.resets_per_account
+    ):
+        outcome = Verified.RATE_LIMITED  # the same 3-per-day limit as SMS resets
+    else:
+        password = issue_temporary_password(
+            session, account, settings=settings, now=now, channel="email"
+        )
+        send_temporary_password(session, account, password, settings=settings, now=now)
+        # The email above tells the address; the phone on file hears of it too.
+        notify_password_changed(
+            session, account, settings=settings, catalog=catalog, now=now, email_too=False
+        )
+        outcome = Verified.TEMPORARY_PASSWORD_SENT
+    _audit(session, identifier, account.id, outcome, now)
+    return outcome
+
+
+def _process_one(session: Session, request_id: int, settings: Settings, now: dt.datetime) -> None:
+    request = session.scalars(
+        select(EmailRecoveryRequest)
+        .where(EmailRecoveryRequest.id == request_id, EmailRecoveryRequest.processed_at.is_(None))
+        .with_for_update(skip_locked=True)
+    ).one_or_none()
+    if request is None:
+        return  # another worker has it
+    account = lock_active_account(session, request.identifier)
+    if (
+        account is None
+        or account.email is None
+        or not hmac.compare_digest(request.email_hash, email_digest(settings, account.email))
+    ):
+        outcome = "not_matched"
+    elif otps_sent(session, account.id, now - settings.otp_window) >= (
+        settings.otp_emails_per_account
+    ):
+        outcome = "rate_limited"  # silently: the requester is told the same either way
+    else:
+        code = issue_otp(
+            session, account, purpose=RECOVERY, email=account.email, settings=settings, now=now
+        )
+        send_otp(
+            session,
+            account,
+            account.email,
+            code,
+            kind=EmailKind.RECOVERY_OTP,
+            settings=settings,
+            now=now,
+        )
+        outcome = "otp_sent"
+    request.processed_at, request.outcome = now, outcome
+    record_event(
+        session,
+        action="recovery_request",
+        channel="email",
+        outcome=outcome,
+        subject=mask_id(request.identifier),
+        account_id=account.id if account else None,
+        detail=f"via {request.via}",
+        now=now,
+    )
+
+
+def _audit(
+    session: Session, identifier: str, account_id: int | None, outcome: Verified, now: dt.datetime
+) -> None:
+    record_event(
+        session,
+        action="recovery_verify",
+        channel="email",
+        outcome=outcome.value,
+        subject=mask_id(identifier),
+        account_id=account_id,
+        now=now,
+    )

@@ -1,0 +1,116 @@
+"""The free recovery by email, for the VssID app and the web portal.
+
+``POST /recovery/email`` answers the same whatever the number and address, and only stores
+the request: the worker matches it and emails the OTP. The portal must solve a captcha from
+``GET /captcha``; the app, identified by GATEWAY_APP_CREDENTIAL, skips it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from gateway.accounts.passwords import hash_password
+from gateway.accounts.services import check_new_password
+from gateway.email.captcha import create_captcha, solve_captcha
+from gateway.email.fields import email_field, identifier_field, optional_string, otp_field
+from gateway.email.otp import OTP_REFUSED
+from gateway.email.recovery import Verified, request_recovery, verify_recovery
+from gateway.errors import InvalidCaptcha, InvalidCredentials, InvalidOtp, TooManyAttempts
+from gateway.web import db_session, json_body, runtime
+
+bp = Blueprint("email_recovery", __name__, url_prefix="/api/v1")
+
+APP_CREDENTIAL_HEADER = "X-App-Credential"
+ACCEPTED_MESSAGE = (
+    "Nếu mã số BHXH và email khớp với hồ sơ, mã xác thực (OTP) sẽ được gửi đến email trong ít phút."
+)
+
+
+@bp.get("/captcha")
+def new_captcha() -> ResponseReturnValue:
+    """Give a new captcha: its id and its PNG image (a data: URL)."""
+    session = db_session()
+    settings = runtime().settings
+    challenge = create_captcha(session, settings=settings, now=runtime().clock.now())
+    session.commit()
+    image = "data:image/png;base64," + base64.b64encode(challenge.png).decode()
+    response = jsonify(
+        captcha_id=challenge.id,
+        image=image,
+        expires_in=int(settings.captcha_ttl.total_seconds()),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/recovery/email")
+def request_email_recovery() -> ResponseReturnValue:
+    """Ask for an OTP by email; the answer never tells whether the pair is registered."""
+    data = json_body()
+    settings = runtime().settings
+    identifier, email = identifier_field(data, settings), email_field(data)
+    session = db_session()
+    via = _caller(session, data)
+    request_recovery(
+        session, identifier, email, via=via, settings=settings, now=runtime().clock.now()
+    )
+    session.commit()
+    response = jsonify(status="accepted", message=ACCEPTED_MESSAGE)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 202
+
+
+@bp.post("/recovery/email/verify")
+def verify_email_recovery() -> ResponseReturnValue:
+    """Prove the OTP; set the chosen password, or have a temporary one emailed."""
+    data = json_body()
+    identifier, code = identifier_field(data, runtime().settings), otp_field(data)
+    new_password = optional_string(data, "new_password")
+    new_hash = None
+    if new_password is not None:
+        check_new_password(new_password)
+        new_hash = hash_password(new_password)  # before the transaction: it takes a while
+    session = db_session()
+    outcome = verify_recovery(
+        session,
+        identifier,
+        code,
+        new_password_hash=new_hash,
+        settings=runtime().settings,
+        catalog=runtime().catalog,
+        now=runtime().clock.now(),
+    )
+    session.commit()  # wrong codes count even when we refuse
+    if outcome is Verified.REFUSED:
+        raise InvalidOtp(OTP_REFUSED)
+    if outcome is Verified.RATE_LIMITED:
+        raise TooManyAttempts("too many new passwords for this account today; try again later")
+    status = "changed" if outcome is Verified.PASSWORD_SET else "sent"
+    return jsonify(status=status)
+
+
+def _caller(session: Session, data: dict[str, object]) -> str:
+    """Say who asks: the app (by its credential) or the portal (which must solve a captcha)."""
+    settings = runtime().settings
+    credential = request.headers.get(APP_CREDENTIAL_HEADER)
+    if credential is not None:
+        if settings.app_credential and hmac.compare_digest(
+            credential.encode(), settings.app_credential.encode()
+        ):
+            return "app"
+        raise InvalidCredentials("unknown app credential")
+    challenge, answer = data.get("captcha_id"), data.get("captcha_answer")
+    if not (isinstance(challenge, str) and isinstance(answer, str) and challenge and answer):
+        raise InvalidCaptcha("captcha_id and captcha_answer are required")
+    solved = solve_captcha(
+        session, challenge[:64], answer[:16], settings=settings, now=runtime().clock.now()
+    )
+    if not solved:
+        session.commit()  # a challenge is used up by any answer, right or wrong
+        raise InvalidCaptcha("the captcha answer is wrong, expired or already used")
+    return "portal"

@@ -1,0 +1,160 @@
+"""The Jasmin adapter's pure halves, against requests shaped as Jasmin's manual describes."""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from gateway.delivery.carriers import jasmin
+from gateway.delivery.carriers.base import OutboundSms
+from gateway.errors import BadSignature, InvalidPayload, PermanentSendError, RetryableSendError
+from gateway.settings import CarrierSettings
+from gateway.states import DeliveryStatus
+from tests.payloads import recorded
+
+CARRIER = CarrierSettings(
+    "jasmin",
+    "jasmin-token-0123456789",
+    "http://127.0.0.1:1401/send",
+    "jasmin",
+    5.0,
+    mt_username="gw8079",
+    mt_password="jasmin-pass",
+)
+PUBLIC = "https://gw.example.vn"
+
+
+def test_recorded_mo_parses() -> None:
+    sms = jasmin.parse_inbound(recorded("jasmin_mo.http"))
+
+    assert sms.carrier_message_id == "16fd2706-8baf-433b-82eb-8c7fada847da"
+    assert (sms.sender, sms.recipient, sms.text) == ("84912345678", "8079", "BH MK 0123456789")
+    assert sms.route == "viettel_smpp"
+    assert sms.received_at is None
+
+
+def test_ucs2_binary_decodes_vietnamese() -> None:
+    sms = jasmin.parse_inbound(recorded("jasmin_mo_ucs2.http"))
+
+    assert sms.text == "Bh mk 0123456789 gửi 8079"
+
+
+def test_ucs2_content_without_binary_decodes_too() -> None:
+    request = recorded("jasmin_mo_ucs2.http")
+    body = b"&".join(p for p in request.body.split(b"&") if not p.startswith(b"binary="))
+
+    assert jasmin.parse_inbound(dataclasses.replace(request, body=body)).text.endswith("gửi 8079")
+
+
+def test_get_connector_parses() -> None:
+    sms = jasmin.parse_inbound(recorded("jasmin_mo_get.http"))
+
+    assert (sms.carrier_message_id, sms.text) == (
+        "c0ffee00-8baf-433b-82eb-8c7fada847da",
+        "BH MK 0123456789",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"from=0912345678&to=8079&content=x",  # no id
+        b"id=1&to=8079&content=x",  # no sender
+        b"id=1&from=0912345678&to=8079&coding=8&binary=zz",
+        b"id=1&from=0912345678&to=8079&coding=eight&content=x",
+    ],
+)
+def test_malformed_mo_is_invalid(body: bytes) -> None:
+    with pytest.raises(InvalidPayload):
+        jasmin.parse_inbound(dataclasses.replace(recorded("jasmin_mo.http"), body=body))
+
+
+def test_token_is_checked() -> None:
+    jasmin.verify(recorded("jasmin_mo.http"), CARRIER)
+    with pytest.raises(BadSignature):
+        jasmin.verify(dataclasses.replace(recorded("jasmin_mo.http"), query=b"token=nope"), CARRIER)
+
+
+def test_stored_and_repeated_messages_are_acknowledged_exactly() -> None:
+    request = recorded("jasmin_mo.http")
+
+    for duplicate in (False, True):
+        answer = jasmin.answer_mo(request, 7, duplicate)
+        assert (answer.status, answer.body) == (200, b"ACK/Jasmin")
+    refused = jasmin.answer_refused(request, BadSignature("token"))
+    assert refused.status == 401 and b"ACK/Jasmin" not in refused.body
+
+
+def test_recorded_dlr_parses() -> None:
+    report = jasmin.parse_dlr(recorded("jasmin_dlr_delivered.http"))
+
+    assert report is not None
+    assert (report.reference, report.carrier_reference, report.status) == (
+        "42",
+        "07033084-5cfd-4812-90a4-e4d24ffb6e3d",
+        DeliveryStatus.DELIVERED,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("UNDELIV", DeliveryStatus.FAILED),
+        ("EXPIRED", DeliveryStatus.EXPIRED),
+        ("REJECTD", DeliveryStatus.FAILED),
+        ("ESME_RINVNUMDESTS", DeliveryStatus.FAILED),
+        ("ESME_ROK", None),
+        ("ENROUTE", None),
+    ],
+)
+def test_dlr_statuses(status: str, expected: DeliveryStatus | None) -> None:
+    request = recorded("jasmin_dlr_delivered.http")
+    body = request.body.replace(b"message_status=DELIVRD", b"message_status=" + status.encode())
+
+    report = jasmin.parse_dlr(dataclasses.replace(request, body=body))
+
+    assert (report and report.status) == expected
+
+
+def test_prepared_send_asks_for_a_terminal_dlr_back_to_us() -> None:
+    sms = OutboundSms("17", "jasmin-id", "8079", "84912345678", "Mat khau: K7PQ")
+
+    form = jasmin.prepare_send(sms, CARRIER, PUBLIC)
+
+    dlr_url = urlsplit(form.pop("dlr-url"))
+    assert form == {
+        "username": "gw8079",
+        "password": "jasmin-pass",
+        "to": "84912345678",
+        "from": "8079",
+        "content": "Mat khau: K7PQ",
+        "coding": "0",
+        "dlr": "yes",
+        "dlr-level": "2",
+        "dlr-method": "POST",
+    }
+    assert f"{dlr_url.scheme}://{dlr_url.netloc}{dlr_url.path}" == f"{PUBLIC}/carriers/jasmin/dlr"
+    assert parse_qs(dlr_url.query) == {"reference": ["17"], "token": [CARRIER.secret]}
+
+
+def test_success_answer_carries_jasmins_id() -> None:
+    receipt = jasmin.parse_send_answer(200, b'Success "07033084-5cfd-4812-90a4-e4d24ffb6e3d"')
+
+    assert receipt.carrier_reference == "07033084-5cfd-4812-90a4-e4d24ffb6e3d"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (400, b'Error "Mandatory argument to is not found."', PermanentSendError),
+        (403, b'Error "Authentication failure for username:gw8079"', PermanentSendError),
+        (412, b'Error "No route found"', PermanentSendError),
+        (500, b'Error "Cannot send submit_sm"', RetryableSendError),
+        (200, b"OK", PermanentSendError),
+    ],
+)
+def test_refused_send_answers(status: int, body: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        jasmin.parse_send_answer(status, body)

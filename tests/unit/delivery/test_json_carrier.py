@@ -1,0 +1,117 @@
+"""The JSON carrier adapter's pure halves, against recorded payloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.delivery.carriers.base import OutboundSms
+from gateway.delivery.carriers.json_api import (
+    parse_dlr,
+    parse_inbound,
+    parse_send_answer,
+    prepare_send,
+)
+from gateway.delivery.carriers.signing import signature
+from gateway.errors import InvalidPayload, PermanentSendError, RetryableSendError
+from gateway.settings import CarrierSettings
+from gateway.states import DeliveryStatus
+
+PAYLOADS = Path(__file__).parents[2] / "payloads"
+CARRIER = CarrierSettings("viettel", "s" * 20, "https://mt.example.vn/send", "json", 5.0)
+NOW = dt.datetime(2026, 11, 25, 2, 30, tzinfo=dt.UTC)
+
+
+def test_recorded_mo_parses() -> None:
+    sms = parse_inbound((PAYLOADS / "mo_json.json").read_bytes())
+
+    assert sms.carrier_message_id == "VT-20261125-000183"
+    assert sms.sender == "84912345678"
+    assert sms.recipient == "8079"
+    assert sms.text == "BH MK 0123456789"
+    assert sms.received_at == dt.datetime(2026, 11, 25, 2, 30, 12, tzinfo=dt.UTC)
+
+
+def test_numeric_ids_are_kept_as_text() -> None:
+    body = json.dumps({"id": 123, "from": "0912345678", "to": "8079", "text": ""}).encode()
+
+    assert parse_inbound(body).carrier_message_id == "123"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b'{"id": true, "from": "0912345678", "to": "8079", "text": "x"}',
+        b'{"id": "a\\nb", "from": "0912345678", "to": "8079", "text": "x"}',
+        b'{"id": "1", "from": 912345678, "to": "8079", "text": "x"}',
+        b'{"id": "1", "from": "0912345678", "to": "", "text": "x"}',
+        b"\xff\xfe",
+    ],
+)
+def test_malformed_mo_is_invalid(body: bytes) -> None:
+    with pytest.raises(InvalidPayload):
+        parse_inbound(body)
+
+
+def test_recorded_dlr_parses() -> None:
+    report = parse_dlr((PAYLOADS / "dlr_json.json").read_bytes())
+
+    assert (report.reference, report.carrier_reference, report.status) == (
+        "42",
+        "VT-MT-7781",
+        DeliveryStatus.EXPIRED,
+    )
+
+
+def test_prepared_reply_is_signed_json() -> None:
+    sms = OutboundSms("17", "VT-1", "8079", "84912345678", "Cap lai mat khau thanh cong.")
+
+    request = prepare_send(sms, CARRIER, NOW)
+
+    assert request.url == "https://mt.example.vn/send"
+    assert json.loads(request.body) == {
+        "reference": "17",
+        "in_reply_to": "VT-1",
+        "from": "8079",
+        "to": "84912345678",
+        "text": "Cap lai mat khau thanh cong.",
+    }
+    timestamp = request.headers["X-Gateway-Timestamp"]
+    assert request.headers["X-Gateway-Signature"] == signature(
+        CARRIER.secret, timestamp, request.body
+    )
+    assert request.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reference"),
+    [
+        (200, b'{"message_id": "MT-1"}', "MT-1"),
+        (202, b'{"message_id": 991}', "991"),
+        (200, b"", None),
+        (204, b"not json", None),
+    ],
+)
+def test_accepted_answers(status: int, body: bytes, reference: str | None) -> None:
+    assert parse_send_answer(status, body).carrier_reference == reference
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (429, RetryableSendError),
+        (500, RetryableSendError),
+        (503, RetryableSendError),
+        (400, PermanentSendError),
+        (401, PermanentSendError),
+        (404, PermanentSendError),
+        (301, PermanentSendError),
+    ],
+)
+def test_refusals(status: int, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_send_answer(status, b"")

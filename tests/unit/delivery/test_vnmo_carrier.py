@@ -1,0 +1,148 @@
+"""The Vietnamese MO-receiver adapter's pure halves: form and SOAP, one field table."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from gateway.delivery.carriers import vnmo
+from gateway.delivery.carriers.base import OutboundSms
+from gateway.errors import (
+    BadSignature,
+    ConflictingDuplicate,
+    InvalidPayload,
+    PermanentSendError,
+    RetryableSendError,
+    WrongShortcode,
+)
+from gateway.settings import CarrierSettings
+from tests.payloads import recorded
+
+CARRIER = CarrierSettings(
+    "vnmo", "vnmo-token-01234567890", "https://mt.example.vn/mt", "vnmo", 5.0, smsc="VINAPHONE"
+)
+
+
+def test_recorded_form_parses() -> None:
+    sms = vnmo.parse_inbound(recorded("vnmo_mo_form.http"))
+
+    assert sms.carrier_message_id == "VNP-20261125-0000917"
+    assert (sms.sender, sms.recipient, sms.text) == ("84912345678", "8079", "BH MK 0123456789")
+    assert sms.route == "VINAPHONE"
+
+
+def test_recorded_soap_parses_with_any_case_of_field_names() -> None:
+    sms = vnmo.parse_inbound(recorded("vnmo_mo_soap.http"))
+
+    assert sms.carrier_message_id == "VT-20261125-000184"
+    assert (sms.sender, sms.text, sms.route) == (
+        "84912345678",
+        "Bh mk 0123456789 gửi 8079",
+        "VIETTEL",
+    )
+
+
+def test_form_field_names_match_case_insensitively() -> None:
+    request = recorded("vnmo_mo_form.http")
+    body = request.body.replace(b"User_ID", b"USER_ID").replace(b"Request_ID", b"request_id")
+
+    assert vnmo.parse_inbound(dataclasses.replace(request, body=body)).sender == "84912345678"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"Service_ID=8079&Message=x&Request_ID=1",  # no User_ID
+        b"User_ID=0912345678&Service_ID=8079&Message=x",  # no Request_ID
+        b"User_ID=0912345678&Message=x&Request_ID=1",  # no Service_ID
+    ],
+)
+def test_incomplete_forms_are_invalid(body: bytes) -> None:
+    with pytest.raises(InvalidPayload):
+        vnmo.parse_inbound(dataclasses.replace(recorded("vnmo_mo_form.http"), body=body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<soap:Envelope xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'><soap:Body>",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
+        b"<Envelope><Header/></Envelope>",
+    ],
+)
+def test_bad_soap_is_invalid(body: bytes) -> None:
+    with pytest.raises(InvalidPayload):
+        vnmo.parse_inbound(dataclasses.replace(recorded("vnmo_mo_soap.http"), body=body))
+
+
+def test_form_answers_are_bare_codes() -> None:
+    request = recorded("vnmo_mo_form.http")
+
+    assert vnmo.answer_mo(request, 1, False).body == b"1"
+    assert vnmo.answer_mo(request, 1, True).body == b"1"
+    assert vnmo.answer_refused(request, BadSignature("x")).body == b"-1"
+    assert vnmo.answer_refused(request, InvalidPayload("x")).body == b"-2"
+    assert vnmo.answer_refused(request, WrongShortcode("x")).body == b"-3"
+    assert vnmo.answer_refused(request, ConflictingDuplicate("x")).body == b"-4"
+    assert vnmo.answer_failure(request).body == b"0"
+
+
+def test_soap_answers_are_soap_responses_to_the_same_operation() -> None:
+    answer = vnmo.answer_mo(recorded("vnmo_mo_soap.http"), 1, False)
+
+    assert answer.status == 200
+    assert answer.content_type.startswith("text/xml")
+    root = ET.fromstring(answer.body)  # noqa: S314 - our own answer, not untrusted input
+    response = root.find(
+        "{http://schemas.xmlsoap.org/soap/envelope/}Body/{http://moreceiver.cp.vn/}messageReceiverResponse"
+    )
+    assert response is not None
+    assert response.findtext("return") == "1"
+
+
+def test_prepared_mt_echoes_the_mo_fields_and_says_charged() -> None:
+    sms = OutboundSms("17", "VNP-1", "8079", "84912345678", "Mat khau: K7PQ", route="VINAPHONE")
+
+    assert vnmo.prepare_send(sms, CARRIER) == {
+        "User_ID": "84912345678",
+        "Service_ID": "8079",
+        "Command_Code": "BH",
+        "Message": "Mat khau: K7PQ",
+        "Request_ID": "VNP-1",
+        "Operator": "VINAPHONE",
+        "Message_Type": "1",
+    }
+
+
+def test_an_mt_that_answers_no_mo_is_free() -> None:
+    sms = OutboundSms("18", None, "8079", "84912345678", "x")
+
+    form = vnmo.prepare_send(sms, dataclasses.replace(CARRIER, mt_username="cp", mt_password="pw"))
+
+    assert form["Message_Type"] == "0"
+    assert (form["Operator"], form["Username"], form["Password"]) == ("VINAPHONE", "cp", "pw")
+
+
+@pytest.mark.parametrize(
+    "body", [b"1", b" 1\r\n", b"<soap:Envelope><r><return>1</return></r></soap:Envelope>"]
+)
+def test_accepted_mt_answers(body: bytes) -> None:
+    assert vnmo.parse_send_answer(200, body).carrier_reference is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (200, b"0", RetryableSendError),
+        (200, b"-1", PermanentSendError),
+        (200, b"<x><result>-5</result></x>", PermanentSendError),
+        (200, b"OK", PermanentSendError),
+        (503, b"", RetryableSendError),
+        (404, b"", PermanentSendError),
+    ],
+)
+def test_refused_mt_answers(status: int, body: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        vnmo.parse_send_answer(status, body)
