@@ -5,16 +5,19 @@ Each command lives in a module of this package, named after what it operates on.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from dotenv import load_dotenv
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.cli.accounts import accounts
 from gateway.cli.charges import charges
 from gateway.cli.operations import init_db, switch
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
+from gateway.preflight import describe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,4 +38,9 @@ for command in (init_db, accounts, charges, serve, worker, switch, simulate):
 def main() -> None:
     """Entry point of the ``gateway`` console script."""
     load_dotenv(Path.cwd() / ".env")
-    cli(obj={})
+    try:
+        cli(obj={})
+    except SQLAlchemyError as exc:
+        # The database went away or lost its tables mid-command: one line, not a traceback.
+        click.echo(f"Error: {describe(exc)}", err=True)
+        sys.exit(1)

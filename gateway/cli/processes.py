@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -51,6 +53,7 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
 
     settings = runtime_of(ctx).settings
     config_file = _gunicorn_config()
+    _check_free(bind or settings.bind)
 
     class Server(Application):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -81,6 +84,26 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def _check_free(address: str) -> None:
+    # gunicorn alone says "Can't connect" five times, a second apart, and names no way out.
+    host, _, port = address.rpartition(":")
+    if address.startswith(("unix:", "fd://")) or not port.isdigit():
+        return
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104  (gunicorn reads ":8000" so)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise click.ClickException(f"cannot listen on {address}: {exc.strerror}") from exc
+            raise click.ClickException(
+                f"{address} is already in use (another gateway?): stop it, or choose another "
+                "address with --bind HOST:PORT or GATEWAY_BIND"
+            ) from exc
 
 
 def _gunicorn_config() -> Path:
