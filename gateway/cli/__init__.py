@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.cli.accounts import accounts
 from gateway.cli.charges import charges
+from gateway.cli.mail_sink import mail_sink
 from gateway.cli.operations import init_db, switch
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
@@ -31,7 +32,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-for command in (init_db, accounts, charges, serve, worker, switch, simulate):
+for command in (init_db, accounts, charges, serve, worker, switch, simulate, mail_sink):
     cli.add_command(command)
 
 

@@ -11,7 +11,7 @@ from gateway import preflight
 from gateway.errors import ConfigError, DatabaseProblem
 from gateway.ops import logs
 from gateway.runtime import Runtime, build_runtime
-from gateway.settings import load_settings
+from gateway.settings import Settings, load_settings
 
 
 def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtime:
@@ -43,6 +43,14 @@ def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtim
         root.obj["runtime"] = runtime
         logs.configure(settings)
     return root.obj["runtime"]  # type: ignore[no-any-return]
+
+
+def settings_of() -> Settings:
+    """Return the settings alone, for commands that never touch the database."""
+    try:
+        return load_settings(os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}{_dotenv_hint()}") from exc
 
 
 def _dotenv_hint() -> str:

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
 
 from gateway.cli.common import runtime_of
-from gateway.settings import PROJECT_ROOT
+from gateway.settings import PROJECT_ROOT, Settings
 
 CONFIG_NAME = "gunicorn.conf.py"
 
@@ -62,6 +63,7 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
                 self.cfg.set("bind", [bind])
             if workers:
                 self.cfg.set("workers", workers)
+            self.cfg.set("when_ready", lambda arbiter: _banner(arbiter, settings, with_worker))
 
         def load(self) -> Any:
             from gateway.app import create_app
@@ -84,6 +86,28 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def _banner(arbiter: Any, settings: Settings, with_worker: bool) -> None:
+    """Say, once gunicorn listens, where to point a browser and what to try next."""
+    urls = ", ".join(
+        address if address.startswith("unix:") else f"http://{address}"
+        for address in arbiter.cfg.bind
+    )
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    worker = "running" if with_worker else "not started here: run `gateway worker`"
+    lines = [
+        f"8079 gateway ready at {urls}",
+        f"  database:          {database}",
+        f"  background worker: {worker}",
+    ]
+    if "demo" in settings.carriers:
+        lines.append(
+            "  next, in another terminal: .venv/bin/gateway simulate --carrier demo "
+            '--from 0912345678 "BH MK 0123456789"'
+        )
+    lines.append("  Ctrl-C stops it; changes to .env take effect after a restart")
+    click.echo("\n".join(lines))
 
 
 def _check_free(address: str) -> None:
