@@ -196,3 +196,16 @@ def test_the_worker_backs_off_and_says_so_once(
 
 def test_back_off_doubles_up_to_a_minute() -> None:
     assert [backoff_delay(1.0, n) for n in (1, 2, 3, 6, 7, 50)] == [2, 4, 8, 60, 60, 60]
+
+
+def test_a_schema_from_another_version_says_run_init_db(run: Run, tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path, tmp_path / "gateway.db")
+    run(env, "init-db")
+    with create_engine(env["DATABASE_URL"]).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '20200101_0001'"))
+
+    status, output = run(env, "switch", "sms-reset", "off")
+
+    assert status == 1
+    assert "the database schema is at 20200101_0001, this code needs" in one_line(output)
+    assert output.rstrip().endswith("run `gateway init-db`")
