@@ -31,10 +31,15 @@ run: $(BIN)/gateway .env ## Set up and serve on 127.0.0.1:8000 (SQLite), with th
 test: $(BIN)/gateway ## Run the whole test suite (on SQLite)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Its own data directory and a free port (unless PGDATA/PGPORT are set), so two checkouts on
+# one machine never stop each other's database; the same pair is passed to --stop.
 test-postgres: $(BIN)/gateway ## Run it again on a throw-away PostgreSQL (installs it with apt if missing)
-	@url=$$(bash .ci/setup-postgres.sh) && echo "TEST_DATABASE_URL=$$url" && \
+	@export PGPORT=$${PGPORT:-$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}; \
+	own=; if [ -z "$${PGDATA:-}" ]; then export PGDATA=$$(mktemp -u /tmp/gateway-pg.XXXXXX); own=1; fi; \
+	url=$$(bash .ci/setup-postgres.sh) && echo "TEST_DATABASE_URL=$$url" && \
 	TEST_DATABASE_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
-	bash .ci/setup-postgres.sh --stop >/dev/null; exit $$status
+	bash .ci/setup-postgres.sh --stop >/dev/null; \
+	if [ -n "$$own" ]; then rm -rf "$$PGDATA"; fi; exit $$status
 
 lint: $(BIN)/gateway ## ruff check and format check
 	$(BIN)/ruff check .

@@ -232,6 +232,15 @@ KINDS = {
 }
 
 
+def _in_words(amount: int, carrier: str) -> str:
+    """Say which side has more, for a reader who should not have to know the sign rule."""
+    if amount > 0:
+        return f"we charged {amount} VND more than {carrier} billed"
+    if amount < 0:
+        return f"{carrier} billed {-amount} VND more than we charged"
+    return ""
+
+
 def render(report: Report, carrier: str, *, show: int = 20, unmasked: bool = False) -> list[str]:
     """Return the report as lines of text: counts and totals, then up to ``show`` per kind."""
     phone = (lambda p: p) if unmasked else mask_phone
@@ -240,9 +249,19 @@ def render(report: Report, carrier: str, *, show: int = 20, unmasked: bool = Fal
         f"  matched                {report.matched:>9}",
     ]
     for kind, title in KINDS.items():
-        lines.append(f"  {title:<22} {report.count(kind):>9}   {report.amount(kind):>+14} VND")
+        amount = report.amount(kind)
+        line = f"  {title:<22} {report.count(kind):>9}   {amount:>+14} VND"
+        lines.append(f"{line}   {_in_words(amount, carrier)}".rstrip())
     lines.append(f"  our total              {report.ours_total_vnd:>26} VND")
     lines.append(f"  their total            {report.theirs_total_vnd:>26} VND")
+    difference = report.ours_total_vnd - report.theirs_total_vnd
+    lines.append(
+        f"  difference             {difference:>+26} VND   "
+        f"{_in_words(difference, carrier) or 'the totals agree'}"
+    )
+    lines.append(
+        f"  (amounts are ours minus {carrier}'s: + we charged more, - {carrier} billed more)"
+    )
     if report.outside_period:
         lines.append(f"  their rows outside the period (ignored): {report.outside_period}")
     for kind, title in KINDS.items():

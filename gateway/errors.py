@@ -2,6 +2,7 @@
 
 GatewayError
  ├── ConfigError              a setting is missing or malformed (raised at start)
+ │    └── DatabaseProblem         the database is unusable as configured: one line saying why
  ├── RequestRefused           an HTTP request we refuse; carries status and reason code
  │    ├── UnknownCarrier          404
  │    ├── NotFound                404
@@ -30,6 +31,10 @@ class GatewayError(Exception):
 
 class ConfigError(GatewayError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+class DatabaseProblem(ConfigError):
+    """The database cannot be used as configured; the message says what to run or fix."""
 
 
 class RequestRefused(GatewayError):

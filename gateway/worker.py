@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.ledger import LedgerEntry
@@ -29,11 +30,13 @@ from gateway.email.recovery import process_requests
 from gateway.models import InboundMessage
 from gateway.ops import metrics
 from gateway.ops.switches import SMS_RESET, is_enabled
+from gateway.preflight import describe
 from gateway.settings import Settings
 from gateway.sms.recovery import Context, fail_message, process_message
 from gateway.states import MessageStatus
 
 log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +75,22 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, sleeping the poll interval whenever nothing was due."""
         log.info("worker %s started", self.worker_id)
+        failures = 0
         while not stop.is_set():
             try:
                 done = self.run_once()
-            except Exception:
-                # The database may be restarting; keep the process alive and try again.
-                log.exception("worker pass failed")
-                done = 0
+            except Exception as exc:
+                # The database may be restarting: stay alive, back off, and say so once per
+                # outage (a pass every poll interval would bury the log in tracebacks).
+                failures += 1
+                delay = backoff_delay(self.settings.worker_poll_interval, failures)
+                if failures == 1:
+                    _log_outage(exc, delay)
+                stop.wait(delay)
+                continue
+            if failures:
+                log.info("worker passes work again after %d failed", failures)
+                failures = 0
             if not done:
                 stop.wait(self.settings.worker_poll_interval)
         log.info("worker %s stopped", self.worker_id)
@@ -139,6 +151,24 @@ class Worker:
 
     def _context(self, sms_reset_enabled: bool) -> Context:
         return Context(self.settings, self.catalog, sms_reset_enabled, self.clock.now())
+
+
+def backoff_delay(poll_interval: float, failures: int) -> float:
+    """Seconds to wait after ``failures`` failed passes in a row: doubling, at most a minute."""
+    return min(poll_interval * 2 ** min(failures, 16), MAX_BACKOFF_SECONDS)
+
+
+def _log_outage(exc: Exception, delay: float) -> None:
+    if isinstance(exc, SQLAlchemyError):
+        log.error(
+            "worker pass failed: %s; retrying with back-off (%.1f s, doubling up to %d s), "
+            "silent until it works again",
+            describe(exc),
+            delay,
+            MAX_BACKOFF_SECONDS,
+        )
+    else:  # not the database: a bug whose traceback is worth one look
+        log.exception("worker pass failed; retrying with back-off, silent until it works again")
 
 
 def _count(charge: LedgerEntry | None) -> None:

@@ -1,6 +1,7 @@
 """Pure text parsing for the 8079 gateway: plain text in, typed results out.
 
-Folding and unaccenting user text (``text``), the ``BH MK <id>`` request (``recovery``),
+Folding and unaccenting user text (``text``), look-alike letters of other scripts read as
+Latin (``lookalikes``, from Unicode's confusables data), the ``BH MK <id>`` request (``recovery``),
 Vietnamese mobile numbers (``phone``), GSM-7 and SMS segment counts (``gsm7``), masking personal
 data for logs (``masking``) and SMS passwords (``password``). This package imports only the
 standard library: no web framework, database or network code, and nothing else of ours.

@@ -5,10 +5,19 @@ How a message is read, so that every reply is predictable:
 * Only the first 1,000 characters are read (a real request is about 20): the work is capped
   whatever arrives. The text is folded (:func:`parsers.text.fold`) and upper-cased, so case,
   accents, ``đ``, full-width forms and invisible characters do not matter.
-* The message must start with the keyword: ``B``, ``H``, ``M``, ``K`` with any spaces or
-  punctuation before and between them (``BHMK``, ``B.H MK``, ``BH_MK``, ``"BH MK``), optionally
-  after ``Soan``, ``Soan tin`` or ``Soan tin nhan`` copied from instructions. The keyword must
-  not run on into letters: ``BH MKA 0123456789`` is UNKNOWN_KEYWORD.
+* Letters of other scripts that look like one Latin letter are read as that letter
+  (:func:`parsers.lookalikes.to_latin`, from Unicode's confusables data): Cyrillic ``ВН МК``
+  and Greek ``ΒΗ ΜΚ`` are ``BH MK``. Nothing is ever read as a digit.
+* The message must start with the keyword or one of its aliases (``_KEYWORDS``: ``BH MK``,
+  ``BHXH MK``, ``BH MAT KHAU``, ``BHXH MAT KHAU``; ``BH MẬT KHẨU`` folds to the third), each
+  letter with any spaces or punctuation before and between them (``BHMK``, ``B.H MK``,
+  ``BH_MK``, ``"BH MK``), optionally after ``Soan``, ``Soan tin`` or ``Soan tin nhan`` copied
+  from instructions. The keyword must not run on into letters.
+* A near miss, letters one edit (a letter added, dropped, changed or two swapped) from a
+  keyword followed by a well-formed number (``BH MKK 0123456789``, ``BH NK ...``,
+  ``BHMKA0123456789``), is NEAR_MISS with the number as ``suggestion``, so the reply can show
+  the corrected message. Anything further off, or with a malformed number, is
+  UNKNOWN_KEYWORD.
 * After the keyword, the number is everything from the first digit to the last digit. Any
   non-alphanumeric characters between digit groups are ignored: ``0123 456 789``,
   ``01.2345.6789``, ``<0123456789>``, ``0123456789,`` all read as ``0123456789``.
@@ -38,6 +47,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from parsers.lookalikes import to_latin
 from parsers.text import fold
 
 
@@ -64,14 +74,17 @@ class FailureReason(enum.Enum):
     MISSING_NUMBER = "missing_number"
     WRONG_LENGTH = "wrong_length"
     NOT_DIGITS = "not_digits"
+    NEAR_MISS = "near_miss"
 
 
 @dataclass(frozen=True, slots=True)
 class ParseFailure:
-    """A message that is not a well-formed request; ``digits_seen`` is set for WRONG_LENGTH."""
+    """A message that is not a well-formed request; ``digits_seen`` is set for WRONG_LENGTH,
+    ``suggestion`` (the well-formed number) for NEAR_MISS."""
 
     reason: FailureReason
     digits_seen: int = 0
+    suggestion: str = ""
 
 
 ParseResult: TypeAlias = RecoveryRequest | ParseFailure
@@ -82,12 +95,20 @@ _BHXH_LENGTH: Final = 10
 _PERSONAL_ID_LENGTH: Final = 12
 _COMPLETE_LENGTHS: Final = frozenset({0, _BHXH_LENGTH, _PERSONAL_ID_LENGTH})
 
+# What people type for the keyword, seen on handsets: the published one first. Unambiguous
+# variants only: each names this service and nothing else.
+_KEYWORDS: Final = ("BH MK", "BHXH MK", "BH MAT KHAU", "BHXH MAT KHAU")
 # Separators are "[\W_]*", which can never match a letter, so the pattern cannot backtrack.
 _SEP: Final = r"[\W_]*"
+_PREAMBLE: Final = rf"{_SEP}(?:SOAN(?:{_SEP}TIN(?:{_SEP}NHAN)?)?{_SEP})?"
+_KEYWORD_LETTERS: Final = tuple(keyword.replace(" ", "") for keyword in _KEYWORDS)
 _KEYWORD: Final = re.compile(
-    rf"{_SEP}(?:SOAN(?:{_SEP}TIN(?:{_SEP}NHAN)?)?{_SEP})?"
-    rf"B{_SEP}H{_SEP}M{_SEP}K(?![^\W0-9_])"
+    _PREAMBLE
+    + "(?:"
+    + "|".join(_SEP.join(letters) for letters in sorted(_KEYWORD_LETTERS, key=len, reverse=True))
+    + r")(?![^\W0-9_])"
 )
+_NEAR_MISS_PREFIX: Final = re.compile(rf"{_PREAMBLE}([^0-9]*)")
 # A token is a run of ASCII digits or a run of other word characters (letters, and non-ASCII
 # digits, which are treated as letters so that they are never taken for a number).
 _TOKEN: Final = re.compile(r"[0-9]+|[^\W0-9_]+")
@@ -117,15 +138,24 @@ def parse_recovery(
     text: str, *, accept_bhxh: bool = True, accept_personal_id: bool = True
 ) -> ParseResult:
     """Parse an inbound ``BH MK <id>`` message into a request or the reason it is not one."""
-    folded = fold(text[:_MAX_CHARS]).upper()
+    folded = to_latin(fold(text[:_MAX_CHARS]).upper())
     if not folded.strip():
         return _EMPTY
     keyword = _KEYWORD.match(folded)
     if keyword is None:
-        return _UNKNOWN_KEYWORD
+        return _near_miss(folded, accept_bhxh=accept_bhxh, accept_personal_id=accept_personal_id)
+    return _read_number(
+        folded, keyword.end(), accept_bhxh=accept_bhxh, accept_personal_id=accept_personal_id
+    )
+
+
+def _read_number(
+    folded: str, start: int, *, accept_bhxh: bool, accept_personal_id: bool
+) -> ParseResult:
+    """Read the number that follows the keyword, from ``start`` on."""
     tokens = [
         _Token(m.group(), m.start(), m.end(), "0" <= m.group()[0] <= "9")
-        for m in _TOKEN.finditer(folded, keyword.end())
+        for m in _TOKEN.finditer(folded, start)
     ]
     tokens = _drop_shortcode(tokens)
     numbers = [i for i, token in enumerate(tokens) if token.is_number]
@@ -136,6 +166,39 @@ def parse_recovery(
         return _NOT_DIGITS
     identifier = "".join(tokens[i].text for i in numbers)
     return _classify(identifier, accept_bhxh=accept_bhxh, accept_personal_id=accept_personal_id)
+
+
+def _near_miss(folded: str, *, accept_bhxh: bool, accept_personal_id: bool) -> ParseFailure:
+    """NEAR_MISS when the letters before the first digit are one edit from a keyword and a
+    well-formed number follows; else UNKNOWN_KEYWORD."""
+    prefix = _NEAR_MISS_PREFIX.match(folded)
+    assert prefix is not None  # every part of the pattern may be empty
+    letters = re.sub(r"[\W_]", "", prefix[1])
+    if prefix.end() == len(folded) or not any(
+        _one_edit(letters, keyword) for keyword in _KEYWORD_LETTERS
+    ):
+        return _UNKNOWN_KEYWORD
+    number = _read_number(
+        folded, prefix.end(), accept_bhxh=accept_bhxh, accept_personal_id=accept_personal_id
+    )
+    if not isinstance(number, RecoveryRequest):
+        return _UNKNOWN_KEYWORD
+    return ParseFailure(FailureReason.NEAR_MISS, suggestion=number.identifier)
+
+
+def _one_edit(typed: str, keyword: str) -> bool:
+    """Tell whether ``typed`` is ``keyword`` with one letter added, dropped, changed, or two
+    neighbours swapped (the optimal string alignment distance is 1)."""
+    if typed == keyword or abs(len(typed) - len(keyword)) > 1:
+        return False
+    if len(typed) == len(keyword):
+        diff = [i for i, (a, b) in enumerate(zip(typed, keyword, strict=True)) if a != b]
+        if len(diff) == 1:
+            return True
+        i = diff[0]
+        return diff == [i, i + 1] and typed[i] == keyword[i + 1] and typed[i + 1] == keyword[i]
+    shorter, longer = sorted((typed, keyword), key=len)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 
 
 def _drop_shortcode(tokens: list[_Token]) -> list[_Token]:

@@ -5,16 +5,20 @@ Each command lives in a module of this package, named after what it operates on.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from dotenv import load_dotenv
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.cli.accounts import accounts
 from gateway.cli.charges import charges
+from gateway.cli.mail_sink import mail_sink
 from gateway.cli.operations import init_db, switch
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
+from gateway.preflight import describe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,11 +32,16 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-for command in (init_db, accounts, charges, serve, worker, switch, simulate):
+for command in (init_db, accounts, charges, serve, worker, switch, simulate, mail_sink):
     cli.add_command(command)
 
 
 def main() -> None:
     """Entry point of the ``gateway`` console script."""
     load_dotenv(Path.cwd() / ".env")
-    cli(obj={})
+    try:
+        cli(obj={})
+    except SQLAlchemyError as exc:
+        # The database went away or lost its tables mid-command: one line, not a traceback.
+        click.echo(f"Error: {describe(exc)}", err=True)
+        sys.exit(1)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 @click.option("--reason", help="Why (stored on the refund) [default: the outcome].")
 @click.option("--force", is_flag=True, help="One message only: refund a non-refundable outcome.")
 @click.option("--dry-run", is_flag=True, help="List what would be refunded; write nothing.")
+@click.option("--yes", is_flag=True, help="A period: refund what is listed (without: list only).")
 @click.pass_context
 def refund(
     ctx: click.Context,
@@ -51,13 +52,18 @@ def refund(
     reason: str | None,
     force: bool,
     dry_run: bool,
+    yes: bool,
 ) -> None:
     """Refund one message, or every refundable charge of a period (idempotent).
 
     \b
     gateway charges refund --message-id 1234 --reason "complaint 5678"
     gateway charges refund --carrier viettel --carrier-message-id ABC123
-    gateway charges refund --outcome system_error --from 2026-11-01 --to 2026-11-30 --dry-run
+    gateway charges refund --outcome system_error --from 2026-11-01 --to 2026-11-30
+    gateway charges refund --outcome system_error --from 2026-11-01 --to 2026-11-30 --yes
+
+    A period's refunds are listed first and made only with --yes. --force (one message, any
+    outcome) needs --reason, stored on the refund.
     """
     runtime = runtime_of(ctx)
     single = message_id is not None or carrier_message_id is not None
@@ -67,6 +73,10 @@ def refund(
         raise BadInput("give --message-id, --carrier with --carrier-message-id, or --from and --to")
     if not single and (amount is not None or force):
         raise BadInput("--amount and --force apply to one message only")
+    if force and not (reason and reason.strip()):
+        raise BadInput("--force needs --reason: say why this charge is refunded (it is stored)")
+    if single and yes:
+        raise BadInput("--yes applies to a period; one message is refunded as asked")
     if carrier_message_id is not None and carrier is None:
         raise BadInput("--carrier-message-id needs --carrier")
     policy, actor, now = policy_of(runtime), acting_user(), runtime.clock.now()
@@ -98,6 +108,12 @@ def refund(
                 found = _candidates(session, policy, period_of(first, last), carrier, outcomes)
                 if not found or dry_run:
                     return
+                if not yes:
+                    total = sum(c.charge.amount_vnd for c in found)
+                    raise click.ClickException(
+                        f"nothing refunded yet: run again with --yes to refund these "
+                        f"{len(found)} charges ({total} VND)"
+                    )
                 refunds, skipped = refund_all(
                     session, found, policy, reason=reason, actor=actor, at=now
                 )

@@ -13,7 +13,7 @@ from gateway.schema import upgrade
 @click.pass_context
 def init_db(ctx: click.Context) -> None:
     """Create or migrate the database to this version's schema (safe to run again)."""
-    runtime = runtime_of(ctx)
+    runtime = runtime_of(ctx, creating_database=True)
     upgrade(runtime.engine)
     click.echo(f"database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
 

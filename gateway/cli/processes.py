@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -10,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
 
 from gateway.cli.common import runtime_of
-from gateway.settings import PROJECT_ROOT
+from gateway.settings import PROJECT_ROOT, Settings
 
 CONFIG_NAME = "gunicorn.conf.py"
 
@@ -51,6 +54,7 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
 
     settings = runtime_of(ctx).settings
     config_file = _gunicorn_config()
+    _check_free(bind or settings.bind)
 
     class Server(Application):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -59,6 +63,7 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
                 self.cfg.set("bind", [bind])
             if workers:
                 self.cfg.set("workers", workers)
+            self.cfg.set("when_ready", lambda arbiter: _banner(arbiter, settings, with_worker))
 
         def load(self) -> Any:
             from gateway.app import create_app
@@ -81,6 +86,48 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def _banner(arbiter: Any, settings: Settings, with_worker: bool) -> None:
+    """Say, once gunicorn listens, where to point a browser and what to try next."""
+    urls = ", ".join(
+        address if address.startswith("unix:") else f"http://{address}"
+        for address in arbiter.cfg.bind
+    )
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    worker = "running" if with_worker else "not started here: run `gateway worker`"
+    lines = [
+        f"8079 gateway ready at {urls}",
+        f"  database:          {database}",
+        f"  background worker: {worker}",
+    ]
+    if "demo" in settings.carriers:
+        lines.append(
+            "  next, in another terminal: .venv/bin/gateway simulate --carrier demo "
+            '--from 0912345678 "BH MK 0123456789"'
+        )
+    lines.append("  Ctrl-C stops it; changes to .env take effect after a restart")
+    click.echo("\n".join(lines))
+
+
+def _check_free(address: str) -> None:
+    # gunicorn alone says "Can't connect" five times, a second apart, and names no way out.
+    host, _, port = address.rpartition(":")
+    if address.startswith(("unix:", "fd://")) or not port.isdigit():
+        return
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104  (gunicorn reads ":8000" so)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise click.ClickException(f"cannot listen on {address}: {exc.strerror}") from exc
+            raise click.ClickException(
+                f"{address} is already in use (another gateway?): stop it, or choose another "
+                "address with --bind HOST:PORT or GATEWAY_BIND"
+            ) from exc
 
 
 def _gunicorn_config() -> Path:

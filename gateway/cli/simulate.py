@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 import requests
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.cli.common import runtime_of
 
@@ -34,9 +35,10 @@ def simulate(
 
         gateway simulate --carrier demo --from 0912345678 "BH MK 0123456789"
     """
-    from gateway.sms.simulator import MtReceiver, send_mo, wait_for_reply
+    from gateway.sms.simulator import Decision, MtReceiver, decision_of, send_mo, watch
 
-    settings = runtime_of(ctx).settings
+    runtime = runtime_of(ctx)
+    settings = runtime.settings
     carrier = settings.carriers.get(carrier_name)
     if carrier is None:
         raise click.ClickException(f"unknown carrier {carrier_name!r}; see GATEWAY_CARRIERS")
@@ -56,10 +58,41 @@ def simulate(
             raise click.ClickException(
                 f"the gateway refused the message: {answer.status_code} {answer.text[:200]}"
             )
-        reply = wait_for_reply(receiver, message_id, wait, sender)
-    if reply is None:
+        unreadable: list[str] = []
+
+        def decide() -> Decision | None:
+            if unreadable:
+                return None
+            try:
+                return decision_of(runtime.engine, carrier.name, message_id)
+            except SQLAlchemyError as exc:
+                unreadable.append(type(exc).__name__)
+                click.echo(
+                    f"   (cannot read the gateway's database ({unreadable[0]}): waiting for a "
+                    "reply that names this message)",
+                    err=True,
+                )
+                return None
+
+        answered = False
+        for event in watch(receiver, message_id, sender, wait, decide):
+            if event.kind == "notice" and event.reply is not None:
+                click.echo(f"{event.reply.recipient} < {event.reply.text}")
+                click.echo("   (a notice to this phone, not the reply to this message)")
+            elif event.kind == "reply" and event.reply is not None:
+                click.echo(f"{event.reply.recipient} < {event.reply.text}")
+                answered = True
+            elif event.decision is not None:
+                click.echo(f"   no reply ({_why_silent(event.decision.outcome)})")
+                answered = True
+    if not answered:
         raise click.ClickException(
-            f"no reply within {wait:g} s (is `gateway worker` running? Rate-limited senders "
-            "get one notice, then silence)"
+            f"no reply within {wait:g} s: is `gateway worker` running, and is --url the gateway "
+            "whose DATABASE_URL this folder's settings name?"
         )
-    click.echo(f"{reply.recipient} < {reply.text}")
+
+
+def _why_silent(outcome: str) -> str:
+    if outcome == "rate_limited":
+        return "rate limited / silenced: one notice per window, then silence"
+    return f"the gateway decided not to answer: {outcome}"

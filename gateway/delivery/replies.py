@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass
 
 from gateway.errors import ConfigError
-from parsers import FailureReason, septets
+from parsers import FailureReason, ParseFailure, septets
 
 SEGMENT_SEPTETS = 160
 PASSWORD_MASK = "*" * 10
@@ -27,6 +27,7 @@ class Reply(enum.Enum):
     MISSING_NUMBER = "missing_number"
     WRONG_LENGTH = "wrong_length"
     NOT_DIGITS = "not_digits"
+    NEAR_MISS = "near_miss"
     RATE_LIMITED = "rate_limited"
     SERVICE_DISABLED = "service_disabled"
     SYSTEM_ERROR = "system_error"
@@ -60,6 +61,11 @@ TEMPLATES: dict[Reply, str] = {
         "Ma so chi gom chu so, khong co chu cai. Soan: BH MK <{id_forms}> gui {shortcode}. "
         "Ho tro: {hotline}"
     ),
+    # A keyboard slip one letter from the keyword (parsers/recovery.py): quote their own number
+    # in the message to send, so the second try is a copy, not another guess.
+    Reply.NEAR_MISS: (
+        "Sai cu phap. Ban co the soan: BH MK {suggestion} gui {shortcode}. Ho tro: {hotline}"
+    ),
     Reply.RATE_LIMITED: (
         "Ban da yeu cau cap lai mat khau qua nhieu lan. Vui long thu lai sau {wait}. "
         "Ho tro: {hotline}"
@@ -89,10 +95,16 @@ FAILURE_REPLIES = {
     FailureReason.MISSING_NUMBER: Reply.MISSING_NUMBER,
     FailureReason.WRONG_LENGTH: Reply.WRONG_LENGTH,
     FailureReason.NOT_DIGITS: Reply.NOT_DIGITS,
+    FailureReason.NEAR_MISS: Reply.NEAR_MISS,
 }
 
 # The longest value each per-message placeholder can take.
-WORST_CASE = {"account": "0" * 12, "password": "X" * 10, "wait": "9999 gio"}
+WORST_CASE = {
+    "account": "0" * 12,
+    "password": "X" * 10,
+    "wait": "9999 gio",
+    "suggestion": "0" * 12,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +124,13 @@ class ReplyCatalog:
         if length is None or length > SEGMENT_SEPTETS:
             raise ValueError(f"reply {reply.value} does not fit one GSM-7 segment")
         return text
+
+    def render_failure(self, failure: ParseFailure) -> str:
+        """Render the reply to a message that is not a well-formed request."""
+        reply = FAILURE_REPLIES[failure.reason]
+        if reply is Reply.NEAR_MISS:
+            return self.render(reply, suggestion=failure.suggestion)
+        return self.render(reply)
 
     def check(self) -> None:
         """Raise ConfigError if any template could exceed one GSM-7 segment."""

@@ -21,7 +21,6 @@ from gateway.accounts.services import find_account, issue_temporary_password, re
 from gateway.db import lock_for_transaction
 from gateway.delivery.outbox import enqueue_reply
 from gateway.delivery.replies import (
-    FAILURE_REPLIES,
     PASSWORD_MASK,
     Reply,
     ReplyCatalog,
@@ -92,7 +91,7 @@ def _decide(session: Session, message: InboundMessage, ctx: Context) -> _Decisio
         accept_personal_id=settings.accept_personal_id,
     )
     if isinstance(parsed, ParseFailure):
-        text = catalog.render(FAILURE_REPLIES[parsed.reason])
+        text = catalog.render_failure(parsed)
         return _Decision(Outcome.WRONG_SYNTAX, text, text)
     account = find_account(session, parsed.identifier)
     if (

@@ -4,6 +4,10 @@ The simulator speaks the carrier's kind (gateway/delivery/carriers/emulators.py)
 Kannel's post-url, Jasmin's MO connector or the Vietnamese MO form. It listens where the gateway
 sends that carrier's replies (its MT URL) and answers as that carrier's MT interface does, so a
 newcomer sees the whole round trip without a real carrier.
+
+Which SMS answers *this* message is read from the gateway's own database (the simulator runs
+with the gateway's settings): the message's recorded outcome says whether a reply was queued,
+and the outbox names it. No endpoint tells an anonymous caller what was decided.
 """
 
 from __future__ import annotations
@@ -11,26 +15,53 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from gateway.delivery.carriers.emulators import mo_accepted, mo_request, mt_answer
 from gateway.delivery.carriers.wire import WebhookRequest
+from gateway.models import InboundMessage, OutboxMessage
 from gateway.settings import CarrierSettings
+from gateway.states import MessageStatus
 from parsers import InvalidPhoneNumber, normalise_phone
+
+POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A reply the gateway handed to the simulated carrier."""
+    """An SMS the gateway handed to the simulated carrier."""
 
     recipient: str
     text: str
     in_reply_to: str | None
+    reference: str | None = None  # our outbox id, where the carrier's MT carries it
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the worker decided for one message: its outcome and the outbox rows answering it."""
+
+    outcome: str
+    replied: bool
+    references: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing to print: the ``reply`` to this message, a ``notice`` to the same phone, or
+    ``silence`` (the gateway decided not to answer; ``decision`` says why)."""
+
+    kind: str
+    reply: Reply | None = None
+    decision: Decision | None = None
 
 
 class MtReceiver:
@@ -58,15 +89,24 @@ class MtReceiver:
                     self.client_address[0],
                 )
                 result = mt_answer(carrier, request)
-                if result.recipient is not None:
-                    receiver.replies.put(
-                        Reply(result.recipient, result.text or "", result.in_reply_to)
-                    )
                 self.send_response(result.status)
                 self.send_header("Content-Type", "text/plain; charset=utf-8")
                 self.send_header("Content-Length", str(len(result.body)))
                 self.end_headers()
                 self.wfile.write(result.body)
+                self.wfile.flush()
+                # Answer first, then hand over: the CLI may exit as soon as it has the reply,
+                # and the gateway must have read a whole answer by then, or it records a
+                # failed send (and a refundable charge) for a reply that was printed.
+                if result.recipient is not None:
+                    receiver.replies.put(
+                        Reply(
+                            result.recipient,
+                            result.text or "",
+                            result.in_reply_to,
+                            result.reference,
+                        )
+                    )
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the CLI prints what matters; the request line holds a password
@@ -74,7 +114,8 @@ class MtReceiver:
         self._server = ThreadingHTTPServer(
             (parts.hostname or "127.0.0.1", parts.port or 80), Handler
         )
-        self._server.daemon_threads = True
+        # Closing waits for answers being written, so no send in flight is cut off.
+        self._server.daemon_threads = False
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> MtReceiver:
@@ -95,27 +136,69 @@ def send_mo(
     return mo.message_id, answer, mo_accepted(carrier, answer.status_code, answer.content)
 
 
-def wait_for_reply(
-    receiver: MtReceiver, in_reply_to: str, timeout: float, sender: str | None = None
-) -> Reply | None:
-    """Return the first reply to ``in_reply_to`` (or, for kinds whose MT names no MO, to
-    ``sender``'s phone) that arrives within ``timeout`` seconds."""
+def decision_of(engine: Engine, carrier: str, carrier_message_id: str) -> Decision | None:
+    """Read what the worker decided for one message; None while it waits for the worker."""
+    # Statement at a time: polling must never hold SQLite's write lock (gateway/db.py).
+    bind = (
+        engine.execution_options(sqlite_begin=None) if engine.dialect.name == "sqlite" else engine
+    )
+    with Session(bind) as session:
+        message = session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.carrier == carrier,
+                InboundMessage.carrier_message_id == carrier_message_id,
+            )
+        ).one_or_none()
+        if message is None or message.status is not MessageStatus.PROCESSED:
+            return None
+        references = session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.message_id == message.id)
+        )
+        return Decision(
+            outcome=message.outcome.value if message.outcome else "unknown",
+            replied=message.replied,
+            references=frozenset(str(reference) for reference in references),
+        )
+
+
+def watch(
+    receiver: MtReceiver,
+    message_id: str,
+    sender: str,
+    timeout: float,
+    decide: Callable[[], Decision | None],
+) -> Iterator[Event]:
+    """Yield the notices to ``sender``'s phone as they come, then the reply to ``message_id``
+    or, as soon as the gateway has decided not to answer, ``silence``; nothing more after
+    ``timeout`` seconds."""
     phone = _normalised(sender)
     deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout)
+    decision: Decision | None = None
     while (left := (deadline - dt.datetime.now(dt.UTC)).total_seconds()) > 0:
         try:
-            reply = receiver.replies.get(timeout=left)
+            reply = receiver.replies.get(timeout=min(left, POLL_SECONDS))
         except queue.Empty:
-            return None
-        if reply.in_reply_to == in_reply_to:
-            return reply
-        if (
-            reply.in_reply_to is None
-            and phone is not None
-            and _normalised(reply.recipient) == phone
-        ):
-            return reply
-    return None
+            reply = None
+        if decision is None:
+            decision = decide()
+        if reply is not None:
+            if _answers(reply, message_id, decision):
+                yield Event("reply", reply)
+                return
+            if _normalised(reply.recipient) == phone:
+                yield Event("notice", reply)
+            continue
+        if decision is not None and not decision.replied:
+            yield Event("silence", decision=decision)
+            return
+
+
+def _answers(reply: Reply, message_id: str, decision: Decision | None) -> bool:
+    if reply.in_reply_to is not None:
+        return reply.in_reply_to == message_id
+    if decision is None:
+        return False  # unknown yet: the carrier's MT named no message, wait for the outcome
+    return reply.reference in decision.references
 
 
 def _normalised(phone: str | None) -> str | None:

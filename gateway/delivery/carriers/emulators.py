@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from gateway.delivery.carriers import signing
 from gateway.delivery.carriers.jasmin import ACK
@@ -41,6 +41,7 @@ class MtResult:
     recipient: str | None = None
     text: str | None = None
     in_reply_to: str | None = None
+    reference: str | None = None  # our outbox id, from the dlr-url or the JSON body
 
 
 def mo_request(
@@ -139,7 +140,13 @@ def mt_answer(carrier: CarrierSettings, request: WebhookRequest) -> MtResult:
             return MtResult(403, b"Authorization failed for sendsms")
         if not params.get("to"):
             return MtResult(400, b"Missing receiver number, rejected")
-        return MtResult(202, b"0: Accepted for delivery", params["to"], params.get("text", ""))
+        return MtResult(
+            202,
+            b"0: Accepted for delivery",
+            params["to"],
+            params.get("text", ""),
+            reference=_dlr_reference(params.get("dlr-url")),
+        )
     if carrier.kind == "jasmin":
         params = _text_params(request.form_params())
         if (params.get("username"), params.get("password")) != (
@@ -152,7 +159,11 @@ def mt_answer(carrier: CarrierSettings, request: WebhookRequest) -> MtResult:
             )
         reference = uuid.uuid4()
         return MtResult(
-            200, f'Success "{reference}"'.encode(), params.get("to"), params.get("content", "")
+            200,
+            f'Success "{reference}"'.encode(),
+            params.get("to"),
+            params.get("content", ""),
+            reference=_dlr_reference(params.get("dlr-url")),
         )
     if carrier.kind == "vnmo":
         params = {k.lower(): v for k, v in _text_params(request.form_params()).items()}
@@ -179,7 +190,22 @@ def mt_answer(carrier: CarrierSettings, request: WebhookRequest) -> MtResult:
     except (BadSignature, ValueError):
         return MtResult(401, b'{"error": "bad_signature"}')
     answer = json.dumps({"message_id": f"sim-mt-{uuid.uuid4().hex[:12]}"}).encode()
-    return MtResult(200, answer, data.get("to"), data.get("text"), data.get("in_reply_to"))
+    return MtResult(
+        200,
+        answer,
+        data.get("to"),
+        data.get("text"),
+        data.get("in_reply_to"),
+        None if data.get("reference") is None else str(data["reference"]),
+    )
+
+
+def _dlr_reference(dlr_url: str | None) -> str | None:
+    """Read our reference back from the dlr-url we gave (Kannel's and Jasmin's MT name no MO)."""
+    if not dlr_url:
+        return None
+    values = parse_qs(urlsplit(dlr_url).query).get("reference")
+    return values[0] if values else None
 
 
 def _form() -> dict[str, str]:

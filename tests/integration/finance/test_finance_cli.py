@@ -105,11 +105,18 @@ def test_refund_dry_run_then_refund_then_nothing_left(
     ]
     assert session.scalar(select(func.count()).where(LedgerEntry.kind == EntryKind.REFUND)) == 0
 
-    code, out, _ = run("charges", "refund", *MONTH)
+    code, out, err = run("charges", "refund", *MONTH)
+    assert code == 1 and out.splitlines()[-1] == "2 refundable charges, 2000 VND"
+    assert err == (
+        "Error: nothing refunded yet: run again with --yes to refund these 2 charges (2000 VND)\n"
+    )
+    assert session.scalar(select(func.count()).where(LedgerEntry.kind == EntryKind.REFUND)) == 0
+
+    code, out, _ = run("charges", "refund", *MONTH, "--yes")
     assert (code, out.splitlines()[-1]) == (0, "refunded 2 charges, 2000 VND")
     assert f"message {failed.message_id} viettel" in out and "(reply failed)" in out
 
-    code, out, _ = run("charges", "refund", *MONTH)
+    code, out, _ = run("charges", "refund", *MONTH, "--yes")
     assert (code, out) == (
         0,
         "nothing to refund: every refundable charge of 2026-11-01 .. 2026-11-30 "
@@ -128,6 +135,10 @@ def test_refund_one_message_by_carrier_id_and_bad_requests(
 
     code, _, err = run("charges", "refund", *by_carrier)
     assert code == 1 and "(reset_sent) is not refundable" in err
+    code, _, err = run("charges", "refund", *by_carrier, "--force")
+    assert code == 2 and "--force needs --reason" in err
+    code, _, err = run("charges", "refund", *by_carrier, "--force", "--reason", "  ")
+    assert code == 2 and "--force needs --reason" in err
     code, out, _ = run("charges", "refund", *by_carrier, "--force", "--reason", "khieu nai 12")
     assert (code, out) == (0, "refunded 1 charges, 1000 VND\n")
 
@@ -143,7 +154,7 @@ def test_refund_one_message_by_carrier_id_and_bad_requests(
 def test_export_rows_are_sorted_masked_and_sum_to_the_summary(
     run: Run, month: dict[Outcome | str, LedgerEntry], tmp_path: Path
 ) -> None:
-    run("charges", "refund", *MONTH)
+    run("charges", "refund", *MONTH, "--yes")
     output = tmp_path / "charges.csv"
 
     code, _, err = run("charges", "export", *MONTH, "--excel", "--output", str(output))
@@ -266,12 +277,20 @@ def test_reconciliation_reports_each_kind_of_difference(
     assert lines[:8] == [
         "reconciliation of viettel, 2026-11-02 .. 2026-11-02 (Asia/Ho_Chi_Minh)",
         "  matched                        1",
-        "  missing on our side            1            -1000 VND",
-        "  missing on theirs              1            +1000 VND",
-        "  amount mismatches              1             -500 VND",
+        "  missing on our side            1            -1000 VND   "
+        "viettel billed 1000 VND more than we charged",
+        "  missing on theirs              1            +1000 VND   "
+        "we charged 1000 VND more than viettel billed",
+        "  amount mismatches              1             -500 VND   "
+        "viettel billed 500 VND more than we charged",
         "  phone mismatches               1               +0 VND",
         "  our total                                    4000 VND",
         "  their total                                  4500 VND",
+    ]
+    assert lines[8:10] == [
+        "  difference                                   -500 VND   "
+        "viettel billed 500 VND more than we charged",
+        "  (amounts are ours minus viettel's: + we charged more, - viettel billed more)",
     ]
     assert "  VT-ONLY-1 (line 5): ours - theirs 8495****555 1000" in lines
     assert (
@@ -296,6 +315,7 @@ def test_reconciliation_of_a_matching_file_exits_zero(
 
     assert code == 0
     assert "  matched                        1" in out
+    assert "  difference                                     +0 VND   the totals agree" in out
 
 
 @pytest.mark.parametrize(

@@ -147,3 +147,22 @@ def test_pending_account_is_not_matched(phones: Phones, session: Session) -> Non
     [reply] = phones.text("0912345678", "BH MK 0123456789")
 
     assert reply.startswith("So dien thoai va ma so BHXH khong khop")
+
+
+def test_a_near_miss_is_charged_as_wrong_syntax_and_shows_the_message_to_send(
+    phones: Phones, session: Session
+) -> None:
+    # The carrier charged the sender for it, as for any wrong syntax: the ledger says so, and
+    # no password is issued, whoever's number it is.
+    add_account(session, "0123456789", "0912345678")
+
+    [reply] = phones.text("0912345678", "BH MKK 0123456789")
+    [alias_reply] = phones.text("0912345678", "BH MẬT KHẨU 0123456789")
+
+    assert reply == "Sai cu phap. Ban co the soan: BH MK 0123456789 gui 8079. Ho tro: 1900 9068"
+    assert alias_reply.startswith("Cap lai mat khau thanh cong. Tai khoan: 0123456789/")
+    entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)).all()
+    assert [(e.outcome, e.amount_vnd) for e in entries] == [
+        (Outcome.WRONG_SYNTAX, 1000),
+        (Outcome.RESET_SENT, 1000),
+    ]

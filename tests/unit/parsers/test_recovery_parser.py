@@ -25,6 +25,10 @@ def wrong_length(digits: int) -> ParseFailure:
     return ParseFailure(FailureReason.WRONG_LENGTH, digits_seen=digits)
 
 
+def near_miss(number: str) -> ParseFailure:
+    return ParseFailure(FailureReason.NEAR_MISS, suggestion=number)
+
+
 CASES = [
     # The syntax as published, and how case and spacing vary.
     pytest.param("BH MK 0123456789", BHXH, id="canonical"),
@@ -122,11 +126,13 @@ CASES = [
     pytest.param("MK BH 0123456789", UNKNOWN, id="keyword-swapped"),
     pytest.param("BH 0123456789", UNKNOWN, id="mk-missing"),
     pytest.param("MK 0123456789", UNKNOWN, id="bh-missing"),
-    pytest.param("BHXH MK 0123456789", UNKNOWN, id="bhxh-keyword"),
-    pytest.param("BH MKA 0123456789", UNKNOWN, id="keyword-runs-into-letters"),
+    pytest.param("BH MKA 01234", UNKNOWN, id="keyword-runs-into-letters-bad-number"),
+    pytest.param("BHXH MKA", UNKNOWN, id="alias-runs-into-letters-no-number"),
+    pytest.param("BH MKKK 0123456789", UNKNOWN, id="two-edits-from-keyword"),
+    pytest.param("XIN BH MK 0123456789", UNKNOWN, id="words-before-keyword"),
+    pytest.param("BH KM MK 0123456789", UNKNOWN, id="extra-word"),
     pytest.param("Xin cap lai mat khau 0123456789", UNKNOWN, id="free-text"),
     pytest.param("Re: BH MK 0123456789", UNKNOWN, id="reply-prefix"),
-    pytest.param("ВН МК 0123456789", UNKNOWN, id="cyrillic-look-alikes"),
     # The keyword without a number.
     pytest.param("BH MK", MISSING, id="keyword-only"),
     pytest.param("bhmk", MISSING, id="keyword-only-joined"),
@@ -158,6 +164,35 @@ CASES = [
     pytest.param("BH MK SO0123456789", NOT_DIGITS, id="label-glued-before"),
     pytest.param("BH MK 0123\u0663456789", NOT_DIGITS, id="arabic-indic-digit"),
     pytest.param("BH MK ０１２３４５６７８Ｏ", NOT_DIGITS, id="full-width-letter-o"),
+    # Keyword aliases seen on handsets (parsers/recovery.py _KEYWORDS).
+    pytest.param("BHXH MK 0123456789", BHXH, id="alias-bhxh-mk"),
+    pytest.param("bhxh mk 001203004567", CCCD, id="alias-bhxh-mk-cccd"),
+    pytest.param("BH MAT KHAU 0123456789", BHXH, id="alias-mat-khau"),
+    pytest.param("BH MẬT KHẨU 0123456789", BHXH, id="alias-mat-khau-accented"),
+    pytest.param("bh matkhau 0123456789", BHXH, id="alias-matkhau-joined"),
+    pytest.param("BHXH MAT KHAU 0123456789", BHXH, id="alias-bhxh-mat-khau"),
+    pytest.param("Soạn tin BHXH MK 0123456789 gửi 8079", BHXH, id="alias-copied-instructions"),
+    pytest.param("BHXH MK", MISSING, id="alias-missing-number"),
+    pytest.param("BH MAT KHAU 01234", wrong_length(5), id="alias-wrong-length"),
+    # Look-alike letters from other scripts (Unicode confusables), never read as digits.
+    pytest.param("ВН МК 0123456789", BHXH, id="cyrillic-look-alikes"),
+    pytest.param("вн мк 0123456789", BHXH, id="cyrillic-look-alikes-lower-case"),
+    pytest.param("ΒΗ ΜΚ 0123456789", BHXH, id="greek-look-alikes"),
+    pytest.param("BН MК 0123456789", BHXH, id="latin-and-cyrillic-mixed"),
+    pytest.param("ВН МК О123456789", NOT_DIGITS, id="cyrillic-o-is-a-letter-not-zero"),
+    pytest.param("ВН МК 012345678З", NOT_DIGITS, id="cyrillic-ze-is-not-three"),
+    # Near misses: one edit from a keyword, with a well-formed number.
+    pytest.param("BH MKK 0123456789", near_miss("0123456789"), id="near-letter-added"),
+    pytest.param("BH M 0123456789", near_miss("0123456789"), id="near-letter-dropped"),
+    pytest.param("BH NK 0123456789", near_miss("0123456789"), id="near-letter-changed"),
+    pytest.param("HB MK 0123456789", near_miss("0123456789"), id="near-letters-swapped"),
+    pytest.param("BH MKA 0123456789", near_miss("0123456789"), id="near-runs-into-letters"),
+    pytest.param("BHMKK0123456789", near_miss("0123456789"), id="near-all-joined"),
+    pytest.param("BHX MK 001203004567", near_miss("001203004567"), id="near-alias-cccd"),
+    pytest.param("BH MAT KHA 0123456789", near_miss("0123456789"), id="near-alias-mat-khau"),
+    pytest.param(
+        "Soan tin BH MKK 0123 456 789 gui 8079", near_miss("0123456789"), id="near-copied"
+    ),
 ]
 
 
@@ -258,6 +293,15 @@ FRAGMENTS = st.sampled_from(
         "ß",
         "ﬁ",
         "\x00",
+        "BHXH",
+        "MAT KHAU",
+        "MẬT KHẨU",
+        "MKK",
+        "ВН",
+        "МК",
+        "ΒΗ",
+        "О",
+        "З",
     ]
 )
 RESULT_TYPES = (RecoveryRequest, ParseFailure)
@@ -283,8 +327,19 @@ def test_request_like_text_gives_a_consistent_result(
         assert accept_bhxh if result.kind is IdKind.BHXH else accept_personal_id
     elif result.reason is FailureReason.WRONG_LENGTH:
         assert result.digits_seen > 0
+    elif result.reason is FailureReason.NEAR_MISS:
+        assert len(result.suggestion) in (10, 12) and result.suggestion.isdigit()
+        assert parse_recovery(
+            f"BH MK {result.suggestion}",
+            accept_bhxh=accept_bhxh,
+            accept_personal_id=accept_personal_id,
+        ) == RecoveryRequest(
+            result.suggestion, IdKind.BHXH if len(result.suggestion) == 10 else IdKind.PERSONAL_ID
+        )
     else:
         assert result.digits_seen == 0
+    if not (isinstance(result, ParseFailure) and result.reason is FailureReason.NEAR_MISS):
+        assert getattr(result, "suggestion", "") == ""
 
 
 @settings(database=None)
@@ -298,3 +353,36 @@ def test_any_ten_digits_round_trip(identifier: str) -> None:
 def test_any_twelve_digits_round_trip(identifier: str) -> None:
     expected = RecoveryRequest(identifier, IdKind.PERSONAL_ID)
     assert parse_recovery(f"BH MK {identifier}") == expected
+
+
+KEYWORD_EDITS = st.sampled_from(
+    [
+        "BH MKK",
+        "BH M",
+        "BH NK",
+        "HB MK",
+        "BHMKA",
+        "VH MK",
+        "BH MJ",
+        "BG MK",
+        "BHH MK",
+        "B MK",
+        "BHXH MKK",
+        "BH MAT KHAUU",
+    ]
+)
+
+
+@settings(database=None)
+@given(KEYWORD_EDITS, st.text(alphabet="0123456789", min_size=10, max_size=10))
+def test_a_keyword_one_edit_off_suggests_the_same_number(keyword: str, identifier: str) -> None:
+    assert parse_recovery(f"{keyword} {identifier}") == near_miss(identifier)
+
+
+@settings(database=None)
+@given(
+    st.sampled_from(["ВН МК", "ΒΗ ΜΚ", "вн мк", "BHXH MK", "BH MAT KHAU", "BH MẬT KHẨU"]),
+    st.text(alphabet="0123456789", min_size=10, max_size=10),
+)
+def test_every_alias_and_look_alike_reads_as_the_keyword(keyword: str, identifier: str) -> None:
+    assert parse_recovery(f"{keyword} {identifier}") == RecoveryRequest(identifier, IdKind.BHXH)
