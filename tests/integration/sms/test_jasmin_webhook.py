@@ -114,6 +114,38 @@ def test_reply_and_dlr_round_trip(
     assert row.delivery_status is DeliveryStatus.DELIVERED
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("jasmin_dlr_submit_refused.http", DeliveryStatus.FAILED),  # level 1: ESME_RINVDSTADR
+        ("jasmin_dlr_submit_ok.http", None),  # level 1: ESME_ROK, the phone has yet to answer
+        ("jasmin_dlr_undelivered.http", DeliveryStatus.FAILED),
+    ],
+)
+def test_level_1_and_2_reports_on_a_reply(
+    client: FlaskClient,
+    session: Session,
+    worker: Worker,
+    carriers: dict[str, FakeTransport],
+    name: str,
+    expected: DeliveryStatus | None,
+) -> None:
+    add_account(session)
+    replay(client, "jasmin_mo_get_ucs2.http")
+    worker.drain()
+    [reply] = carriers["jasmin"].sent
+    reference = recorded(name).query_params()["reference"].decode()
+    target = path_and_query(name).replace(f"reference={reference}", f"reference={reply.reference}")
+
+    answer = replay(client, name, target=target)
+
+    assert (answer.status_code, answer.data) == (200, b"ACK/Jasmin")
+    row = session.get(OutboxMessage, int(reply.reference))
+    assert row is not None
+    session.refresh(row)
+    assert row.delivery_status is expected
+
+
 def test_dlr_for_an_unknown_reference_is_not_acknowledged(client: FlaskClient) -> None:
     answer = replay(client, "jasmin_dlr_delivered.http")
 
