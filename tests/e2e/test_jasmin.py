@@ -14,15 +14,11 @@ import contextlib
 import os
 import re
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -33,7 +29,7 @@ from billing.ledger import EntryKind, LedgerEntry
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.states import DeliveryStatus
 from tests.conftest import SECRET_KEY, fresh_database
-from tests.e2e import jasmin_stack
+from tests.e2e import jasmin_stack, lost_ack
 from tests.e2e.support import command, free_port, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -75,75 +71,6 @@ def documented_jcli(smsc_port: int, mo_url: str) -> list[str]:
     return [re.sub(r"^(jcli : |> )", "", line) for line in block.splitlines() if line.strip()]
 
 
-# --- the pass-through between Jasmin's MO connector and the gateway --------------------------
-
-
-@dataclass
-class PassThrough:
-    """Forwards every MO to the gateway; for LOSES_FIRST_ACK, answers the first one 503."""
-
-    gateway_url: str
-    seen: list[tuple[str, dict[str, list[bytes]], int]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def forward(
-        self, method: str, target: str, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, bytes]:
-        """Send one request on to the gateway; return what Jasmin should get back."""
-        answer = requests.request(
-            method, self.gateway_url + target, data=body, headers=headers, timeout=10
-        )
-        query = urlsplit(target).query.encode("latin-1")
-        params = _params(body if method == "POST" else query)
-        with self._lock:
-            first = not any(p.get("id") == params.get("id") for _, p, _ in self.seen)
-            self.seen.append((method, params, answer.status_code))
-        if first and params.get("from") == [LOSES_FIRST_ACK.encode()]:
-            return 503, b"the ACK was lost on the way"
-        return answer.status_code, answer.content
-
-    def attempts(self, phone: str) -> list[tuple[str, dict[str, list[bytes]], int]]:
-        """Return every forwarded MO from ``phone`` as Jasmin sent it."""
-        with self._lock:
-            return [s for s in self.seen if s[1].get("from") == [phone.encode()]]
-
-
-def _params(encoded: bytes) -> dict[str, list[bytes]]:
-    decoded = parse_qs(encoded.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
-    return {name: [v.encode("latin-1") for v in values] for name, values in decoded.items()}
-
-
-@contextlib.contextmanager
-def serving(pass_through: PassThrough) -> Iterator[str]:
-    """Run the pass-through on a free port until the block ends; yield its base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def _relay(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type",)}
-            status, answer = pass_through.forward(self.command, self.path, body, headers)
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        do_GET = do_POST = _relay
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="jasmin-pass-through")
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 # --- the stack -----------------------------------------------------------------------------
 
 
@@ -153,7 +80,7 @@ class Stack:
 
     control_url: str
     database_url: str
-    pass_through: PassThrough
+    pass_through: lost_ack.PassThrough
     logs: list[Path]
 
     def deliver(self, phone: str, text: str, *, ucs2: bool = False) -> None:
@@ -261,8 +188,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ):
             logs.append(running.enter_context(command(name, argv, env, workdir))[1])
         jasmin_stack.wait_listening(gateway_port, "gunicorn", logs)
-        pass_through = PassThrough(gateway_url)
-        proxy_url = running.enter_context(serving(pass_through))
+        pass_through = lost_ack.PassThrough(gateway_url, LOSES_FIRST_ACK)
+        proxy_url = running.enter_context(lost_ack.serving(pass_through))
         jcli = jasmin_stack.JCli(ports["jcli"])
         running.callback(jcli.close)
         jcli.run(documented_jcli(ports["smsc"], f"{proxy_url}/carriers/jasmin/mo"))
