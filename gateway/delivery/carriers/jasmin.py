@@ -46,6 +46,7 @@ DLR_STATUSES = {
     "UNKNOWN": DeliveryStatus.FAILED,
 }
 DLR_INTERMEDIATE = frozenset({"ACCEPTD", "ENROUTE", "ESME_ROK"})
+_MAX_REASON = 200
 _SUCCESS = re.compile(rb'^\s*Success\s+"([^"]{1,128})"\s*$')
 
 
@@ -138,8 +139,13 @@ def answer_dlr(
 
 
 def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answer:
-    """Refuse without ACK/Jasmin, in Jasmin's own ``Error "..."`` style."""
-    return Answer(error.status, f'Error "{error.code}"'.encode())
+    """Refuse without ACK/Jasmin, in Jasmin's own ``Error "..."`` style, with the reason.
+
+    Jasmin writes the body of a refused MO or DLR into its thrower log, so the reason is where
+    its operator looks (``Error "invalid_payload: coding must be ..."``).
+    """
+    reason = re.sub(r'["\\\x00-\x1f\x7f]', "?", error.reason)[:_MAX_REASON]
+    return Answer(error.status, f'Error "{error.code}: {reason}"'.encode())
 
 
 def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> dict[str, str]:

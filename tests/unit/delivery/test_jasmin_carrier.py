@@ -133,6 +133,15 @@ def test_stored_and_repeated_messages_are_acknowledged_exactly() -> None:
     assert refused.status == 401 and b"ACK/Jasmin" not in refused.body
 
 
+def test_a_refusal_says_why_on_one_line_without_breaking_jasmins_quotes() -> None:
+    error = InvalidPayload("unknown message_status 'x\"\nACK/Jasmin'")
+
+    answer = jasmin.answer_refused(recorded("jasmin_mo.http"), error)
+
+    assert answer.status == 400
+    assert answer.body == b"Error \"invalid_payload: unknown message_status 'x??ACK/Jasmin'\""
+
+
 @pytest.mark.parametrize(
     ("name", "reference", "expected"),
     [
