@@ -153,7 +153,7 @@ def brokers(workdir: Path, logs: list[Path]) -> Iterator[tuple[int, int]]:
         yield amqp, redis
 
 
-def jasmin_cfg(workdir: Path, ports: dict[str, int]) -> str:
+def jasmin_cfg(ports: dict[str, int]) -> str:
     """Return a jasmin.cfg that puts every listener on 127.0.0.1 and a free port."""
     sections = {
         "smpp-server": {"bind": "127.0.0.1", "port": ports["smpp-server"]},
@@ -183,7 +183,7 @@ def jasmin(workdir: Path, amqp: int, redis: int, logs: list[Path]) -> Iterator[d
     (home / "store").mkdir(parents=True)
     (home / "log").mkdir()
     config = home / "jasmin.cfg"
-    config.write_text(jasmin_cfg(workdir, ports), encoding="utf-8")
+    config.write_text(jasmin_cfg(ports), encoding="utf-8")
     env = _plain_env(
         ROOT_PATH=str(home),
         CONFIG_PATH=str(home),

@@ -92,8 +92,9 @@ def data_coding(value: bytes) -> int:
 
     Jasmin's connector posts ``coding=%00`` (GSM) or ``coding=%08`` (UCS-2), one raw octet
     (its own tests assert ``coding == b'\\x08'``); a sender following the manual's table sends
-    ``0`` or ``8``. An ASCII digit is read as decimal: octets 0x30-0x39 are reserved coding
-    groups that no SMSC sends. Absent or empty is the SMSC default alphabet.
+    ``0`` or ``8``. An ASCII digit is read as decimal: octets 0x30-0x39 (reserved in SMPP 3.4,
+    compressed text in GSM 03.38) do not occur in practice. Absent or empty is the SMSC default
+    alphabet.
     """
     if not value:
         return CODING_GSM
