@@ -2,7 +2,9 @@
 
 A ``.http`` file is the request as it came over the wire: the request line, the headers, one
 empty line, then the body byte for byte (no trailing newline is added). The Kannel ones were
-recorded from Debian's Kannel 1.4.5 with its fakesmsc; only the path and token were changed.
+recorded from Debian's Kannel 1.4.5 with its fakesmsc, the Jasmin ones from Jasmin 0.11.0 with
+the SMSC simulator of its source package (its MO connector by POST and GET, level-1 and level-2
+DLRs); only the path and token were changed.
 """
 
 from __future__ import annotations

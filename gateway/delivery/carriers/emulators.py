@@ -71,15 +71,15 @@ def mo_request(
         body = text.encode("utf-16-be" if ucs2 else "utf-8")
         return MoRequest(message_id, "POST", f"{url}?{query}", headers, body)
     if carrier.kind == "jasmin":
-        coding = "0" if is_gsm7(text) else "8"
-        raw = text.encode("utf-8" if coding == "0" else "utf-16-be")
+        gsm = is_gsm7(text)
+        raw = text.encode("utf-8" if gsm else "utf-16-be")
         form: dict[str, str | bytes] = {
             "id": message_id,
             "from": sender,
             "to": recipient,
             "origin-connector": carrier.smsc or "sim",
-            "priority": "1",
-            "coding": coding,
+            "priority": "0",
+            "coding": b"\x00" if gsm else b"\x08",  # one raw octet, as Jasmin's connector sends
             "content": raw,
             "binary": raw.hex(),
         }

@@ -1,8 +1,9 @@
 """Jasmin (docs/jasmin.md): its MO HTTP connector in, its HTTP API's /send out.
 
-Jasmin re-sends an MO or a DLR (3 times, 30 s apart) until it gets 200 with the exact body
+Jasmin re-sends an MO or a DLR (3 times, 30 s apart) until it gets 200 with the body
 ``ACK/Jasmin`` (Jasmin manual, "HTTP API" > "Receiving SMS-MO"), so a stored message and a
-repeat of one are both acknowledged, and nothing else is.
+repeat of one are both acknowledged, and nothing else is. The requests in
+``tests/payloads/jasmin_*`` were captured from Jasmin 0.11.0; tests/e2e/test_jasmin.py runs it.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ ACK = b"ACK/Jasmin"
 CODING_GSM = 0  # SMSC default alphabet; our replies are GSM-7
 CODING_LATIN1 = 3
 CODING_UCS2 = 8
-DLR_LEVEL = 2  # terminal level: only what happened at the phone ("Receiving DLR")
-# message_status of a level 2/3 DLR (SMPP 3.4 appendix B stat values); ACCEPTD and ENROUTE
-# are steps on the way, acknowledged but not recorded, as is a level-1 ESME_ROK.
+# Level 3: the SMSC's answer to submit_sm (level 1) and what happened at the phone (level 2).
+# With level 2 alone, a reply the SMSC refuses at submit time is never reported ("Receiving
+# DLR"), and its row would stay ``sent`` for ever.
+DLR_LEVEL = 3
+# message_status of a level-2 DLR (SMPP 3.4 appendix B stat values); ACCEPTD and ENROUTE are
+# steps on the way, acknowledged but not recorded, as is a level-1 ESME_ROK. A level-1 ESME_*
+# error is the SMSC refusing the submit_sm.
 DLR_STATUSES = {
     "DELIVRD": DeliveryStatus.DELIVERED,
     "EXPIRED": DeliveryStatus.EXPIRED,
@@ -41,6 +46,7 @@ DLR_STATUSES = {
     "UNKNOWN": DeliveryStatus.FAILED,
 }
 DLR_INTERMEDIATE = frozenset({"ACCEPTD", "ENROUTE", "ESME_ROK"})
+_MAX_REASON = 200
 _SUCCESS = re.compile(rb'^\s*Success\s+"([^"]{1,128})"\s*$')
 
 
@@ -52,9 +58,7 @@ def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
 def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
     """Turn the MO connector's form (POST) or query (GET) into an InboundSms."""
     params = request.form_params()
-    coding = wire.text_field(params.get("coding", b"0"), "coding") or "0"
-    if not coding.isdigit():
-        raise InvalidPayload("coding must be a number")
+    code = data_coding(params.get("coding", b""))
     if params.get("binary"):
         # "binary" is the hex of the raw short message: lossless where "content" may not be.
         try:
@@ -63,7 +67,6 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
             raise InvalidPayload("binary must be hexadecimal") from None
     else:
         raw = params.get("content", b"")
-    code = int(coding)
     text = wire.decode_text(
         raw,
         ucs2=code == CODING_UCS2,
@@ -82,6 +85,24 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         received_at=None,  # Jasmin sends validity (an expiry), not the time of receipt
         route=connector[:64] or None,
     )
+
+
+def data_coding(value: bytes) -> int:
+    """Read ``coding``: Jasmin sends the data_coding octet itself, others its decimal text.
+
+    Jasmin's connector posts ``coding=%00`` (GSM) or ``coding=%08`` (UCS-2), one raw octet
+    (its own tests assert ``coding == b'\\x08'``); a sender following the manual's table sends
+    ``0`` or ``8``. An ASCII digit is read as decimal: octets 0x30-0x39 (reserved in SMPP 3.4,
+    compressed text in GSM 03.38) do not occur in practice. Absent or empty is the SMSC default
+    alphabet.
+    """
+    if not value:
+        return CODING_GSM
+    if value.isdigit() and len(value) <= 3 and int(value) <= 0xFF:
+        return int(value)
+    if len(value) == 1:
+        return value[0]
+    raise InvalidPayload("coding must be one octet or a decimal number up to 255")
 
 
 def parse_dlr(request: wire.WebhookRequest) -> DeliveryReport | None:
@@ -119,8 +140,13 @@ def answer_dlr(
 
 
 def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answer:
-    """Refuse without ACK/Jasmin, in Jasmin's own ``Error "..."`` style."""
-    return Answer(error.status, f'Error "{error.code}"'.encode())
+    """Refuse without ACK/Jasmin, in Jasmin's own ``Error "..."`` style, with the reason.
+
+    Jasmin writes the body of a refused MO or DLR into its thrower log, so the reason is where
+    its operator looks (``Error "invalid_payload: coding must be ..."``).
+    """
+    reason = re.sub(r'["\\\x00-\x1f\x7f]', "?", error.reason)[:_MAX_REASON]
+    return Answer(error.status, f'Error "{error.code}: {reason}"'.encode())
 
 
 def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> dict[str, str]:

@@ -94,6 +94,35 @@ def test_other_shortcode_is_not_acknowledged(client: FlaskClient, session: Sessi
     assert stored(session) == 0
 
 
+@pytest.mark.parametrize("coding", [b"coding=%00%08", b"coding=256", b"coding=eight"])
+def test_a_coding_jasmin_never_sends_is_refused_and_stores_nothing(
+    client: FlaskClient, session: Session, coding: bytes
+) -> None:
+    body = recorded("jasmin_mo.http").body.replace(b"coding=%00", coding)
+
+    response = replay(client, "jasmin_mo.http", body=body)
+
+    assert response.status_code == 400
+    assert b"coding" in response.data and b"ACK/Jasmin" not in response.data
+    assert stored(session) == 0
+
+
+def test_a_forged_dlr_without_the_token_changes_nothing(
+    client: FlaskClient, session: Session, worker: Worker, carriers: dict[str, FakeTransport]
+) -> None:
+    add_account(session)
+    replay(client, "jasmin_mo.http")
+    worker.drain()
+    [reply] = carriers["jasmin"].sent
+    target = f"/carriers/jasmin/dlr?reference={reply.reference}&token=forged-token-0123456789"
+
+    answer = replay(client, "jasmin_dlr_submit_refused.http", target=target)
+
+    assert answer.status_code == 401 and answer.data != b"ACK/Jasmin"
+    row = session.get(OutboxMessage, int(reply.reference))
+    assert row is not None and row.delivery_status is None
+
+
 def test_reply_and_dlr_round_trip(
     client: FlaskClient, session: Session, worker: Worker, carriers: dict[str, FakeTransport]
 ) -> None:
@@ -112,6 +141,38 @@ def test_reply_and_dlr_round_trip(
     row = session.get(OutboxMessage, int(reply.reference))
     assert row is not None
     assert row.delivery_status is DeliveryStatus.DELIVERED
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("jasmin_dlr_submit_refused.http", DeliveryStatus.FAILED),  # level 1: ESME_RINVDSTADR
+        ("jasmin_dlr_submit_ok.http", None),  # level 1: ESME_ROK, the phone has yet to answer
+        ("jasmin_dlr_undelivered.http", DeliveryStatus.FAILED),
+    ],
+)
+def test_level_1_and_2_reports_on_a_reply(
+    client: FlaskClient,
+    session: Session,
+    worker: Worker,
+    carriers: dict[str, FakeTransport],
+    name: str,
+    expected: DeliveryStatus | None,
+) -> None:
+    add_account(session)
+    replay(client, "jasmin_mo_get_ucs2.http")
+    worker.drain()
+    [reply] = carriers["jasmin"].sent
+    reference = recorded(name).query_params()["reference"].decode()
+    target = path_and_query(name).replace(f"reference={reference}", f"reference={reply.reference}")
+
+    answer = replay(client, name, target=target)
+
+    assert (answer.status_code, answer.data) == (200, b"ACK/Jasmin")
+    row = session.get(OutboxMessage, int(reply.reference))
+    assert row is not None
+    session.refresh(row)
+    assert row.delivery_status is expected
 
 
 def test_dlr_for_an_unknown_reference_is_not_acknowledged(client: FlaskClient) -> None:

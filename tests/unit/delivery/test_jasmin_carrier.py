@@ -1,4 +1,4 @@
-"""The Jasmin adapter's pure halves, against requests shaped as Jasmin's manual describes."""
+"""The Jasmin adapter's pure halves, against requests captured from Jasmin 0.11.0."""
 
 from __future__ import annotations
 
@@ -29,14 +29,29 @@ PUBLIC = "https://gw.example.vn"
 def test_recorded_mo_parses() -> None:
     sms = jasmin.parse_inbound(recorded("jasmin_mo.http"))
 
-    assert sms.carrier_message_id == "16fd2706-8baf-433b-82eb-8c7fada847da"
+    assert sms.carrier_message_id == "7633e8c8-7bd6-42fc-972b-6d4965c194b6"
     assert (sms.sender, sms.recipient, sms.text) == ("84912345678", "8079", "BH MK 0123456789")
-    assert sms.route == "viettel_smpp"
+    assert sms.route == "smsc"
     assert sms.received_at is None
 
 
-def test_ucs2_binary_decodes_vietnamese() -> None:
-    sms = jasmin.parse_inbound(recorded("jasmin_mo_ucs2.http"))
+@pytest.mark.parametrize(
+    ("name", "octet"),
+    [
+        ("jasmin_mo.http", b"\x00"),
+        ("jasmin_mo_ucs2.http", b"\x08"),
+        ("jasmin_mo_get.http", b"\x00"),
+        ("jasmin_mo_get_ucs2.http", b"\x08"),
+    ],
+)
+def test_jasmin_sends_coding_as_one_raw_octet(name: str, octet: bytes) -> None:
+    # What the captures hold, and why a decimal-only reader refused every Jasmin MO.
+    assert recorded(name).form_params()["coding"] == octet
+
+
+@pytest.mark.parametrize("name", ["jasmin_mo_ucs2.http", "jasmin_mo_get_ucs2.http"])
+def test_ucs2_decodes_vietnamese_in_post_and_get(name: str) -> None:
+    sms = jasmin.parse_inbound(recorded(name))
 
     assert sms.text == "Bh mk 0123456789 gửi 8079"
 
@@ -52,9 +67,39 @@ def test_get_connector_parses() -> None:
     sms = jasmin.parse_inbound(recorded("jasmin_mo_get.http"))
 
     assert (sms.carrier_message_id, sms.text) == (
-        "c0ffee00-8baf-433b-82eb-8c7fada847da",
+        "72861581-ec83-4320-9d03-da956880dc4f",
         "BH MK 0123456789",
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (b"\x00", 0),  # Jasmin: the data_coding octet itself
+        (b"\x08", 8),
+        (b"\x03", 3),
+        (b"\xf0", 0xF0),
+        (b"0", 0),  # other senders: its decimal text
+        (b"8", 8),
+        (b"255", 255),
+        (b"", 0),  # absent or empty: the SMSC default alphabet
+    ],
+)
+def test_coding_is_read_as_an_octet_or_as_decimal(value: bytes, code: int) -> None:
+    assert jasmin.data_coding(value) == code
+
+
+@pytest.mark.parametrize("value", [b"eight", b"256", b"\x00\x08", b"-1", b"08x"])
+def test_a_coding_that_is_neither_is_refused(value: bytes) -> None:
+    with pytest.raises(InvalidPayload, match="coding"):
+        jasmin.data_coding(value)
+
+
+def test_decimal_coding_8_still_reads_ucs2() -> None:
+    request = recorded("jasmin_mo_ucs2.http")
+    body = request.body.replace(b"coding=%08", b"coding=8")
+
+    assert jasmin.parse_inbound(dataclasses.replace(request, body=body)).text.endswith("gửi 8079")
 
 
 @pytest.mark.parametrize(
@@ -64,6 +109,7 @@ def test_get_connector_parses() -> None:
         b"id=1&to=8079&content=x",  # no sender
         b"id=1&from=0912345678&to=8079&coding=8&binary=zz",
         b"id=1&from=0912345678&to=8079&coding=eight&content=x",
+        b"id=1&from=0912345678&to=8079&coding=%00%08&content=x",
     ],
 )
 def test_malformed_mo_is_invalid(body: bytes) -> None:
@@ -87,15 +133,33 @@ def test_stored_and_repeated_messages_are_acknowledged_exactly() -> None:
     assert refused.status == 401 and b"ACK/Jasmin" not in refused.body
 
 
-def test_recorded_dlr_parses() -> None:
-    report = jasmin.parse_dlr(recorded("jasmin_dlr_delivered.http"))
+def test_a_refusal_says_why_on_one_line_without_breaking_jasmins_quotes() -> None:
+    error = InvalidPayload("unknown message_status 'x\"\nACK/Jasmin'")
+
+    answer = jasmin.answer_refused(recorded("jasmin_mo.http"), error)
+
+    assert answer.status == 400
+    assert answer.body == b"Error \"invalid_payload: unknown message_status 'x??ACK/Jasmin'\""
+
+
+@pytest.mark.parametrize(
+    ("name", "reference", "expected"),
+    [
+        ("jasmin_dlr_delivered.http", "42", DeliveryStatus.DELIVERED),  # level 2, DELIVRD
+        ("jasmin_dlr_undelivered.http", "44", DeliveryStatus.FAILED),  # level 2, UNDELIV
+        ("jasmin_dlr_submit_refused.http", "43", DeliveryStatus.FAILED),  # level 1, ESME_R*
+    ],
+)
+def test_recorded_dlrs_parse(name: str, reference: str, expected: DeliveryStatus) -> None:
+    report = jasmin.parse_dlr(recorded(name))
 
     assert report is not None
-    assert (report.reference, report.carrier_reference, report.status) == (
-        "42",
-        "07033084-5cfd-4812-90a4-e4d24ffb6e3d",
-        DeliveryStatus.DELIVERED,
-    )
+    assert (report.reference, report.status) == (reference, expected)
+    assert report.carrier_reference == recorded(name).form_params()["id"].decode()
+
+
+def test_a_level_1_acceptance_is_acknowledged_and_not_recorded() -> None:
+    assert jasmin.parse_dlr(recorded("jasmin_dlr_submit_ok.http")) is None
 
 
 @pytest.mark.parametrize(
@@ -118,7 +182,15 @@ def test_dlr_statuses(status: str, expected: DeliveryStatus | None) -> None:
     assert (report and report.status) == expected
 
 
-def test_prepared_send_asks_for_a_terminal_dlr_back_to_us() -> None:
+def test_an_unknown_dlr_status_is_invalid() -> None:
+    request = recorded("jasmin_dlr_delivered.http")
+    body = request.body.replace(b"message_status=DELIVRD", b"message_status=GONE")
+
+    with pytest.raises(InvalidPayload, match="message_status"):
+        jasmin.parse_dlr(dataclasses.replace(request, body=body))
+
+
+def test_prepared_send_asks_for_submit_and_terminal_dlrs_back_to_us() -> None:
     sms = OutboundSms("17", "jasmin-id", "8079", "84912345678", "Mat khau: K7PQ")
 
     form = jasmin.prepare_send(sms, CARRIER, PUBLIC)
@@ -132,7 +204,7 @@ def test_prepared_send_asks_for_a_terminal_dlr_back_to_us() -> None:
         "content": "Mat khau: K7PQ",
         "coding": "0",
         "dlr": "yes",
-        "dlr-level": "2",
+        "dlr-level": "3",  # level 1 too: a refused submit_sm is reported
         "dlr-method": "POST",
     }
     assert f"{dlr_url.scheme}://{dlr_url.netloc}{dlr_url.path}" == f"{PUBLIC}/carriers/jasmin/dlr"
