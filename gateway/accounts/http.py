@@ -29,6 +29,8 @@ def session_answer(account: Account, *, restricted: bool) -> dict[str, object]:
     settings = runtime().settings
     return {
         "must_change_password": restricted,
-        "token": issue_token(account, settings=settings, restricted=restricted),
+        "token": issue_token(
+            account, settings=settings, restricted=restricted, now=runtime().clock.now()
+        ),
         "expires_in": int(token_ttl(settings, restricted=restricted).total_seconds()),
     }

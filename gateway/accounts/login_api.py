@@ -32,7 +32,7 @@ def _refuse_restricted_sessions() -> None:
     if token is None or request.endpoint in RESTRICTED_ENDPOINTS:
         return
     try:
-        claims = read_token(token, settings=runtime().settings)
+        claims = read_token(token, settings=runtime().settings, now=runtime().clock.now())
     except InvalidCredentials:
         return  # not a login token (the finance token, say): the endpoint judges it
     if claims.restricted:
@@ -57,7 +57,7 @@ def set_password() -> ResponseReturnValue:
     new_password = string_field(data, "new_password", max_length=1024)
     token = bearer_token(request.headers.get("Authorization", ""))
     ctx = account_context()
-    claims = read_token(token, settings=ctx.settings) if token is not None else None
+    claims = read_token(token, settings=ctx.settings, now=ctx.now) if token is not None else None
     if claims is not None and claims.restricted:
         account = set_password_with_session(ctx, claims, new_password)
     else:  # a full session still proves the current password: a lost token is not enough
@@ -73,7 +73,7 @@ def me() -> ResponseReturnValue:
     token = bearer_token(request.headers.get("Authorization", ""))
     if token is None:
         raise InvalidCredentials("a Bearer token is required")
-    claims = read_token(token, settings=runtime().settings)
+    claims = read_token(token, settings=runtime().settings, now=runtime().clock.now())
     account = account_for(db_session(), claims)
     return jsonify(
         bhxh=account.bhxh, must_change_password=claims.restricted or account.must_change_password

@@ -1,7 +1,8 @@
 """Login tokens: a full session, or a restricted one that can only set a new password.
 
 A token is signed (itsdangerous) and carries the account id, the password's version (so a
-password change voids every earlier token) and, for a restricted session, ``r``. A restricted
+password change voids every earlier token), when it was issued by the gateway's clock (so
+expiry follows the same clock as everything else) and, for a restricted session, ``r``. A restricted
 session comes from a temporary password, a recovery OTP or an account that must change its
 password; it lives RESTRICTED_TTL and opens only the set-password endpoint and ``/auth/me``.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from gateway.errors import InvalidCredentials
@@ -36,9 +37,13 @@ def password_version(account: Account) -> str:
     return account.password_changed_at.isoformat() if account.password_changed_at else ""
 
 
-def issue_token(account: Account, *, settings: Settings, restricted: bool) -> str:
+def issue_token(account: Account, *, settings: Settings, restricted: bool, now: dt.datetime) -> str:
     """Sign a login token for the account."""
-    claims: dict[str, object] = {"a": account.id, "v": password_version(account)}
+    claims: dict[str, object] = {
+        "a": account.id,
+        "v": password_version(account),
+        "t": int(now.timestamp()),
+    }
     if restricted:
         claims["r"] = 1
     return _serializer(settings).dumps(claims)
@@ -49,17 +54,17 @@ def token_ttl(settings: Settings, *, restricted: bool) -> dt.timedelta:
     return RESTRICTED_TTL if restricted else settings.token_ttl
 
 
-def read_token(token: str, *, settings: Settings) -> Claims:
+def read_token(token: str, *, settings: Settings, now: dt.datetime) -> Claims:
     """Check a token's signature and age; raise InvalidCredentials (401) if it is not valid."""
-    serializer = _serializer(settings)
     try:
-        raw = serializer.loads(token, max_age=int(settings.token_ttl.total_seconds()))
-        restricted = bool(raw.get("r"))
-        if restricted:
-            serializer.loads(token, max_age=int(RESTRICTED_TTL.total_seconds()))
-        return Claims(int(raw["a"]), str(raw["v"]), restricted)
-    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError, AttributeError):
+        raw = _serializer(settings).loads(token)
+        claims = Claims(int(raw["a"]), str(raw["v"]), bool(raw.get("r")))
+        issued = dt.datetime.fromtimestamp(int(raw["t"]), dt.UTC)
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise InvalidCredentials("the token is invalid or expired") from None
+    if not issued <= now < issued + token_ttl(settings, restricted=claims.restricted):
+        raise InvalidCredentials("the token is invalid or expired")
+    return claims
 
 
 def bearer_token(header: str) -> str | None:
@@ -80,5 +85,5 @@ def account_for(session: Session, claims: Claims) -> Account:
     return account
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=_SALT)
+def _serializer(settings: Settings) -> URLSafeSerializer:
+    return URLSafeSerializer(settings.secret_key, salt=_SALT)
