@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from gateway.clock import FakeClock
 from gateway.delivery.carriers import FakeTransport
 from gateway.models import Account, AuditEvent, LoginFailure
+from gateway.settings import load_settings
 from gateway.worker import Worker
-from tests.conftest import base_environ
+from tests.conftest import base_environ, make_app
 from tests.email_harness import APP_CREDENTIAL, OTP, add_account_with_email
 from tests.harness import Phones
 from tests.smtp_server import SmtpServer
@@ -359,3 +360,24 @@ def test_email_recovery_ends_in_a_session_not_a_mailed_password(
 
     assert verified.get_json()["must_change_password"] is True
     assert len(smtp_server.messages) == 1, "nothing more is mailed: no password, no change yet"
+
+
+@pytest.mark.parametrize(("hops", "recorded"), [("0", "127.0.0.1"), ("1", "203.0.113.7")])
+def test_the_audited_address_trusts_only_the_configured_proxy_hops(
+    tmp_path: Path, smtp_server: SmtpServer, hops: str, recorded: str
+) -> None:
+    environ = {**base_environ(tmp_path), "GATEWAY_PROXY_HOPS": hops}
+    app = make_app(load_settings(environ), FakeClock())
+    runtime = app.extensions["gateway"]
+    with runtime.session_factory() as session:
+        add_account_with_email(session, email=EMAIL, password="the owners own 1")
+    # A caller forging the header: believed only behind a proxy we were told about.
+    app.test_client().post(
+        "/api/v1/auth/login",
+        json={"bhxh": "0123456789", "password": "guess guess"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+
+    with runtime.session_factory() as session:
+        assert session.scalars(select(AuditEvent.client_ip)).all() == [recorded]
+    runtime.engine.dispose()
