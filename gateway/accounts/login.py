@@ -11,7 +11,6 @@ are theirs, and a refusal's count is committed before the refusal is raised.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.accounts.notices import notify_password_changed
 from gateway.accounts.passwords import Hasher, keyed_hash_matches
-from gateway.accounts.policy import check_new_password
+from gateway.accounts.policy import check_new_password, identifiers_of
 from gateway.accounts.services import find_active_account, set_password
 from gateway.accounts.sessions import Claims, account_for, password_version
 from gateway.accounts.throttle import (
@@ -85,7 +84,6 @@ class _Snapshot:
     temp_hash: str | None = None
     temp_live: bool = False
     temp_used: bool = False
-    must_change: bool = False
     identifiers: tuple[str, ...] = ()
 
 
@@ -160,7 +158,7 @@ def set_password_with_session(ctx: AccountContext, claims: Claims, new: str) -> 
     with ctx.sessions() as session:
         _read_only(session)
         account = account_for(session, claims)
-        identifiers = _identifiers(account)
+        identifiers = identifiers_of(account)
     _check_policy(ctx, new, identifiers)
     new_hash = ctx.hasher.hash(new)
     return _store(ctx, account.id, new_hash, expected_version=claims.version)
@@ -183,8 +181,7 @@ def _read(ctx: AccountContext, identifier: str) -> _Snapshot:
             temp_hash=account.temp_password_hash,
             temp_live=expires is not None and expires > ctx.now,
             temp_used=account.temp_password_logged_in,
-            must_change=account.must_change_password,
-            identifiers=_identifiers(account),
+            identifiers=identifiers_of(account),
         )
 
 
@@ -292,21 +289,6 @@ def _store(
 
 def _check_policy(ctx: AccountContext, new: str, identifiers: tuple[str, ...]) -> None:
     check_new_password(new, identifiers=identifiers, min_length=ctx.settings.min_password_length)
-
-
-def _identifiers(account: Account) -> tuple[str, ...]:
-    return tuple(_identifier_forms(account))
-
-
-def _identifier_forms(account: Account) -> Iterator[str]:
-    yield account.bhxh
-    if account.personal_id:
-        yield account.personal_id
-    yield account.phone
-    yield "0" + account.phone[2:]  # the national form people type: 0912345678
-    if account.email:
-        yield account.email
-        yield account.email.partition("@")[0]
 
 
 def _audit(

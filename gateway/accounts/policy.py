@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from gateway.errors import InvalidPayload
+from gateway.models import Account
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # ASVS asks that at least 64 be allowed
@@ -46,6 +47,11 @@ def check_new_password(
             )
 
 
+def identifiers_of(account: Account) -> tuple[str, ...]:
+    """Return what a password must not contain: the account's numbers, phone and email."""
+    return tuple(_identifier_forms(account))
+
+
 def normalise_password(password: str) -> str:
     """Return the form a password is hashed and compared in (NFKC, as NIST asks)."""
     return unicodedata.normalize("NFKC", password)
@@ -54,6 +60,17 @@ def normalise_password(password: str) -> str:
 @functools.cache
 def _common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _identifier_forms(account: Account) -> Iterator[str]:
+    yield account.bhxh
+    if account.personal_id:
+        yield account.personal_id
+    yield account.phone
+    yield "0" + account.phone[2:]  # the national form people type: 0912345678
+    if account.email:
+        yield account.email
+        yield account.email.partition("@")[0]
 
 
 def _refuse(reason: str) -> None:
