@@ -13,6 +13,7 @@ GatewayError
  │    ├── WrongShortcode          422
  │    ├── ConflictingDuplicate    409
  │    ├── InvalidCredentials      401
+ │    ├── PasswordChangeRequired  403 (a restricted session outside set-password and /me)
  │    ├── InvalidOtp              400 (wrong, expired, used or locked: one answer for all)
  │    ├── InvalidCaptcha          400
  │    └── TooManyAttempts         429
@@ -84,6 +85,10 @@ class ConflictingDuplicate(RequestRefused):
 
 class InvalidCredentials(RequestRefused):
     status, code = 401, "invalid_credentials"
+
+
+class PasswordChangeRequired(RequestRefused):
+    status, code = 403, "password_change_required"
 
 
 class InvalidOtp(RequestRefused):

@@ -58,7 +58,9 @@ class Account(Base):
     # until it is used: texting for someone else cannot lock them out.
     temp_password_hash: Mapped[str | None] = mapped_column(String(64))
     temp_password_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # True once the temporary password has logged in: it never logs in again (single use).
     temp_password_logged_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Unused since failed logins count per identifier (LoginFailure); kept for the importer.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Wrong OTPs count per account, across resends: a new code does not reset the count.
@@ -66,6 +68,20 @@ class Account(Base):
     otp_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(Base):
+    """Consecutive wrong passwords for one identifier as typed, whether or not an account has it.
+
+    Keyed by the identifier rather than the account, so throttling answers the same for
+    unknown and real numbers and never tells which exist.
+    """
+
+    __tablename__ = "login_failures"
+
+    identifier: Mapped[str] = mapped_column(String(16), primary_key=True)
+    consecutive: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class PasswordIssue(Base):
@@ -218,3 +234,5 @@ class AuditEvent(Base):
     channel: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(String(200))  # masked too
+    # The caller's address as the trusted proxy hops (GATEWAY_PROXY_HOPS) report it.
+    client_ip: Mapped[str | None] = mapped_column(String(45))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.errors import FileError
 from billing.tariffs import tariff_book
+from gateway.accounts.passwords import DEFAULT_HASHER, Hasher
 from gateway.clock import Clock, SystemClock
 from gateway.db import make_engine, make_session_factory
 from gateway.delivery.carriers import Transport, build_transports
@@ -29,6 +30,8 @@ class Runtime:
     session_factory: sessionmaker[Session]
     clock: Clock
     catalog: ReplyCatalog
+    # The password hasher; tests swap in one that waits, or a fast one.
+    hasher: Hasher = field(default=DEFAULT_HASHER)
 
     def worker(
         self, transports: Mapping[str, Transport] | None = None, mailer: Mailer | None = None

@@ -72,8 +72,10 @@ class Settings:
     mt_retry_horizon: dt.timedelta
     mt_backoff_base: dt.timedelta
     mt_backoff_cap: dt.timedelta
-    login_max_failures: int
-    login_lockout: dt.timedelta
+    login_free_failures: int
+    login_failure_cap: int
+    login_delay_cap: dt.timedelta
+    min_password_length: int
     token_ttl: dt.timedelta
     worker_poll_interval: float
     worker_batch_size: int
@@ -131,7 +133,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         accept_bhxh=env.get("GATEWAY_ACCEPT_BHXH", "true", _bool),
         accept_personal_id=env.get("GATEWAY_ACCEPT_PERSONAL_ID", "true", _bool),
         sms_reset_enabled=env.get("GATEWAY_SMS_RESET_ENABLED", "true", _bool),
-        temp_password_ttl=env.get("GATEWAY_TEMP_PASSWORD_TTL", "24h", _duration),
+        temp_password_ttl=env.get("GATEWAY_TEMP_PASSWORD_TTL", "15m", _temp_password_ttl),
         resets_per_account=env.get("GATEWAY_LIMIT_RESETS_PER_ACCOUNT", "3", _positive_int),
         resets_window=env.get("GATEWAY_LIMIT_RESETS_WINDOW", "24h", _duration),
         messages_per_phone=env.get("GATEWAY_LIMIT_MESSAGES_PER_PHONE", "5", _positive_int),
@@ -141,8 +143,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         mt_retry_horizon=env.get("GATEWAY_MT_RETRY_HORIZON", "1h", _duration),
         mt_backoff_base=env.get("GATEWAY_MT_BACKOFF_BASE", "5s", _duration),
         mt_backoff_cap=env.get("GATEWAY_MT_BACKOFF_CAP", "10m", _duration),
-        login_max_failures=env.get("GATEWAY_LOGIN_MAX_FAILURES", "5", _positive_int),
-        login_lockout=env.get("GATEWAY_LOGIN_LOCKOUT", "15m", _duration),
+        login_free_failures=env.get("GATEWAY_LOGIN_FREE_FAILURES", "5", _positive_int),
+        login_failure_cap=env.get("GATEWAY_LOGIN_FAILURE_CAP", "100", _failure_cap),
+        login_delay_cap=env.get("GATEWAY_LOGIN_DELAY_CAP", "15m", _duration),
+        min_password_length=env.get("GATEWAY_MIN_PASSWORD_LENGTH", "8", _min_password_length),
         token_ttl=env.get("GATEWAY_TOKEN_TTL", "1h", _duration),
         worker_poll_interval=env.get("GATEWAY_WORKER_POLL_INTERVAL", "0.5", _positive_float),
         worker_batch_size=env.get("GATEWAY_WORKER_BATCH_SIZE", "100", _positive_int),
@@ -302,6 +306,30 @@ def _duration(raw: str) -> dt.timedelta:
     if not match:
         raise ValueError("expected a duration such as 300, 90s, 15m, 24h or 7d")
     return dt.timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def _temp_password_ttl(raw: str) -> dt.timedelta:
+    ttl = _duration(raw)
+    # A temporary password read on a lock screen must not stay useful for long (issue 10).
+    if not dt.timedelta(0) < ttl <= dt.timedelta(hours=24):
+        raise ValueError("must be more than 0 and at most 24h (15m recommended)")
+    return ttl
+
+
+def _failure_cap(raw: str) -> int:
+    value = int(raw)
+    # NIST SP 800-63B 5.2.2: no more than 100 consecutive failed attempts on one account.
+    if not 1 <= value <= 100:
+        raise ValueError("expected 1 to 100")
+    return value
+
+
+def _min_password_length(raw: str) -> int:
+    value = int(raw)
+    # NIST SP 800-63B 5.1.1.2: at least 8; the policy accepts at least 64, so the floor must fit.
+    if not 8 <= value <= 64:
+        raise ValueError("expected 8 to 64 (12 or more recommended)")
+    return value
 
 
 def _http_url(raw: str) -> str:

@@ -1,20 +1,44 @@
-"""The login API, so a person can use the password we sent and then choose their own."""
+"""The login API: log in, set a new password, and say which account a token opens.
+
+A temporary password logs in once, into a restricted session (``must_change_password``) that
+only ``POST /auth/password`` and ``GET /auth/me`` accept; every other endpoint answers
+``403 {"error": "password_change_required"}`` to it.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from gateway.accounts.notices import notify_password_changed
-from gateway.accounts.services import authenticate, change_password
-from gateway.errors import InvalidCredentials
-from gateway.models import Account
-from gateway.ops.audit import record_event
+from gateway.accounts.http import account_context, session_answer
+from gateway.accounts.login import (
+    change_password,
+    log_in,
+    set_password_with_session,
+)
+from gateway.accounts.sessions import account_for, bearer_token, read_token
+from gateway.errors import InvalidCredentials, PasswordChangeRequired
 from gateway.web import db_session, json_body, runtime, string_field
-from parsers import mask_id
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+
+# The only endpoints a restricted session opens.
+RESTRICTED_ENDPOINTS = frozenset({"auth.set_password", "auth.me"})
+
+
+@bp.before_app_request
+def _refuse_restricted_sessions() -> None:
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None or request.endpoint in RESTRICTED_ENDPOINTS:
+        return
+    try:
+        claims = read_token(token, settings=runtime().settings, now=runtime().clock.now())
+    except InvalidCredentials:
+        return  # not a login token (the finance token, say): the endpoint judges it
+    if claims.restricted:
+        raise PasswordChangeRequired(
+            "this session can only set a new password: POST /api/v1/auth/password"
+        )
 
 
 @bp.post("/login")
@@ -22,81 +46,35 @@ def login() -> ResponseReturnValue:
     """Log in with a social insurance number (or personal ID) and a password."""
     data = json_body()
     identifier, password = string_field(data, "bhxh", max_length=12), string_field(data, "password")
-    session = db_session()
-    result = authenticate(
-        session, identifier, password, settings=runtime().settings, now=runtime().clock.now()
-    )
-    session.commit()  # failed attempts count even when we refuse
-    if result.error is not None:
-        raise result.error
-    assert result.account is not None
-    return jsonify(
-        must_change_password=result.must_change_password, token=_issue_token(result.account)
-    )
+    granted = log_in(account_context(), identifier, password)
+    return jsonify(session_answer(granted.account, restricted=granted.restricted))
 
 
 @bp.post("/password")
 def set_password() -> ResponseReturnValue:
-    """Change the password, proving the current one or the temporary one."""
+    """Set a new password: with a restricted session's token, or by proving the current one."""
     data = json_body()
-    identifier = string_field(data, "bhxh", max_length=12)
-    password = string_field(data, "password")
-    new_password = string_field(data, "new_password")
-    session = db_session()
-    settings, now = runtime().settings, runtime().clock.now()
-    result = change_password(
-        session, identifier, password, new_password, settings=settings, now=now
-    )
-    if result.account is not None and result.error is None:
-        notify_password_changed(
-            session, result.account, settings=settings, catalog=runtime().catalog, now=now
-        )
-    record_event(
-        session,
-        action="password_change",
-        channel="api",
-        outcome="changed" if result.error is None else result.error.code,
-        subject=mask_id(identifier),
-        account_id=result.account.id if result.account else None,
-        now=now,
-    )
-    session.commit()
-    if result.error is not None:
-        raise result.error
-    assert result.account is not None
-    return jsonify(status="changed", token=_issue_token(result.account))
+    new_password = string_field(data, "new_password", max_length=1024)
+    token = bearer_token(request.headers.get("Authorization", ""))
+    ctx = account_context()
+    claims = read_token(token, settings=ctx.settings, now=ctx.now) if token is not None else None
+    if claims is not None and claims.restricted:
+        account = set_password_with_session(ctx, claims, new_password)
+    else:  # a full session still proves the current password: a lost token is not enough
+        identifier = string_field(data, "bhxh", max_length=12)
+        password = string_field(data, "password", max_length=1024)
+        account = change_password(ctx, identifier, password, new_password)
+    return jsonify(status="changed", **session_answer(account, restricted=False))
 
 
 @bp.get("/me")
 def me() -> ResponseReturnValue:
     """Tell the holder of a login token which account it opens."""
-    account = _account_from_token(request.headers.get("Authorization", ""))
-    return jsonify(bhxh=account.bhxh, must_change_password=account.must_change_password)
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(runtime().settings.secret_key, salt="gateway-login")
-
-
-def _password_version(account: Account) -> str:
-    # Changing the password changes this stamp, which voids every token issued before.
-    return account.password_changed_at.isoformat() if account.password_changed_at else ""
-
-
-def _issue_token(account: Account) -> str:
-    return _serializer().dumps({"a": account.id, "v": _password_version(account)})
-
-
-def _account_from_token(header: str) -> Account:
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
         raise InvalidCredentials("a Bearer token is required")
-    max_age = int(runtime().settings.token_ttl.total_seconds())
-    try:
-        claims = _serializer().loads(token, max_age=max_age)
-    except (BadSignature, SignatureExpired):
-        raise InvalidCredentials("the token is invalid or expired") from None
-    account = db_session().get(Account, claims.get("a"))
-    if account is None or _password_version(account) != claims.get("v"):
-        raise InvalidCredentials("the token is invalid or expired")
-    return account
+    claims = read_token(token, settings=runtime().settings, now=runtime().clock.now())
+    account = account_for(db_session(), claims)
+    return jsonify(
+        bhxh=account.bhxh, must_change_password=claims.restricted or account.must_change_password
+    )

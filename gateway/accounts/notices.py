@@ -1,4 +1,6 @@
-"""Messages that answer no inbound SMS: OTPs, new passwords and notices, by SMS and email.
+"""Messages that answer no inbound SMS: OTPs, first passwords and notices, by SMS and email.
+
+A recovery never emails a password: the email channel ends in a restricted session instead.
 
 Each function queues its messages in the outbox in the caller's transaction, so they leave
 exactly once, if and only if the event they report is committed.
@@ -41,22 +43,21 @@ def send_otp(
     _email(session, address, kind, settings, now, account=account.bhxh, otp=code, minutes=minutes)
 
 
-def send_temporary_password(
-    session: Session, account: Account, password: str, *, settings: Settings, now: dt.datetime
+def notify_sms_reset(
+    session: Session, account: Account, *, settings: Settings, now: dt.datetime
 ) -> None:
-    """Email a temporary password to the address on file (recovery by email)."""
-    assert account.email is not None
-    _email(
-        session,
-        account.email,
-        EmailKind.TEMPORARY_PASSWORD,
-        settings,
-        now,
-        account=account.bhxh,
-        password=password,
-        when=local_time(now),
-        hours=_hours(settings.temp_password_ttl),
-    )
+    """Tell the email on file that a temporary password went by SMS (never the password)."""
+    if account.email:
+        _email(
+            session,
+            account.email,
+            EmailKind.SMS_RESET,
+            settings,
+            now,
+            account=account.bhxh,
+            when=local_time(now),
+            minutes=str(max(1, int(settings.temp_password_ttl.total_seconds() // 60))),
+        )
 
 
 def send_first_password(
@@ -121,19 +122,39 @@ def notify_password_changed(
 
 
 def notify_email_changed(
-    session: Session, account: Account, old: str, *, settings: Settings, now: dt.datetime
+    session: Session,
+    account: Account,
+    old: str | None,
+    *,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
 ) -> None:
-    """Tell the old address that the account's email moved elsewhere (masked)."""
+    """Tell every channel on file that the email was added or changed: the phone, the old
+    address (with the new one masked) and the new address. No secret in any of them."""
     assert account.email is not None
+    text = catalog.render(Reply.EMAIL_CHANGED, account=account.bhxh)
+    enqueue_sms(session, account.phone, text=text, safe_text=text, settings=settings, now=now)
+    when = local_time(now)
+    if old and old.lower() != account.email.lower():
+        _email(
+            session,
+            old,
+            EmailKind.EMAIL_CHANGED,
+            settings,
+            now,
+            account=account.bhxh,
+            new_email=mask_email(account.email),
+            when=when,
+        )
     _email(
         session,
-        old,
-        EmailKind.EMAIL_CHANGED,
+        account.email,
+        EmailKind.EMAIL_ADDED,
         settings,
         now,
         account=account.bhxh,
-        new_email=mask_email(account.email),
-        when=local_time(now),
+        when=when,
     )
 
 

@@ -25,10 +25,11 @@ class EmailKind(enum.Enum):
 
     RECOVERY_OTP = "recovery_otp"
     EMAIL_CHANGE_OTP = "email_change_otp"
-    TEMPORARY_PASSWORD = "temporary_password"  # noqa: S105 (a name)
+    SMS_RESET = "sms_reset"
     FIRST_PASSWORD = "first_password"  # noqa: S105 (a name, not a password)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a name, not a password)
     EMAIL_CHANGED = "email_changed"
+    EMAIL_ADDED = "email_added"
 
 
 _OTP_WARNING = (
@@ -56,16 +57,15 @@ TEMPLATES: dict[EmailKind, tuple[str, tuple[str, ...]]] = {
             "Nếu bạn không yêu cầu, hãy bỏ qua thư này: địa chỉ email sẽ không được thêm.",
         ),
     ),
-    EmailKind.TEMPORARY_PASSWORD: (
-        "Mật khẩu mới của tài khoản VssID",
+    # Never the password itself: it went by SMS to the registered phone.
+    EmailKind.SMS_RESET: (
+        "Mật khẩu tài khoản VssID vừa được cấp lại qua SMS",
         (
             "Xin chào,",
-            "Mật khẩu của tài khoản {account} đã được cấp lại theo yêu cầu lúc {when}.",
-            "Tài khoản: {account}\nMật khẩu: {password}",
-            "Mật khẩu này chỉ đăng nhập được một lần, trong {hours} giờ. Hãy đăng nhập ứng dụng "
-            "VssID hoặc Cổng Dịch vụ công ({portal_url}) và đổi sang mật khẩu của riêng bạn.",
-            "Mật khẩu cũ vẫn dùng được cho đến khi bạn đăng nhập bằng mật khẩu mới. Nếu không "
-            "phải bạn yêu cầu, hãy gọi tổng đài {hotline}.",
+            "Lúc {when}, một mật khẩu tạm thời của tài khoản {account} đã được gửi bằng SMS tới "
+            "số điện thoại đăng ký. Mật khẩu tạm thời chỉ đăng nhập được một lần, trong "
+            "{minutes} phút; mật khẩu hiện tại vẫn dùng được cho đến khi có mật khẩu mới.",
+            "Nếu không phải bạn yêu cầu, hãy gọi ngay tổng đài {hotline}.",
         ),
     ),
     EmailKind.FIRST_PASSWORD: (
@@ -94,6 +94,15 @@ TEMPLATES: dict[EmailKind, tuple[str, tuple[str, ...]]] = {
             "Xin chào,",
             "Địa chỉ email nhận thông báo và mã OTP của tài khoản {account} vừa được đổi sang "
             "{new_email} lúc {when}. Từ nay thư sẽ được gửi tới địa chỉ mới.",
+            "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.EMAIL_ADDED: (
+        "Địa chỉ email đã được gắn với tài khoản VssID",
+        (
+            "Xin chào,",
+            "Địa chỉ này vừa được xác nhận là email nhận thông báo và mã OTP của tài khoản "
+            "{account} lúc {when}.",
             "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
         ),
     ),

@@ -33,12 +33,13 @@ class Reply(enum.Enum):
     SYSTEM_ERROR = "system_error"
     FIRST_PASSWORD = "first_password"  # noqa: S105 (a name, not a password)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a name, not a password)
+    EMAIL_CHANGED = "email_changed"
 
 
 TEMPLATES: dict[Reply, str] = {
     Reply.RESET_SENT: (
         "Cap lai mat khau thanh cong. Tai khoan: {account}/Mat khau: {password}. "
-        "Dang nhap VssID va doi mat khau."
+        "Dung 1 lan trong {ttl}. Dang nhap VssID va doi mat khau."
     ),
     # One text for "unknown number" and "phone does not match": the reply never tells
     # whether a social insurance number exists.
@@ -87,6 +88,11 @@ TEMPLATES: dict[Reply, str] = {
         "Mat khau VssID cua tai khoan {account} vua duoc thay doi. "
         "Neu khong phai ban thuc hien, goi ngay {hotline}."
     ),
+    # Never carries the address: the owner only needs to know that it changed.
+    Reply.EMAIL_CHANGED: (
+        "Email nhan thong bao cua tai khoan VssID {account} vua duoc thay doi. "
+        "Neu khong phai ban thuc hien, goi ngay {hotline}."
+    ),
 }
 
 FAILURE_REPLIES = {
@@ -104,6 +110,7 @@ WORST_CASE = {
     "password": "X" * 10,
     "wait": "9999 gio",
     "suggestion": "0" * 12,
+    "ttl": "9999 phut",
 }
 
 

@@ -1,8 +1,10 @@
 """Adding or changing the account's email ("Account information" on the portal).
 
-The user proves the current password; an OTP goes to the new address, which waits in the OTP
-row until that code comes back. Only then does it become the account's email, the one
-recovery uses, and the old address, if any, is told.
+The user proves the account's own chosen password (a temporary password or a restricted
+session is refused: a code glimpsed on a lock screen must not be able to move the account to
+another address). An OTP goes to the new address, which waits in the OTP row until that code
+comes back. Only then does it become the account's email, the one recovery uses, and the
+phone, the old address and the new one are told.
 """
 
 from __future__ import annotations
@@ -11,34 +13,33 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from gateway.accounts.login import AccountContext, prove_chosen_password
 from gateway.accounts.notices import notify_email_changed, send_otp
-from gateway.accounts.services import LoginResult, lock_active_account, prove_password
+from gateway.accounts.services import lock_active_account
 from gateway.delivery.emails import EmailKind
+from gateway.delivery.replies import ReplyCatalog
 from gateway.email.otp import EMAIL_CHANGE, issue_otp, otps_sent, use_otp
 from gateway.errors import TooManyAttempts
+from gateway.models import Account
 from gateway.ops.audit import record_event
 from gateway.settings import Settings
 from parsers import mask_email, mask_id
 
 
 def request_email_change(
-    session: Session,
-    identifier: str,
-    password: str,
-    new_email: str,
-    *,
-    settings: Settings,
-    now: dt.datetime,
-) -> LoginResult:
-    """Prove the password, then email an OTP to the new address."""
-    result = prove_password(session, identifier, password, settings=settings, now=now)
-    account = result.account
-    if account is not None and result.error is None:
-        if otps_sent(session, account.id, now - settings.otp_window) >= (
+    ctx: AccountContext, identifier: str, password: str, new_email: str
+) -> None:
+    """Prove the chosen password, then email an OTP to the new address."""
+    # Its own transactions: no lock is held while the password is hashed (issue 17).
+    proven = prove_chosen_password(ctx, identifier, password, action="email_change_request")
+    settings, now = ctx.settings, ctx.now
+    with ctx.sessions.begin() as session:
+        account = session.get(Account, proven.id, with_for_update=True)
+        assert account is not None
+        limited = otps_sent(session, account.id, now - settings.otp_window) >= (
             settings.otp_emails_per_account
-        ):
-            result = LoginResult(account, error=TooManyAttempts("too many codes; try again later"))
-        else:
+        )
+        if not limited:
             code = issue_otp(
                 session, account, purpose=EMAIL_CHANGE, email=new_email, settings=settings, now=now
             )
@@ -51,24 +52,32 @@ def request_email_change(
                 settings=settings,
                 now=now,
             )
-    outcome = "otp_sent" if result.error is None else result.error.code
-    record_event(
-        session,
-        action="email_change_request",
-        channel="api",
-        outcome=outcome,
-        subject=mask_id(identifier),
-        account_id=account.id if account else None,
-        detail=f"new {mask_email(new_email)}",
-        now=now,
-    )
-    return result
+        record_event(
+            session,
+            action="email_change_request",
+            channel=ctx.channel,
+            outcome="too_many_attempts" if limited else "otp_sent",
+            subject=mask_id(account.bhxh),
+            account_id=account.id,
+            detail=f"new {mask_email(new_email)}",
+            client_ip=ctx.client_ip,
+            now=now,
+        )
+    if limited:
+        raise TooManyAttempts("too many codes; try again later")
 
 
 def confirm_email_change(
-    session: Session, identifier: str, code: str, *, settings: Settings, now: dt.datetime
+    session: Session,
+    identifier: str,
+    code: str,
+    *,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+    client_ip: str | None = None,
 ) -> bool:
-    """Make the address the OTP went to the account's email; tell the old one."""
+    """Make the address the OTP went to the account's email; tell every channel on file."""
     account = lock_active_account(session, identifier)
     otp = None
     if account is not None:
@@ -81,12 +90,12 @@ def confirm_email_change(
             outcome="wrong_otp",
             subject=mask_id(identifier),
             account_id=account.id if account else None,
+            client_ip=client_ip,
             now=now,
         )
         return False
     old, account.email, account.updated_at = account.email, otp.email, now
-    if old and old.lower() != otp.email.lower():
-        notify_email_changed(session, account, old, settings=settings, now=now)
+    notify_email_changed(session, account, old, settings=settings, catalog=catalog, now=now)
     record_event(
         session,
         action="email_change_confirm",
@@ -95,6 +104,7 @@ def confirm_email_change(
         subject=mask_id(identifier),
         account_id=account.id,
         detail=f"{mask_email(old) if old else 'none'} -> {mask_email(otp.email)}",
+        client_ip=client_ip,
         now=now,
     )
     return True

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from gateway.accounts.http import account_context
 from gateway.email.change import confirm_email_change, request_email_change
 from gateway.email.fields import email_field, identifier_field, otp_field
 from gateway.email.otp import OTP_REFUSED
@@ -16,17 +17,11 @@ bp = Blueprint("account", __name__, url_prefix="/api/v1/account")
 
 @bp.post("/email")
 def change_email() -> ResponseReturnValue:
-    """Prove the current password; an OTP goes to the new address."""
+    """Prove the account's own password; an OTP goes to the new address."""
     data = json_body()
     identifier = identifier_field(data, runtime().settings)
-    password, email = string_field(data, "password"), email_field(data)
-    session = db_session()
-    result = request_email_change(
-        session, identifier, password, email, settings=runtime().settings, now=runtime().clock.now()
-    )
-    session.commit()  # failed attempts count even when we refuse
-    if result.error is not None:
-        raise result.error
+    password, email = string_field(data, "password", max_length=1024), email_field(data)
+    request_email_change(account_context(), identifier, password, email)
     return jsonify(status="otp_sent"), 202
 
 
@@ -34,10 +29,17 @@ def change_email() -> ResponseReturnValue:
 def confirm_email() -> ResponseReturnValue:
     """Prove the OTP sent to the new address; it becomes the account's email."""
     data = json_body()
-    identifier, code = identifier_field(data, runtime().settings), otp_field(data)
+    rt = runtime()
+    identifier, code = identifier_field(data, rt.settings), otp_field(data)
     session = db_session()
     confirmed = confirm_email_change(
-        session, identifier, code, settings=runtime().settings, now=runtime().clock.now()
+        session,
+        identifier,
+        code,
+        settings=rt.settings,
+        catalog=rt.catalog,
+        now=rt.clock.now(),
+        client_ip=request.remote_addr,
     )
     session.commit()
     if not confirmed:

@@ -3,7 +3,9 @@
 The request path only stores the request (:func:`request_recovery`): it does the same work,
 and gives the same answer, whether or not the number and the address match, so nobody can
 learn who is registered. The worker (:func:`process_requests`) matches them and emails the
-OTP. :func:`verify_recovery` then sets the chosen password, or emails a temporary one.
+OTP. :func:`verify_recovery` then sets the chosen password sent with the code, or grants a
+restricted session that can only set one. No password is ever emailed (docs/email.md says
+where and why this differs from the source article).
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.accounts.notices import notify_password_changed, send_otp, send_temporary_password
+from gateway.accounts.notices import notify_password_changed, send_otp
 from gateway.accounts.passwords import keyed_hash
-from gateway.accounts.services import issue_temporary_password, lock_active_account, recent_issues
+from gateway.accounts.services import lock_active_account
 from gateway.accounts.services import set_password as store_password
+from gateway.accounts.throttle import clear_failures
 from gateway.clock import Clock
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import ReplyCatalog
 from gateway.email.otp import RECOVERY, issue_otp, otps_sent, use_otp
-from gateway.models import EmailRecoveryRequest
+from gateway.models import Account, EmailRecoveryRequest
 from gateway.ops.audit import record_event
 from gateway.settings import Settings
 from parsers import mask_id
@@ -36,9 +39,8 @@ class Verified(enum.Enum):
     """What a verification did."""
 
     PASSWORD_SET = "password_set"  # noqa: S105 (a name, not a password)
-    TEMPORARY_PASSWORD_SENT = "temporary_password_sent"  # noqa: S105
+    SESSION_GRANTED = "session_granted"  # a restricted session, to set the password
     REFUSED = "wrong_otp"  # wrong, expired, used, or locked: one answer for all
-    RATE_LIMITED = "rate_limited"
 
 
 def email_digest(settings: Settings, address: str) -> str:
@@ -95,35 +97,29 @@ def verify_recovery(
     settings: Settings,
     catalog: ReplyCatalog,
     now: dt.datetime,
-) -> Verified:
-    """Check the OTP; then set the chosen password (hashed by the caller) or email a new one."""
+    client_ip: str | None = None,
+) -> tuple[Verified, Account | None]:
+    """Check the OTP; then set the chosen password (hashed by the caller), or say that a
+    restricted session may be granted for the account returned."""
     account = lock_active_account(session, identifier)
     otp = None
     if account is not None:
         otp = use_otp(session, account, code, purpose=RECOVERY, settings=settings, now=now)
     if account is None or otp is None or account.email is None:
-        _audit(session, identifier, account.id if account else None, Verified.REFUSED, now)
-        return Verified.REFUSED
+        _audit(
+            session, identifier, account.id if account else None, Verified.REFUSED, now, client_ip
+        )
+        return Verified.REFUSED, None
+    # The code proved the address on file: earlier wrong passwords no longer hold the owner.
+    clear_failures(session, [account.bhxh, account.personal_id])
     if new_password_hash is not None:
         store_password(account, new_password_hash, now)
         notify_password_changed(session, account, settings=settings, catalog=catalog, now=now)
         outcome = Verified.PASSWORD_SET
-    elif recent_issues(session, account.id, now - settings.resets_window) >= (
-        settings.resets_per_account
-    ):
-        outcome = Verified.RATE_LIMITED  # the same 3-per-day limit as SMS resets
     else:
-        password = issue_temporary_password(
-            session, account, settings=settings, now=now, channel="email"
-        )
-        send_temporary_password(session, account, password, settings=settings, now=now)
-        # The email above tells the address; the phone on file hears of it too.
-        notify_password_changed(
-            session, account, settings=settings, catalog=catalog, now=now, email_too=False
-        )
-        outcome = Verified.TEMPORARY_PASSWORD_SENT
-    _audit(session, identifier, account.id, outcome, now)
-    return outcome
+        outcome = Verified.SESSION_GRANTED
+    _audit(session, identifier, account.id, outcome, now, client_ip)
+    return outcome, account
 
 
 def _process_one(session: Session, request_id: int, settings: Settings, now: dt.datetime) -> None:
@@ -173,7 +169,12 @@ def _process_one(session: Session, request_id: int, settings: Settings, now: dt.
 
 
 def _audit(
-    session: Session, identifier: str, account_id: int | None, outcome: Verified, now: dt.datetime
+    session: Session,
+    identifier: str,
+    account_id: int | None,
+    outcome: Verified,
+    now: dt.datetime,
+    client_ip: str | None,
 ) -> None:
     record_event(
         session,
@@ -182,5 +183,6 @@ def _audit(
         outcome=outcome.value,
         subject=mask_id(identifier),
         account_id=account_id,
+        client_ip=client_ip,
         now=now,
     )

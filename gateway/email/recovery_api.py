@@ -1,5 +1,8 @@
 """The free recovery by email, for the VssID app and the web portal.
 
+The verify step never mails a password: it sets the one sent with the code, or answers a
+restricted session token for ``POST /api/v1/auth/password``.
+
 ``POST /recovery/email`` answers the same whatever the number and address, and only stores
 the request: the worker matches it and emails the OTP. The portal must solve a captcha from
 ``GET /captcha``; the app, identified by GATEWAY_APP_CREDENTIAL, skips it.
@@ -14,13 +17,13 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from gateway.accounts.passwords import hash_password
-from gateway.accounts.services import check_new_password
+from gateway.accounts.http import session_answer
+from gateway.accounts.policy import check_new_password
 from gateway.email.captcha import create_captcha, solve_captcha
 from gateway.email.fields import email_field, identifier_field, optional_string, otp_field
 from gateway.email.otp import OTP_REFUSED
 from gateway.email.recovery import Verified, request_recovery, verify_recovery
-from gateway.errors import InvalidCaptcha, InvalidCredentials, InvalidOtp, TooManyAttempts
+from gateway.errors import InvalidCaptcha, InvalidCredentials, InvalidOtp
 from gateway.web import db_session, json_body, runtime
 
 bp = Blueprint("email_recovery", __name__, url_prefix="/api/v1")
@@ -67,31 +70,35 @@ def request_email_recovery() -> ResponseReturnValue:
 
 @bp.post("/recovery/email/verify")
 def verify_email_recovery() -> ResponseReturnValue:
-    """Prove the OTP; set the chosen password, or have a temporary one emailed."""
+    """Prove the OTP; set the chosen password, or get a restricted session to set one."""
     data = json_body()
-    identifier, code = identifier_field(data, runtime().settings), otp_field(data)
+    rt = runtime()
+    identifier, code = identifier_field(data, rt.settings), otp_field(data)
     new_password = optional_string(data, "new_password")
     new_hash = None
     if new_password is not None:
-        check_new_password(new_password)
-        new_hash = hash_password(new_password)  # before the transaction: it takes a while
+        check_new_password(
+            new_password, identifiers=(identifier,), min_length=rt.settings.min_password_length
+        )
+        new_hash = rt.hasher.hash(new_password)  # before the transaction: it takes a while
     session = db_session()
-    outcome = verify_recovery(
+    outcome, account = verify_recovery(
         session,
         identifier,
         code,
         new_password_hash=new_hash,
-        settings=runtime().settings,
-        catalog=runtime().catalog,
-        now=runtime().clock.now(),
+        settings=rt.settings,
+        catalog=rt.catalog,
+        now=rt.clock.now(),
+        client_ip=request.remote_addr,
     )
     session.commit()  # wrong codes count even when we refuse
-    if outcome is Verified.REFUSED:
+    if outcome is Verified.REFUSED or account is None:
         raise InvalidOtp(OTP_REFUSED)
-    if outcome is Verified.RATE_LIMITED:
-        raise TooManyAttempts("too many new passwords for this account today; try again later")
-    status = "changed" if outcome is Verified.PASSWORD_SET else "sent"
-    return jsonify(status=status)
+    if outcome is Verified.PASSWORD_SET:
+        return jsonify(status="changed")
+    # No password by mail: a session that can only set one, used right now by the app or page.
+    return jsonify(status="verified", **session_answer(account, restricted=True))
 
 
 def _caller(session: Session, data: dict[str, object]) -> str:

@@ -25,6 +25,7 @@ def record_event(
     account_id: int | None = None,
     actor: str = "user",
     detail: str | None = None,
+    client_ip: str | None = None,
 ) -> None:
     """Add one audit row; ``subject`` and ``detail`` must already be masked."""
     session.add(
@@ -37,5 +38,6 @@ def record_event(
             channel=channel,
             outcome=outcome,
             detail=detail[:200] if detail else None,
+            client_ip=client_ip[:45] if client_ip else None,
         )
     )

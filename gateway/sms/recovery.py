@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from billing.ledger import LedgerEntry, record_charge
 from billing.outcomes import Outcome
 from billing.tariffs import tariff_book
+from gateway.accounts.notices import notify_sms_reset
 from gateway.accounts.services import find_account, issue_temporary_password, recent_issues
 from gateway.db import lock_for_transaction
 from gateway.delivery.outbox import enqueue_reply
@@ -108,10 +109,14 @@ def _decide(session: Session, message: InboundMessage, ctx: Context) -> _Decisio
     password = issue_temporary_password(
         session, account, settings=settings, now=now, channel="sms", message_id=message.id
     )
+    notify_sms_reset(session, account, settings=settings, now=now)
+    ttl = format_wait(settings.temp_password_ttl)
     return _Decision(
         Outcome.RESET_SENT,
-        catalog.render(Reply.RESET_SENT, account=parsed.identifier, password=password),
-        catalog.render(Reply.RESET_SENT, account=parsed.identifier, password=PASSWORD_MASK),
+        catalog.render(Reply.RESET_SENT, account=parsed.identifier, password=password, ttl=ttl),
+        catalog.render(
+            Reply.RESET_SENT, account=parsed.identifier, password=PASSWORD_MASK, ttl=ttl
+        ),
     )
 
 

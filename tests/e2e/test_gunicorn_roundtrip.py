@@ -47,7 +47,7 @@ ACCOUNT = "0123456789"
 ACCOUNT_PHONE = "0912345678"
 RESET_REPLY = re.compile(
     r"Cap lai mat khau thanh cong\. Tai khoan: 0123456789/Mat khau: ([A-Z2-9]{10})\. "
-    r"Dang nhap VssID va doi mat khau\."
+    r"Dung 1 lan trong 15 phut\. Dang nhap VssID va doi mat khau\."
 )
 
 
@@ -141,7 +141,8 @@ def test_reset_reply_is_signed_and_its_password_logs_in_once(
 
     changed = requests.post(
         f"{gateway.url}/api/v1/auth/password",
-        json={"bhxh": ACCOUNT, "password": temporary, "new_password": "my-own-password-1"},
+        json={"new_password": "my-own-password-1"},
+        headers={"Authorization": f"Bearer {first.json()['token']}"},
         timeout=10,
     )
     assert changed.status_code == 200, changed.text

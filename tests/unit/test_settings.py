@@ -19,7 +19,7 @@ def test_defaults() -> None:
     assert settings.charge_vnd == 1000
     assert settings.hotline == "1900 9068"
     assert settings.carriers == {}
-    assert settings.temp_password_ttl == dt.timedelta(hours=24)
+    assert settings.temp_password_ttl == dt.timedelta(minutes=15)
     assert settings.mt_retry_horizon == dt.timedelta(hours=1)
     assert settings.signature_tolerance == dt.timedelta(seconds=300)
     assert settings.database_url.startswith("sqlite:///")
@@ -94,6 +94,25 @@ def test_bad_settings_name_the_variable(environ: dict[str, str], named: str) -> 
     ("raw", "seconds"), [("300", 300), ("90s", 90), ("15m", 900), ("24h", 86400), ("7d", 604800)]
 )
 def test_durations(raw: str, seconds: int) -> None:
-    settings = load_settings({**MINIMAL, "GATEWAY_TEMP_PASSWORD_TTL": raw})
+    settings = load_settings({**MINIMAL, "GATEWAY_FIRST_PASSWORD_TTL": raw})
 
-    assert settings.temp_password_ttl.total_seconds() == seconds
+    assert settings.first_password_ttl.total_seconds() == seconds
+
+
+@pytest.mark.parametrize("raw", ["0", "24h1s", "25h", "7d"])
+def test_temporary_passwords_live_at_most_a_day(raw: str) -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_TEMP_PASSWORD_TTL"):
+        load_settings({**MINIMAL, "GATEWAY_TEMP_PASSWORD_TTL": raw})
+
+
+def test_temporary_passwords_default_to_fifteen_minutes() -> None:
+    assert load_settings(MINIMAL).temp_password_ttl == dt.timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [("GATEWAY_LOGIN_FAILURE_CAP", "101"), ("GATEWAY_MIN_PASSWORD_LENGTH", "7")],
+)
+def test_safety_limits_cannot_be_loosened_past_nist(name: str, raw: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({**MINIMAL, name: raw})

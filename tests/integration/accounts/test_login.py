@@ -45,14 +45,19 @@ def test_temporary_password_logs_in_once_and_must_be_changed(
     assert login(client, temporary).status_code == 401
 
 
-def test_changing_with_the_temporary_password_retires_both_old_ones(
+def test_the_restricted_session_sets_a_password_that_retires_both_old_ones(
     client: FlaskClient, temporary: str
 ) -> None:
-    login(client, temporary)
+    token = login(client, temporary).get_json()["token"]
 
-    changed = change(client, temporary, "my new password")
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"new_password": "my new password"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
     assert changed.status_code == 200
+    assert changed.get_json()["must_change_password"] is False
     assert login(client, temporary).status_code == 401
     assert login(client, "old-password-1").status_code == 401
     fresh = login(client, "my new password")
@@ -62,7 +67,7 @@ def test_changing_with_the_temporary_password_retires_both_old_ones(
 
 
 def test_temporary_password_expires(client: FlaskClient, temporary: str, clock: FakeClock) -> None:
-    clock.advance(hours=24, seconds=1)
+    clock.advance(minutes=15, seconds=1)
 
     assert login(client, temporary).status_code == 401
     assert login(client, "old-password-1").status_code == 200
@@ -78,19 +83,24 @@ def test_a_newer_temporary_password_replaces_the_older(
     assert login(client, newer).status_code == 200
 
 
-def test_five_wrong_passwords_lock_for_fifteen_minutes(
+def test_five_wrong_passwords_are_free_then_each_waits_twice_as_long(
     client: FlaskClient, session: Session, clock: FakeClock
 ) -> None:
     add_account(session, password="right-password")
 
-    assert [login(client, "wrong-password").status_code for _ in range(5)] == [401] * 5
-    locked = login(client, "right-password")
-    assert locked.status_code == 429
-    assert locked.get_json()["error"] == "too_many_attempts"
+    assert [login(client, "wrong-password").status_code for _ in range(6)] == [401] * 6
+    waiting = login(client, "right-password")
+    assert waiting.status_code == 429
+    assert waiting.get_json() == {
+        "error": "too_many_attempts",
+        "reason": "too many wrong passwords; try again in 3 s",
+    }
 
-    clock.advance(minutes=14, seconds=59)
-    assert login(client, "right-password").status_code == 429
     clock.advance(seconds=2)
+    assert login(client, "wrong-password").status_code == 401  # the 7th: now 4 s
+    clock.advance(seconds=3)
+    assert login(client, "right-password").status_code == 429
+    clock.advance(seconds=1)
     assert login(client, "right-password").status_code == 200
 
 
@@ -141,16 +151,19 @@ def test_new_password_needs_eight_characters(client: FlaskClient, session: Sessi
     response = change(client, "right-password", "short")
 
     assert response.status_code == 400
-    assert response.get_json()["error"] == "weak_password"
+    assert response.get_json() == {
+        "error": "weak_password",
+        "reason": "the new password is too short: use at least 8 characters",
+    }
     assert login(client, "right-password").status_code == 200
 
 
-def test_change_with_a_wrong_password_counts_towards_the_lock(
+def test_change_with_a_wrong_password_counts_towards_the_throttle(
     client: FlaskClient, session: Session
 ) -> None:
     add_account(session, password="right-password")
 
-    for _ in range(5):
+    for _ in range(6):
         assert change(client, "wrong-password", "whatever-new-1").status_code == 401
 
     assert login(client, "right-password").status_code == 429
@@ -167,6 +180,6 @@ def test_token_opens_the_account_until_the_password_changes(
         "bhxh": "0123456789",
         "must_change_password": False,
     }
-    change(client, "right-password", "a brand new one")
+    assert change(client, "right-password", "a brand new one").status_code == 200
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
     assert client.get("/api/v1/auth/me").status_code == 401

@@ -89,14 +89,24 @@ def test_the_new_address_counts_only_once_confirmed_and_the_old_one_is_told(
     assert user.emails_to(NEW)[-1].subject == "Mã xác thực cấp lại mật khẩu VssID"
 
 
-def test_adding_a_first_email_tells_no_one_else(user: EmailUser, session: Session) -> None:
+def test_adding_a_first_email_tells_the_phone_and_the_new_address(
+    user: EmailUser, session: Session, carriers: dict[str, FakeTransport]
+) -> None:
     add_account_with_email(session, email=None, password="right-password")
 
     change(user, {"email": NEW, "password": "right-password"})
-    confirm(user, user.last_otp(NEW))
+    otp = user.last_otp(NEW)
+    confirm(user, otp)
 
     assert email_on_file(session) == NEW
-    assert [e.recipient for e in user.mailer.sent] == [NEW]
+    assert [e.recipient for e in user.mailer.sent] == [NEW, NEW]
+    notice = user.mailer.sent[-1]
+    assert notice.subject == "Địa chỉ email đã được gắn với tài khoản VssID"
+    assert "1900 9068" in notice.text and otp not in notice.text
+    assert carriers["viettel"].texts_to("84912345678") == [
+        "Email nhan thong bao cua tai khoan VssID 0123456789 vua duoc thay doi. "
+        "Neu khong phai ban thuc hien, goi ngay 1900 9068."
+    ]
 
 
 def test_a_wrong_code_changes_nothing(user: EmailUser, session: Session) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from pathlib import Path
 
@@ -106,23 +105,28 @@ def test_an_otp_with_a_new_password_sets_it_and_tells_phone_and_email(
 
 
 @pytest.mark.usefixtures("account")
-def test_an_otp_alone_gets_a_temporary_password_by_email(
-    user: EmailUser, client: FlaskClient, carriers: dict[str, FakeTransport], session: Session
+def test_an_otp_alone_gets_a_restricted_session_and_no_password_by_email(
+    user: EmailUser, client: FlaskClient, session: Session
 ) -> None:
     user.ask()
 
     response = user.verify(user.last_otp())
 
-    assert response.get_json() == {"status": "sent"}
-    email = user.emails_to()[-1]
-    assert email.subject == "Mật khẩu mới của tài khoản VssID"
-    password = PASSWORD.search(email.text)[1]  # type: ignore[index]
-    assert re.fullmatch(r"[A-Z2-9]{10}", password)
-    assert login(client, password) == 200
-    assert login(client, "old-password-1") == 200  # the old one works until the new one is used
-    assert len(carriers["viettel"].texts_to("84912345678")) == 1  # the phone is told
-    stored = session.scalars(select(OutboxMessage.text, OutboxMessage.html)).all()
-    assert all(password not in (text or "") for text in stored), "sent: no password may linger"
+    body = response.get_json()
+    assert (body["status"], body["must_change_password"], body["expires_in"]) == (
+        "verified",
+        True,
+        900,
+    )
+    assert not [e for e in user.emails_to() if PASSWORD.search(e.text)], "no password by mail"
+    headers = {"Authorization": f"Bearer {body['token']}"}
+    assert client.get("/api/v1/auth/me", headers=headers).get_json()["must_change_password"]
+    changed = client.post(
+        "/api/v1/auth/password", json={"new_password": "a chosen one 2026"}, headers=headers
+    )
+    assert changed.status_code == 200
+    assert login(client, "a chosen one 2026") == 200
+    assert login(client, "old-password-1") == 401
 
 
 @pytest.mark.usefixtures("account")
@@ -208,23 +212,20 @@ def test_twenty_concurrent_right_codes_give_exactly_one_success(
         thread.join()
 
     assert sorted(statuses) == [200] + [400] * 19
-    user.worker.drain()
-    assert len([e for e in user.emails_to() if PASSWORD.search(e.text)]) == 1
 
 
 @pytest.mark.usefixtures("account")
-def test_temporary_passwords_by_email_share_the_sms_limit(
-    user: EmailUser, client: FlaskClient, carriers: dict[str, FakeTransport], clock: FakeClock
+def test_a_right_code_clears_someone_elses_wrong_passwords(
+    user: EmailUser, client: FlaskClient
 ) -> None:
-    phones = Phones(client, user.worker, carriers, clock)
-    for _ in range(3):
-        phones.text("0912345678", "BH MK 0123456789")
+    for _ in range(12):
+        login(client, "a guess of someone else")
+    assert login(client, "old-password-1") == 429
+
     user.ask()
+    user.verify(user.last_otp())
 
-    response = user.verify(user.last_otp())
-
-    assert response.status_code == 429
-    assert not [e for e in user.emails_to() if PASSWORD.search(e.text)]
+    assert login(client, "old-password-1") == 200
 
 
 @pytest.mark.usefixtures("account")
@@ -248,7 +249,7 @@ def test_emails_link_to_the_portal_from_settings_never_the_host_header(
         headers={"X-App-Credential": APP_CREDENTIAL, "Host": "evil.example"},
     )
     user.worker.drain()
-    user.verify(user.last_otp())
+    user.verify(user.last_otp(), new_password="a chosen one 2026")
 
     for email in user.emails_to():
         assert "evil.example" not in email.text + (email.html or "")
@@ -283,11 +284,10 @@ def test_no_otp_email_or_password_reaches_the_logs(
     caplog.set_level(logging.DEBUG)
     user.ask()
     otp = user.last_otp()
-    user.verify(otp)
-    password = PASSWORD.search(user.emails_to()[-1].text)[1]  # type: ignore[index]
+    user.verify(otp, new_password="a chosen one 2026")
 
     assert otp not in caplog.text
-    assert password not in caplog.text
+    assert "a chosen one 2026" not in caplog.text
     assert EMAIL not in caplog.text
     assert "ng***@example.vn" in caplog.text
 

@@ -78,9 +78,11 @@ def test_no_flow_logs_personal_data_or_secrets(
         phones.text(PHONE_FORMS[2], texts[2])  # the third is rate limited
     assert client.post("/api/v1/auth/login", json={"bhxh": BHXH, "password": "nope"}).status_code
     ok = client.post("/api/v1/auth/login", json={"bhxh": BHXH, "password": temporary[1]})
+    token = ok.get_json()["token"]
     changed = client.post(
         "/api/v1/auth/password",
-        json={"bhxh": BHXH, "password": temporary[1], "new_password": NEW_PASSWORD},
+        json={"new_password": NEW_PASSWORD},
+        headers={"Authorization": f"Bearer {token}"},
     )
     reference = phones.carriers["viettel"].sent[0].reference
     secret = CARRIER_SECRETS["viettel"]
@@ -103,6 +105,7 @@ def test_no_flow_logs_personal_data_or_secrets(
         "84977000111",
         BHXH,
         temporary[1],
+        token,
         NEW_PASSWORD,
         OLD_PASSWORD,
         *CARRIER_SECRETS.values(),

@@ -30,7 +30,7 @@ def test_registered_phone_gets_a_new_password_that_logs_in(
     assert match, reply
     assert reply == (
         f"Cap lai mat khau thanh cong. Tai khoan: 0123456789/Mat khau: {match[1]}. "
-        "Dang nhap VssID va doi mat khau."
+        "Dung 1 lan trong 15 phut. Dang nhap VssID va doi mat khau."
     )
     login = client.post("/api/v1/auth/login", json={"bhxh": "0123456789", "password": match[1]})
     assert login.status_code == 200

@@ -1,0 +1,77 @@
+"""The password policy for chosen passwords (NIST SP 800-63B 5.1.1.2, OWASP ASVS 5.0 §6.2).
+
+Length only (8 or more by GATEWAY_MIN_PASSWORD_LENGTH, up to 128), any Unicode compared in
+NFKC, no composition rules and no truncation. Refused: the 30,000 most common passwords that
+zxcvbn ships (its "passwords" frequency list, from leaked password sets), and passwords that
+contain the account's own identifiers. Every refusal says why, in words a person understands.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from gateway.errors import InvalidPayload
+from gateway.models import Account
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128  # ASVS asks that at least 64 be allowed
+# An identifier shorter than this (a short email local part) would refuse too much.
+_MIN_IDENTIFIER = 4
+
+
+def check_new_password(
+    password: str, *, identifiers: Iterable[str] = (), min_length: int = MIN_LENGTH
+) -> None:
+    """Refuse a chosen password with a reason a person understands (InvalidPayload, 400)."""
+    normalised = normalise_password(password)
+    length = len(normalised)
+    if length < min_length:
+        _refuse(f"the new password is too short: use at least {min_length} characters")
+    if length > MAX_LENGTH:
+        _refuse(f"the new password is too long: use at most {MAX_LENGTH} characters")
+    folded = normalised.casefold()
+    if folded in _common_passwords() or folded.replace(" ", "") in _common_passwords():
+        _refuse("the new password is one of the most common passwords; choose a less usual one")
+    if len(set(folded)) == 1:
+        _refuse("the new password repeats one character; choose a less usual one")
+    for identifier in identifiers:
+        fragment = normalise_password(identifier).casefold().strip()
+        if len(fragment) >= _MIN_IDENTIFIER and fragment in folded:
+            _refuse(
+                "the new password contains your account number, phone or email; "
+                "choose one others cannot guess from them"
+            )
+
+
+def identifiers_of(account: Account) -> tuple[str, ...]:
+    """Return what a password must not contain: the account's numbers, phone and email."""
+    return tuple(_identifier_forms(account))
+
+
+def normalise_password(password: str) -> str:
+    """Return the form a password is hashed and compared in (NFKC, as NIST asks)."""
+    return unicodedata.normalize("NFKC", password)
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _identifier_forms(account: Account) -> Iterator[str]:
+    yield account.bhxh
+    if account.personal_id:
+        yield account.personal_id
+    yield account.phone
+    yield "0" + account.phone[2:]  # the national form people type: 0912345678
+    if account.email:
+        yield account.email
+        yield account.email.partition("@")[0]
+
+
+def _refuse(reason: str) -> None:
+    raise InvalidPayload(reason, code="weak_password")

@@ -1,0 +1,89 @@
+"""Login tokens: a full session, or a restricted one that can only set a new password.
+
+A token is signed (itsdangerous) and carries the account id, the password's version (so a
+password change voids every earlier token), when it was issued by the gateway's clock (so
+expiry follows the same clock as everything else) and, for a restricted session, ``r``. A restricted
+session comes from a temporary password, a recovery OTP or an account that must change its
+password; it lives RESTRICTED_TTL and opens only the set-password endpoint and ``/auth/me``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
+
+from gateway.errors import InvalidCredentials
+from gateway.models import Account, AccountState
+from gateway.settings import Settings
+
+RESTRICTED_TTL = dt.timedelta(minutes=15)
+_SALT = "gateway-login"
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a valid token says."""
+
+    account_id: int
+    version: str
+    restricted: bool
+
+
+def password_version(account: Account) -> str:
+    """Return the stamp that changes whenever the account's password does."""
+    return account.password_changed_at.isoformat() if account.password_changed_at else ""
+
+
+def issue_token(account: Account, *, settings: Settings, restricted: bool, now: dt.datetime) -> str:
+    """Sign a login token for the account."""
+    claims: dict[str, object] = {
+        "a": account.id,
+        "v": password_version(account),
+        "t": int(now.timestamp()),
+    }
+    if restricted:
+        claims["r"] = 1
+    return _serializer(settings).dumps(claims)
+
+
+def token_ttl(settings: Settings, *, restricted: bool) -> dt.timedelta:
+    """Return how long a token of this kind lives."""
+    return RESTRICTED_TTL if restricted else settings.token_ttl
+
+
+def read_token(token: str, *, settings: Settings, now: dt.datetime) -> Claims:
+    """Check a token's signature and age; raise InvalidCredentials (401) if it is not valid."""
+    try:
+        raw = _serializer(settings).loads(token)
+        claims = Claims(int(raw["a"]), str(raw["v"]), bool(raw.get("r")))
+        issued = dt.datetime.fromtimestamp(int(raw["t"]), dt.UTC)
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        raise InvalidCredentials("the token is invalid or expired") from None
+    if not issued <= now < issued + token_ttl(settings, restricted=claims.restricted):
+        raise InvalidCredentials("the token is invalid or expired")
+    return claims
+
+
+def bearer_token(header: str) -> str | None:
+    """Return the token of an ``Authorization: Bearer ...`` header, or None."""
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def account_for(session: Session, claims: Claims) -> Account:
+    """Load the token's account; a changed password or a disabled account voids the token."""
+    account = session.get(Account, claims.account_id)
+    if (
+        account is None
+        or account.state is not AccountState.ACTIVE
+        or password_version(account) != claims.version
+    ):
+        raise InvalidCredentials("the token is invalid or expired")
+    return account
+
+
+def _serializer(settings: Settings) -> URLSafeSerializer:
+    return URLSafeSerializer(settings.secret_key, salt=_SALT)
