@@ -218,3 +218,29 @@ class AuditEvent(Base):
     channel: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(String(200))  # masked too
+
+
+class StaffMember(Base):
+    """A finance, operations or admin person who signs in to the console (never a citizen).
+
+    Sign-in needs the password and a TOTP code. The enrolment link is stored as a keyed hash;
+    ``session_version`` changes whenever the credentials do, so older cookies stop working.
+    """
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # finance, operator or admin
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last TOTP time step accepted: a code works once, even inside its 30 s window.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    enrol_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -15,6 +15,7 @@ from gateway.cli.charges import charges
 from gateway.cli.operations import init_db, switch
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
+from gateway.cli.staff import staff
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +29,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-for command in (init_db, accounts, charges, serve, worker, switch, simulate):
+for command in (init_db, accounts, charges, serve, worker, switch, simulate, staff):
     cli.add_command(command)
 
 
