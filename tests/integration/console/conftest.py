@@ -119,3 +119,8 @@ def signed_in(client: FlaskClient, enrolled: Callable[..., Member]) -> Callable[
         return member
 
     return make
+
+
+# The finance CLI tests' month of messages (texted through the real SMS path) and their CLI
+# runner: the console must show and send exactly what those commands print.
+from tests.integration.finance.test_finance_cli import month, run  # noqa: E402, F401
