@@ -9,6 +9,7 @@
     var unit = canvas.getAttribute("data-unit") || "";
     data.datasets.forEach(function (set, i) {
       set.backgroundColor = palette[i % palette.length];
+      set.maxBarThickness = 48;
     });
     var chart = new Chart(canvas, {
       type: "bar",
@@ -22,7 +23,8 @@
           y: {
             stacked: true,
             beginAtZero: true,
-            ticks: { callback: function (v) { return grouping.format(v) + unit; } },
+            ticks: {
+              precision: 0, callback: function (v) { return grouping.format(v) + unit; } },
           },
         },
         plugins: {
@@ -36,6 +38,6 @@
         },
       },
     });
-    canvas.setAttribute("data-drawn", String(chart.getDatasetMeta(0) ? chart.data.datasets.length : 0));
+    canvas.setAttribute("data-drawn", String(chart.data.datasets.length));
   });
 })();

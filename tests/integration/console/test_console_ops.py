@@ -77,7 +77,8 @@ def test_overview_shows_waiting_replies_and_their_age(
     phones.worker.drain()
     html = client.get("/console/overview").get_data(as_text=True)
     assert (text_of(html, "outbox-depth"), text_of(html, "oldest-unsent")) == ("0", "—")
-    assert text_of(html, "latency-today") == "1 phút 30 giây / 1 phút 30 giây / 1 phút 30 giây"
+    assert text_of(html, "latency-today") == "1 phút 30 giây"
+    assert text_of(html, "latency-today-tail") == "p95 1 phút 30 giây · p99 1 phút 30 giây"
 
 
 def test_messages_by_phone_show_the_trail_masked(
