@@ -39,6 +39,9 @@ UPLOAD_MAX_BYTES = 32 * 1024 * 1024  # a month of a large carrier's records, wit
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_DIFFERENCES = 200
 MAX_REFUNDS_AT_ONCE = 500
+# A page of tens of thousands of checkboxes helps nobody: past this, narrow the period or
+# carrier, or refund by filter with `gateway charges refund --from --to --outcome`.
+REFUNDS_SHOWN = 500
 
 
 def _policy() -> RefundPolicy:
@@ -182,8 +185,15 @@ def refunds() -> ResponseReturnValue:
         found = refundable_charges(
             session, _policy(), choice.period, carriers=[choice.carrier] if choice.carrier else []
         )
-        rows = [(c.charge, c.reply_failed) for c in found]
-    return render_template("refunds.html", choice=choice, carriers=sorted(carriers), rows=rows)
+        rows = [(c.charge, c.reply_failed) for c in found[:REFUNDS_SHOWN]]
+    return render_template(
+        "refunds.html",
+        choice=choice,
+        carriers=sorted(carriers),
+        rows=rows,
+        found=len(found),
+        found_vnd=sum(c.charge.amount_vnd for c in found),
+    )
 
 
 @bp.post("/refunds/confirm")

@@ -10,11 +10,12 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from billing.periods import LOCAL_TZ, Period, local_date, local_midnight
-from billing.summary import Line, summarise
+from billing.ledger import EntryKind, LedgerEntry
+from billing.periods import local_date, local_midnight
+from billing.summary import Line
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.ops.switches import SMS_RESET, is_enabled
 from gateway.states import Channel, OutboxStatus
@@ -89,9 +90,24 @@ def _window(session: Session, title: str, start: dt.datetime, end: dt.datetime) 
         .group_by(OutboxMessage.status)
     ):
         window.replies[status.value] += count
-    window.charges = summarise(session, Period(start, end + dt.timedelta(microseconds=1))).total
+    window.charges = _charges(session, start, end)
     window.latency = _latency(session, start)
     return window
+
+
+def _charges(session: Session, start: dt.datetime, end: dt.datetime) -> Line:
+    """Sum the ledger in SQL: the overview needs totals, not the summary's lines."""
+    line = Line()
+    for kind, count, amount in session.execute(
+        select(LedgerEntry.kind, func.count(), func.coalesce(func.sum(LedgerEntry.amount_vnd), 0))
+        .where(LedgerEntry.created_at >= start, LedgerEntry.created_at <= end)
+        .group_by(LedgerEntry.kind)
+    ):
+        if kind is EntryKind.CHARGE:
+            line.messages, line.charged_vnd = count, amount
+        else:
+            line.refunded_vnd = amount
+    return line
 
 
 def _latency(session: Session, start: dt.datetime) -> dict[str, float | None]:
@@ -116,21 +132,28 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def _daily_chart(session: Session, start: dt.datetime, now: dt.datetime) -> dict[str, object]:
-    """Messages per local day and outcome over the window, for Chart.js."""
+    """Messages per local day and outcome over the window, for Chart.js, counted in SQL."""
     days = [local_date(start) + dt.timedelta(days=i) for i in range(30)]
-    counts: Counter[tuple[dt.date, str]] = Counter()
+    # The local day as a CASE over the 30 midnights: the same SQL on SQLite and PostgreSQL,
+    # where a time-zone conversion would be written differently in each.
+    bounds = [local_midnight(day + dt.timedelta(days=1)) for day in days]
+    day_index = case(
+        *[(InboundMessage.created_at < bound, i) for i, bound in enumerate(bounds)], else_=29
+    )
+    counts: Counter[tuple[int, str]] = Counter()
     outcomes: set[str] = set()
-    for created_at, outcome in session.execute(
-        select(InboundMessage.created_at, InboundMessage.outcome).where(
-            InboundMessage.created_at >= start, InboundMessage.created_at <= now
-        )
+    for index, outcome, count in session.execute(
+        select(day_index, InboundMessage.outcome, func.count())
+        .where(InboundMessage.created_at >= start, InboundMessage.created_at <= now)
+        .group_by(day_index, InboundMessage.outcome)
     ):
         name = outcome.value if outcome else "waiting"
         outcomes.add(name)
-        counts[created_at.astimezone(LOCAL_TZ).date(), name] += 1
+        counts[index, name] += count
     return {
         "labels": [d.strftime("%d/%m") for d in days],
         "datasets": [
-            {"label": name, "data": [counts[d, name] for d in days]} for name in sorted(outcomes)
+            {"label": name, "data": [counts[i, name] for i in range(len(days))]}
+            for name in sorted(outcomes)
         ],
     }

@@ -286,3 +286,19 @@ def test_refund_of_a_message_without_a_charge_is_refused(
 
     assert answer.status_code == 400
     assert "has no charge in the ledger" in answer.get_data(as_text=True)
+
+
+def test_a_long_refund_list_is_cut_and_says_how_to_refund_the_rest(
+    client: FlaskClient,
+    signed_in: Callable[[str], Member],
+    month: Month,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signed_in("finance")
+    monkeypatch.setattr("gateway.console.finance_views.REFUNDS_SHOWN", 1)
+
+    html = client.get("/console/refunds", query_string=NOVEMBER).get_data(as_text=True)
+
+    assert html.count('name="message_id"') == 1
+    assert "2 tin nhắn có thể hoàn, tổng 2.000 ₫" in html  # system_error and reply_failed
+    assert "gateway charges refund" in html
