@@ -6,6 +6,7 @@ import logging
 
 import segno
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from sqlalchemy import select
@@ -77,8 +78,6 @@ def sign_in() -> ResponseReturnValue:
 @bp.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
     """End the session."""
-    from flask import session as cookie
-
     if g.get("staff") is not None:
         guard.note("sign out", action="staff_sign_out")
         db_session().commit()

@@ -339,3 +339,42 @@ def test_the_session_cookie_is_secure_httponly_and_lax(
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Path=/console" in cookie
     app.extensions["gateway"].engine.dispose()
+
+
+def test_a_cookie_signed_with_another_key_or_from_before_a_reset_gets_no_session(
+    app: Flask,
+    environ: dict[str, str],
+    clock: FakeClock,
+    enrolled: Callable[..., Member],
+    runtime: Runtime,
+) -> None:
+    member = enrolled("finance")
+    from gateway.console.staff import reset_staff
+    from gateway.settings import load_settings
+
+    # Mallory runs her own copy of the gateway, on the same data, with her own secret key.
+    forger = make_app(load_settings({**environ, "GATEWAY_SECRET_KEY": "m" * 32}), clock)
+    mallory = forger.test_client()
+    assert sign_in(mallory, member).status_code == 302
+    forged = mallory.get_cookie("gw_console", path="/console")
+    assert forged is not None
+    victim_app = app.test_client()
+    victim_app.set_cookie("gw_console", forged.value, path="/console")
+    assert victim_app.get("/console/charges").status_code == 302
+    forger.extensions["gateway"].engine.dispose()
+
+    honest = app.test_client()
+    assert sign_in(honest, member).status_code == 302
+    old = honest.get_cookie("gw_console", path="/console")
+    assert old is not None and honest.get("/console/charges").status_code == 200
+    with runtime.session_factory.begin() as session:
+        reset_staff(
+            session,
+            member.email,
+            secret_key=runtime.settings.secret_key,
+            now=clock.now(),
+            ttl=runtime.settings.console_enrol_ttl,
+        )
+    replayed = app.test_client()
+    replayed.set_cookie("gw_console", old.value, path="/console")
+    assert replayed.get("/console/charges").status_code == 302
