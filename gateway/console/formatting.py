@@ -38,8 +38,40 @@ def seconds(value: float | None) -> str:
     return f"{minutes} phút {rest} giây"
 
 
+# Vietnamese names for the codes the pages show; the code itself stays in the CSV and the CLI.
+LABELS = {
+    "reset_sent": "đã cấp lại mật khẩu",
+    "wrong_syntax": "sai cú pháp",
+    "not_matched": "không khớp",
+    "rate_limited": "vượt giới hạn",
+    "service_disabled": "dịch vụ tạm dừng",
+    "system_error": "lỗi hệ thống",
+    "waiting": "đang chờ xử lý",
+    "pending": "chờ gửi",
+    "sending": "đang gửi",
+    "sent": "đã gửi",
+    "failed": "thất bại",
+    "delivered": "đã nhận",
+    "expired": "hết hạn",
+    "missing_ours": "chỉ bên nhà mạng",
+    "missing_theirs": "chỉ bên ta",
+    "amount_mismatch": "lệch số tiền",
+    "phone_mismatch": "lệch số điện thoại",
+}
+
+
+def label(code: str) -> str:
+    """Name a status or outcome code in Vietnamese (an unknown code is shown as it is)."""
+    return LABELS.get(code, code)
+
+
 def install(app: Flask) -> None:
     """Make the formatters available to the console's templates."""
     app.jinja_env.filters.update(
-        vnd=vnd, number=number, local_time=local_time, seconds=seconds, masked=mask_phone
+        vnd=vnd,
+        number=number,
+        local_time=local_time,
+        seconds=seconds,
+        masked=mask_phone,
+        label=label,
     )

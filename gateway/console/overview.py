@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from billing.ledger import EntryKind, LedgerEntry
 from billing.periods import local_date, local_midnight
 from billing.summary import Line
+from gateway.console.formatting import label
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.ops.switches import SMS_RESET, is_enabled
 from gateway.states import Channel, OutboxStatus
@@ -153,7 +154,7 @@ def _daily_chart(session: Session, start: dt.datetime, now: dt.datetime) -> dict
     return {
         "labels": [d.strftime("%d/%m") for d in days],
         "datasets": [
-            {"label": name, "data": [counts[i, name] for i in range(len(days))]}
+            {"label": label(name), "data": [counts[i, name] for i in range(len(days))]}
             for name in sorted(outcomes)
         ],
     }

@@ -39,7 +39,7 @@ def test_overview_answers_is_8079_working(
     assert text_of(html, "outbox-depth") == "0"
     month_window = html[html.index('id="window-2"') :]
     assert re.search(r"Tin nhắn nhận</th><td class=\"num\">6<", month_window)
-    assert re.search(r"· wrong_syntax</td><td class=\"num\">2<", month_window)
+    assert re.search(r"· sai cú pháp</td><td class=\"num\">2<", month_window)
     assert re.search(r"· viettel</td><td class=\"num\">5<", month_window)
     assert re.search(r"Thực thu</th><td class=\"num\">6\.000 ₫<", month_window)
     assert re.search(r"Trả lời thất bại</th><td class=\"num\">1<", month_window)
@@ -48,7 +48,12 @@ def test_overview_answers_is_8079_working(
     chart = json.loads(unescape(raw[1]))
     assert len(chart["labels"]) == 30 and chart["labels"][-1] == "03/11"
     totals = {d["label"]: sum(d["data"]) for d in chart["datasets"]}
-    assert totals == {"not_matched": 2, "reset_sent": 1, "system_error": 1, "wrong_syntax": 2}
+    assert totals == {
+        "không khớp": 2,
+        "đã cấp lại mật khẩu": 1,
+        "lỗi hệ thống": 1,
+        "sai cú pháp": 2,
+    }
 
 
 def test_overview_shows_waiting_replies_and_their_age(
@@ -93,7 +98,7 @@ def test_messages_by_phone_show_the_trail_masked(
     assert html.count('class="trail"') == 3  # reset_sent, wrong_syntax, next day's wrong_syntax
     assert "0912345678" not in html and "84912345678" not in html
     assert "8491****678" in html
-    assert "reset_sent" in html and "1.000 ₫" in html and "sent" in html
+    assert "đã cấp lại mật khẩu" in html and "1.000 ₫" in html and "đã gửi" in html
     search = session.scalars(select(AuditEvent).where(AuditEvent.action == "console_action")).all()
     assert any("by phone: 3 found" in (e.detail or "") for e in search)
     assert all("0912345678" not in (e.detail or "") for e in search)
@@ -109,7 +114,7 @@ def test_messages_by_carrier_id_and_nothing_found(
     nothing = post_form(client, "/console/messages", {"q": "no-such-id"})
 
     assert found.get_data(as_text=True).count('class="trail"') == 1
-    assert "failed" in found.get_data(as_text=True)
+    assert "thất bại" in found.get_data(as_text=True)
     assert "Không tìm thấy" in nothing.get_data(as_text=True)
 
 
