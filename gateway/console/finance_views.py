@@ -35,7 +35,6 @@ from gateway.web import db_session, runtime
 bp = Blueprint("console_finance", __name__, url_prefix="/console", template_folder="templates")
 guard.protect(bp)
 
-UPLOAD_MAX_BYTES = 32 * 1024 * 1024  # a month of a large carrier's records, with room to spare
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_DIFFERENCES = 200
 MAX_REFUNDS_AT_ONCE = 500
@@ -136,7 +135,6 @@ def reconciliation() -> ResponseReturnValue:
         return render_template(
             "reconciliation.html", carriers=carriers, columns=DEFAULT_COLUMNS, report=None
         )
-    request.max_content_length = UPLOAD_MAX_BYTES
     form = request.form
     carrier, columns = form.get("carrier", ""), form.get("columns", "") or DEFAULT_COLUMNS
     upload = request.files.get("file")

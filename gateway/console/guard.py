@@ -42,6 +42,8 @@ CSP = (
 )
 HOME = {"finance": "console_finance.charges", "operator": "console_ops.overview"}
 HOME_ADMIN = "console.staff_list"
+# Endpoints that take a file, and how large: a month of a large carrier's records, with room.
+UPLOADS = {"console_finance.reconciliation": 32 * 1024 * 1024}
 
 csrf = CSRFProtect()
 
@@ -75,9 +77,13 @@ def protect(bp: Blueprint) -> None:
 
     @bp.before_request
     def _before() -> ResponseReturnValue | None:
+        g.staff = _signed_in()
+        if g.staff is not None and request.endpoint in UPLOADS:
+            # Only a signed-in member may send a carrier's file; everyone else keeps the
+            # gateway's small body limit, even before the CSRF check reads the form.
+            request.max_content_length = UPLOADS[request.endpoint]
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()
-        g.staff = _signed_in()
         return None
 
     @bp.after_request

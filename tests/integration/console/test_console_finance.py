@@ -302,3 +302,26 @@ def test_a_long_refund_list_is_cut_and_says_how_to_refund_the_rest(
     assert html.count('name="message_id"') == 1
     assert "2 tin nhắn có thể hoàn, tổng 2.000 ₫" in html  # system_error and reply_failed
     assert "gateway charges refund" in html
+
+
+def test_a_large_carrier_file_is_taken_from_a_member_only(
+    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+) -> None:
+    rows = [f"x-{i};0912345678;02/11/2026 10:00:00;1000" for i in range(2000)]
+    data = "\r\n".join(["id;phone;time;amount", *rows, ""]).encode()
+    assert len(data) > 64 * 1024  # past the gateway's default body limit (16 KiB)
+    stranger = client.application.test_client()
+    refused = stranger.post(
+        "/console/reconciliation",
+        data={"file": (io.BytesIO(data), "big.csv")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 413
+    signed_in("finance")
+
+    answer = upload(client, data, columns="")
+
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert text_of(html, "count-missing_ours") == "2.000"
+    assert text_of(html, "count-missing_theirs") == "4"  # every viettel charge of ours
