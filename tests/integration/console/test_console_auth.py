@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.app import create_app
 from gateway.cli import cli
 from gateway.clock import FakeClock
 from gateway.models import AuditEvent, StaffMember
@@ -353,15 +354,17 @@ def test_a_cookie_signed_with_another_key_or_from_before_a_reset_gets_no_session
     from gateway.settings import load_settings
 
     # Mallory runs her own copy of the gateway, on the same data, with her own secret key.
-    forger = make_app(load_settings({**environ, "GATEWAY_SECRET_KEY": "m" * 32}), clock)
-    mallory = forger.test_client()
-    assert sign_in(mallory, member).status_code == 302
-    forged = mallory.get_cookie("gw_console", path="/console")
+    forger = create_app(load_settings({**environ, "GATEWAY_SECRET_KEY": "m" * 32}), clock=clock)
+    try:
+        mallory = forger.test_client()
+        assert sign_in(mallory, member).status_code == 302
+        forged = mallory.get_cookie("gw_console", path="/console")
+    finally:
+        forger.extensions["gateway"].engine.dispose()
     assert forged is not None
     victim_app = app.test_client()
     victim_app.set_cookie("gw_console", forged.value, path="/console")
     assert victim_app.get("/console/charges").status_code == 302
-    forger.extensions["gateway"].engine.dispose()
 
     honest = app.test_client()
     assert sign_in(honest, member).status_code == 302
