@@ -13,10 +13,15 @@ from sqlalchemy import select
 
 from gateway.console import guard
 from gateway.console.staff import (
+    ROLES,
+    Enrolment,
     SignInRefused,
+    add_staff,
     audit,
     complete_enrolment,
+    disable_staff,
     provisioning_uri,
+    reset_staff,
     staff_for_enrolment,
 )
 from gateway.console.staff import (
@@ -131,4 +136,59 @@ def enrol(token: str) -> ResponseReturnValue:
 def staff_list() -> ResponseReturnValue:
     """List the staff members and whether they have enrolled."""
     members = db_session().scalars(select(StaffMember).order_by(StaffMember.email)).all()
-    return render_template("staff.html", members=members)
+    return render_template("staff.html", members=members, roles=ROLES)
+
+
+@bp.post("/staff")
+@guard.requires("admin")
+def staff_add() -> ResponseReturnValue:
+    """Add a member and show their one-time enrolment link (as ``gateway staff add``)."""
+    rt, session = runtime(), db_session()
+    email, role = request.form.get("email", "")[:254], request.form.get("role", "")
+    enrolment = add_staff(
+        session,
+        email,
+        role,
+        secret_key=rt.settings.secret_key,
+        now=rt.clock.now(),
+        ttl=rt.settings.console_enrol_ttl,
+    )
+    guard.note(f"staff add {enrolment.staff.email} role={role}", action="staff_add")
+    session.commit()
+    return _link_page(enrolment)
+
+
+@bp.post("/staff/<int:staff_id>/<any(reset, disable):action>")
+@guard.requires("admin")
+def staff_change(staff_id: int, action: str) -> ResponseReturnValue:
+    """Reset a member (new enrolment link, sessions end) or disable them."""
+    rt, session = runtime(), db_session()
+    member = session.get(StaffMember, staff_id)
+    if member is None:
+        raise InvalidPayload("không có nhân viên này")
+    if member.id == g.staff.id:
+        raise InvalidPayload("không thể tự khóa hoặc cấp lại tài khoản của chính mình")
+    if request.form.get("confirm") != "yes":
+        raise InvalidPayload("đánh dấu ô xác nhận")
+    guard.note(f"staff {action} {member.email}", action=f"staff_{action}")
+    if action == "disable":
+        disable_staff(session, member.email, rt.clock.now())
+        session.commit()
+        return redirect(url_for("console.staff_list"), code=303)
+    enrolment = reset_staff(
+        session,
+        member.email,
+        secret_key=rt.settings.secret_key,
+        now=rt.clock.now(),
+        ttl=rt.settings.console_enrol_ttl,
+    )
+    session.commit()
+    return _link_page(enrolment)
+
+
+def _link_page(enrolment: Enrolment) -> ResponseReturnValue:
+    settings = runtime().settings
+    # The same address as `gateway staff add` prints, whatever Host this request came with.
+    link = settings.public_url + url_for("console.enrol", token=enrolment.token)
+    hours = settings.console_enrol_ttl.total_seconds() / 3600
+    return render_template("staff_link.html", staff=enrolment.staff, link=link, hours=hours)
