@@ -325,6 +325,18 @@ def test_operator_sees_the_overview_and_flips_the_switch(browser: WebDriver, sit
         assert text(browser, "switch-state") == "TẮT"
 
 
+def test_admin_adds_a_member_in_the_browser(browser: WebDriver, site: Site) -> None:
+    submit(browser, ".signout button")
+    enrol_and_sign_in(browser, site, "quantri@example.vn", "admin")
+    with page_check(browser, site, "staff"):
+        assert browser.current_url.endswith("/console/staff")
+        fill(browser, email="moi@example.vn")
+        submit(browser, "main form.period button")
+        assert "/console/enrol/" in text(browser, "enrol-link")
+    assert "moi@example.vn\toperator\tinvited" not in site.cli("staff", "list")
+    assert "moi@example.vn\tfinance\tinvited" in site.cli("staff", "list")
+
+
 def test_the_browser_reported_no_policy_violation(browser: WebDriver, site: Site) -> None:
     errors = [
         entry
