@@ -12,10 +12,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from gateway.console import guard
+from gateway.console.errors import SignInRefused
 from gateway.console.staff import (
     ROLES,
     Enrolment,
-    SignInRefused,
     add_staff,
     audit,
     complete_enrolment,

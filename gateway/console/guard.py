@@ -30,6 +30,7 @@ from gateway.console import formatting
 from gateway.console.staff import audit
 from gateway.errors import InvalidPayload
 from gateway.models import StaffMember
+from gateway.settings import Settings
 from gateway.web import db_session, runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,8 +69,9 @@ def install(app: Flask) -> None:
     formatting.install(app)
 
 
-def runtime_settings(app: Flask) -> Any:
-    return app.extensions["gateway"].settings
+def runtime_settings(app: Flask) -> Settings:
+    """Return the settings of the app being built (before any request exists)."""
+    return app.extensions["gateway"].settings  # type: ignore[no-any-return]
 
 
 def protect(bp: Blueprint) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.accounts.passwords import hash_password, keyed_hash, verify_password
+from gateway.console.errors import SignInRefused
 from gateway.console.policy import check_password
 from gateway.errors import InvalidPayload
 from gateway.models import StaffMember
@@ -27,10 +28,6 @@ TOTP_STEP = 30  # seconds, RFC 6238's default, which every authenticator app use
 FREE_FAILURES = 3  # wrong sign-ins before each further one makes the next wait
 MAX_DELAY = dt.timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
-
-
-class SignInRefused(Exception):
-    """A sign-in that did not succeed; the message is safe to show (it names no cause)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +143,7 @@ def sign_in(
     staff = find_staff(session, email) if len(email) <= 254 else None
     if staff is not None and staff.blocked_until is not None and staff.blocked_until > now:
         wait = int((staff.blocked_until - now).total_seconds()) + 1
-        audit(session, staff.email if staff else "?", "staff_sign_in", "throttled", now, client_ip)
+        audit(session, staff.email, "staff_sign_in", "throttled", now, client_ip)
         raise SignInRefused(f"Quá nhiều lần đăng nhập sai. Thử lại sau {wait} giây.")
     # Verify even for an unknown address, so the answer time does not tell who is staff.
     password_ok = verify_password(staff.password_hash if staff else None, password[:256])
