@@ -89,6 +89,8 @@ class InboundMessage(Base):
         UniqueConstraint("carrier", "carrier_message_id"),
         Index("ix_inbound_messages_status_id", "status", "id"),
         Index("ix_inbound_messages_sender_processed", "sender", "processed_at"),
+        # The console's Overview counts today's and the last 30 days' messages.
+        Index("ix_inbound_messages_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -1,4 +1,4 @@
-"""staff accounts for the console
+"""staff accounts for the console, and an index for its overview of recent messages
 
 Revision ID: 20261201_console
 Revises: 0001
@@ -39,7 +39,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name=op.f("uq_staff_email")),
         sa.UniqueConstraint("enrol_token_hash", name=op.f("uq_staff_enrol_token_hash")),
     )
+    with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_inbound_messages_created_at", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_messages_created_at")
     op.drop_table("staff")
