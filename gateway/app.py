@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway import web
 from gateway.accounts import login_api
 from gateway.clock import Clock
+from gateway.console import auth_views, finance_views, guard, ops_views
 from gateway.email import change_api, recovery_api
 from gateway.finance import api as finance_api
 from gateway.ops import health, logs, metrics
@@ -39,6 +40,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_observability(app)
     health.install(app)
     for blueprint in (webhooks.bp, login_api.bp, finance_api.bp, recovery_api.bp, change_api.bp):
+        app.register_blueprint(blueprint)
+    guard.install(app)
+    for blueprint in (auth_views.bp, finance_views.bp, ops_views.bp):
         app.register_blueprint(blueprint)
 
     return app

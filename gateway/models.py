@@ -105,6 +105,8 @@ class InboundMessage(Base):
         UniqueConstraint("carrier", "carrier_message_id"),
         Index("ix_inbound_messages_status_id", "status", "id"),
         Index("ix_inbound_messages_sender_processed", "sender", "processed_at"),
+        # The console's Overview counts today's and the last 30 days' messages.
+        Index("ix_inbound_messages_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -236,3 +238,29 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(String(200))  # masked too
     # The caller's address as the trusted proxy hops (GATEWAY_PROXY_HOPS) report it.
     client_ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class StaffMember(Base):
+    """A finance, operations or admin person who signs in to the console (never a citizen).
+
+    Sign-in needs the password and a TOTP code. The enrolment link is stored as a keyed hash;
+    ``session_version`` changes whenever the credentials do, so older cookies stop working.
+    """
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # finance, operator or admin
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last TOTP time step accepted: a code works once, even inside its 30 s window.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    enrol_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -103,6 +103,9 @@ class Settings:
     otp_window: dt.timedelta
     captcha_ttl: dt.timedelta
     captcha_length: int
+    console_secure_cookies: bool
+    console_idle_timeout: dt.timedelta
+    console_enrol_ttl: dt.timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         otp_window=env.get("GATEWAY_LIMIT_OTP_WINDOW", "1h", _duration),
         captcha_ttl=env.get("GATEWAY_CAPTCHA_TTL", "5m", _duration),
         captcha_length=env.get("GATEWAY_CAPTCHA_LENGTH", "5", _captcha_length),
+        console_secure_cookies=env.get("GATEWAY_CONSOLE_SECURE_COOKIES", "true", _bool),
+        console_idle_timeout=env.get("GATEWAY_CONSOLE_IDLE_TIMEOUT", "30m", _duration),
+        console_enrol_ttl=env.get("GATEWAY_CONSOLE_ENROL_TTL", "24h", _duration),
     )
     if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
         raise ConfigError(

@@ -18,6 +18,7 @@ from gateway.cli.mail_sink import mail_sink
 from gateway.cli.operations import init_db, switch
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
+from gateway.cli.staff import staff
 from gateway.preflight import describe
 
 
@@ -32,7 +33,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-for command in (init_db, accounts, charges, serve, worker, switch, simulate, mail_sink):
+for command in (init_db, accounts, charges, serve, worker, switch, simulate, mail_sink, staff):
     cli.add_command(command)
 
 

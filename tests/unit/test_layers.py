@@ -26,6 +26,7 @@ MAY_IMPORT = {
     "delivery": {"ops", "process", "core"},
     "ops": {"process", "core"},
     "finance": {"ops", "process", "core"},
+    "console": {"accounts", "finance", "ops", "process", "core"},
 }
 PROCESS = {"runtime", "web"}
 # The top-level modules that wire the packages together; everything else at the top is core.

@@ -1,6 +1,6 @@
 """Failed logins counted per identifier as typed; the caller's address in the audit trail.
 
-Revision ID: safety01
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-01
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import billing.base
 
-revision = "safety01"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,110 @@
+"""``gateway staff``: add console staff, hand out enrolment links, disable them."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from gateway.cli.common import runtime_of
+from gateway.cli.finance_input import BadInput, acting_user
+from gateway.console.staff import ROLES, Enrolment, add_staff, audit, disable_staff, reset_staff
+from gateway.errors import InvalidPayload
+from gateway.models import StaffMember
+
+
+@click.group()
+def staff() -> None:
+    """Manage who may sign in to the finance and operations console (/console)."""
+
+
+@staff.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the member may see.")
+@click.pass_context
+def add(ctx: click.Context, email: str, role: str) -> None:
+    """Create a staff member and print their one-time enrolment link (password + TOTP)."""
+    runtime = runtime_of(ctx)
+    settings, now = runtime.settings, runtime.clock.now()
+    with runtime.session_factory.begin() as session:
+        try:
+            enrolment = add_staff(
+                session,
+                email,
+                role,
+                secret_key=settings.secret_key,
+                now=now,
+                ttl=settings.console_enrol_ttl,
+            )
+        except InvalidPayload as exc:
+            raise BadInput(exc.reason) from exc
+        audit(
+            session,
+            enrolment.staff.email,
+            "staff_add",
+            "ok",
+            now,
+            "cli",
+            f"by {acting_user()} role={role}",
+        )
+    _print_link(ctx, enrolment)
+
+
+@staff.command("reset")
+@click.argument("email")
+@click.pass_context
+def reset(ctx: click.Context, email: str) -> None:
+    """Forget a member's password and authenticator; print a new enrolment link."""
+    runtime = runtime_of(ctx)
+    settings, now = runtime.settings, runtime.clock.now()
+    with runtime.session_factory.begin() as session:
+        try:
+            enrolment = reset_staff(
+                session,
+                email,
+                secret_key=settings.secret_key,
+                now=now,
+                ttl=settings.console_enrol_ttl,
+            )
+        except InvalidPayload as exc:
+            raise BadInput(exc.reason) from exc
+        audit(
+            session, enrolment.staff.email, "staff_reset", "ok", now, "cli", f"by {acting_user()}"
+        )
+    _print_link(ctx, enrolment)
+
+
+@staff.command("disable")
+@click.argument("email")
+@click.pass_context
+def disable(ctx: click.Context, email: str) -> None:
+    """Stop a member from signing in and end their sessions at once."""
+    runtime = runtime_of(ctx)
+    now = runtime.clock.now()
+    with runtime.session_factory.begin() as session:
+        try:
+            member = disable_staff(session, email, now)
+        except InvalidPayload as exc:
+            raise BadInput(exc.reason) from exc
+        audit(session, member.email, "staff_disable", "ok", now, "cli", f"by {acting_user()}")
+    click.echo(f"{member.email}: disabled")
+
+
+@staff.command("list")
+@click.pass_context
+def list_staff(ctx: click.Context) -> None:
+    """List staff members, their role and state."""
+    runtime = runtime_of(ctx)
+    with runtime.session_factory() as session:
+        for member in session.scalars(select(StaffMember).order_by(StaffMember.email)):
+            state = (
+                "disabled" if member.disabled_at else "active" if member.enrolled_at else "invited"
+            )
+            click.echo(f"{member.email}\t{member.role}\t{state}")
+
+
+def _print_link(ctx: click.Context, enrolment: Enrolment) -> None:
+    settings = runtime_of(ctx).settings
+    hours = settings.console_enrol_ttl.total_seconds() / 3600
+    who = f"{enrolment.staff.email} ({enrolment.staff.role})"
+    click.echo(f"{who}: send them this link; it works once, for {hours:g} h:")
+    click.echo(f"{settings.public_url}/console/enrol/{enrolment.token}")

@@ -1,0 +1,84 @@
+"""The Charges page's figures: the period asked for, and the chart drawn from the summary.
+
+The table and the chart come from ``billing.summary.summarise`` — the same numbers as
+``gateway charges summary`` — so the page can never disagree with the CLI or the export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from billing.errors import BillingError
+from billing.periods import Period, local_date, local_days
+from billing.summary import Line, Summary
+from gateway.errors import InvalidPayload
+
+MAX_DAYS = 400  # a page (and its chart) of more than a year helps nobody; the CLI has no limit
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A period of local days and an optional carrier, as the form gave them."""
+
+    first: str
+    last: str
+    carrier: str | None
+    period: Period
+
+
+def month_of(today: dt.date) -> tuple[str, str]:
+    """Return the first and last day of the month ``today`` falls in, as YYYY-MM-DD."""
+    first = today.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first.isoformat(), (following - dt.timedelta(days=1)).isoformat()
+
+
+def read_choice(args: Any, now: dt.datetime, carriers: set[str]) -> Choice:
+    """Read from/to/carrier (defaults: this local month, every carrier); refuse bad values."""
+    default_first, default_last = month_of(local_date(now))
+    first = (args.get("from") or default_first).strip()
+    last = (args.get("to") or default_last).strip()
+    carrier = args.get("carrier") or None
+    try:
+        period = local_days(first, last)
+    except BillingError as exc:
+        text = str(exc).replace("--from", "Từ ngày").replace("--to", "Đến ngày")
+        raise InvalidPayload(text) from exc
+    if (period.end - period.start).days > MAX_DAYS:
+        raise InvalidPayload(f"chọn tối đa {MAX_DAYS} ngày (dùng `gateway charges` cho dài hơn)")
+    if carrier is not None and carrier not in carriers:
+        raise InvalidPayload(f"nhà mạng không rõ: {carrier[:32]!r}")
+    return Choice(first, last, carrier, period)
+
+
+def chart_data(summary: Summary, period: Period) -> dict[str, Any]:
+    """Net đồng per local day (labels) for each carrier (datasets), for Chart.js."""
+    days = []
+    day = local_date(period.start)
+    while day < local_date(period.end):
+        days.append(day)
+        day += dt.timedelta(days=1)
+    carriers = sorted({carrier for _day, carrier, _outcome in summary.lines})
+    net: dict[tuple[dt.date, str], int] = {}
+    for (when, carrier, _outcome), line in summary.lines.items():
+        net[when, carrier] = net.get((when, carrier), 0) + line.net_vnd
+    return {
+        "labels": [d.strftime("%d/%m") for d in days],
+        "datasets": [
+            {"label": carrier, "data": [net.get((d, carrier), 0) for d in days]}
+            for carrier in carriers
+        ],
+    }
+
+
+def per_carrier(summary: Summary) -> dict[str, Line]:
+    """Total each carrier's lines."""
+    totals: dict[str, Line] = {}
+    for (_day, carrier, _outcome), line in summary.lines.items():
+        total = totals.setdefault(carrier, Line())
+        total.messages += line.messages
+        total.charged_vnd += line.charged_vnd
+        total.refunded_vnd += line.refunded_vnd
+    return dict(sorted(totals.items()))

@@ -1,0 +1,249 @@
+"""Finance's pages: charges with chart and downloads, reconciliation, refunds.
+
+Every figure and file comes from ``billing`` (summary, export, reconcile, refunds), the same
+code as ``gateway charges``; nothing here computes money on its own.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, g, render_template, request, stream_with_context
+from flask.typing import ResponseReturnValue
+
+from billing.errors import BillingError, RefundRefused
+from billing.export import csv_chunks, iter_entries, write_xlsx
+from billing.periods import local_days
+from billing.reconcile import (
+    DEFAULT_COLUMNS,
+    KINDS,
+    file_period,
+    parse_columns,
+    read_carrier_file,
+    reconcile,
+    render,
+)
+from billing.refunds import RefundPolicy, find_charge, refund_charge, refundable_charges
+from billing.summary import summarise
+from gateway.console import guard
+from gateway.console.charges import chart_data, per_carrier, read_choice
+from gateway.errors import InvalidPayload
+from gateway.finance.queries import known_carriers, reading_session
+from gateway.web import db_session, runtime
+
+bp = Blueprint("console_finance", __name__, url_prefix="/console", template_folder="templates")
+guard.protect(bp)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHOWN_DIFFERENCES = 200
+MAX_REFUNDS_AT_ONCE = 500
+# A page of tens of thousands of checkboxes helps nobody: past this, narrow the period or
+# carrier, or refund by filter with `gateway charges refund --from --to --outcome`.
+REFUNDS_SHOWN = 500
+
+
+def _policy() -> RefundPolicy:
+    return RefundPolicy(refund_wrong_syntax=runtime().settings.refund_wrong_syntax)
+
+
+def _carriers() -> set[str]:
+    rt = runtime()
+    with reading_session(rt) as session:
+        return known_carriers(rt, session)
+
+
+@bp.get("/charges")
+@guard.requires("finance")
+def charges() -> ResponseReturnValue:
+    """The period's chart per day and carrier, and the summary table with its totals."""
+    rt = runtime()
+    carriers = _carriers()
+    choice = read_choice(request.args, rt.clock.now(), carriers)
+    with reading_session(rt) as session:
+        summary = summarise(session, choice.period, choice.carrier)
+    return render_template(
+        "charges.html",
+        choice=choice,
+        carriers=sorted(carriers),
+        summary=summary,
+        rows=list(summary.rows())[:-1],
+        by_carrier=per_carrier(summary),
+        chart=chart_data(summary, choice.period),
+    )
+
+
+@bp.get("/charges.csv")
+@guard.requires("finance")
+def charges_csv() -> Response:
+    """Stream the export as CSV for Excel: ``gateway charges export --excel``, byte for byte."""
+    rt = runtime()
+    choice = read_choice(request.args, rt.clock.now(), _carriers())
+    guard.note(f"charges.csv {choice.period.describe()} {choice.carrier or 'all'}")
+    db_session().commit()
+    policy = _policy()
+
+    def generate() -> Iterator[str]:
+        with reading_session(rt) as session:
+            yield from csv_chunks(
+                iter_entries(session, choice.period, choice.carrier), policy, bom=True
+            )
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers=_attachment(f"charges-{choice.first}-{choice.last}.csv"),
+    )
+
+
+@bp.get("/charges.xlsx")
+@guard.requires("finance")
+def charges_xlsx() -> Response:
+    """Send the export as XLSX: ``gateway charges export --format xlsx``, row for row."""
+    rt = runtime()
+    choice = read_choice(request.args, rt.clock.now(), _carriers())
+    guard.note(f"charges.xlsx {choice.period.describe()} {choice.carrier or 'all'}")
+    db_session().commit()
+    # A workbook is a zip whose directory comes last: it is built in a spooled file (memory
+    # up to 8 MiB, then disk) and streamed from there.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    with reading_session(rt) as session:
+        write_xlsx(spool, iter_entries(session, choice.period, choice.carrier), _policy())
+    size = spool.tell()
+    spool.seek(0)
+
+    def generate() -> Iterator[bytes]:
+        with spool:
+            while chunk := spool.read(64 * 1024):
+                yield chunk
+
+    headers = _attachment(f"charges-{choice.first}-{choice.last}.xlsx")
+    headers["Content-Length"] = str(size)
+    return Response(generate(), mimetype=XLSX, headers=headers)
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+
+
+@bp.route("/reconciliation", methods=["GET", "POST"])
+@guard.requires("finance")
+def reconciliation() -> ResponseReturnValue:
+    """Upload a carrier's monthly file; show (or download) the differences. Writes nothing."""
+    carriers = sorted(_carriers())
+    if request.method == "GET":
+        return render_template(
+            "reconciliation.html", carriers=carriers, columns=DEFAULT_COLUMNS, report=None
+        )
+    form = request.form
+    carrier, columns = form.get("carrier", ""), form.get("columns", "") or DEFAULT_COLUMNS
+    upload = request.files.get("file")
+    if carrier not in carriers:
+        raise InvalidPayload("chọn nhà mạng của tệp")
+    if upload is None or not upload.filename:
+        raise InvalidPayload("chọn tệp của nhà mạng (CSV)")
+    first, last = form.get("from", "").strip(), form.get("to", "").strip()
+    try:
+        mapping = parse_columns(columns)
+        records = read_carrier_file(upload.read(), mapping)
+        period = local_days(first, last) if first and last else file_period(records)
+    except (BillingError, ValueError) as exc:
+        message = f"{upload.filename}: {exc}. Không có gì được so sánh."
+        return render_template(
+            "reconciliation.html", carriers=carriers, columns=columns, report=None, error=message
+        ), 400
+    rt = runtime()
+    with reading_session(rt) as session:
+        report = reconcile(session, carrier, records, period)
+    guard.note(f"reconcile {carrier} {period.describe()} differences={len(report.differences)}")
+    db_session().commit()
+    if form.get("download"):
+        text = "\r\n".join(render(report, carrier, show=len(report.differences))) + "\r\n"
+        name = f"reconciliation-{carrier}-{period.describe()[:23].replace(' .. ', '-')}.txt"
+        return Response(text, mimetype="text/plain", headers=_attachment(name))
+    return render_template(
+        "reconciliation.html",
+        carriers=carriers,
+        columns=columns,
+        carrier=carrier,
+        report=report,
+        kinds=KINDS,
+        shown=SHOWN_DIFFERENCES,
+    )
+
+
+@bp.get("/refunds")
+@guard.requires("finance")
+def refunds() -> ResponseReturnValue:
+    """List the period's refundable charges that have no refund yet."""
+    rt = runtime()
+    carriers = _carriers()
+    choice = read_choice(request.args, rt.clock.now(), carriers)
+    with reading_session(rt) as session:
+        found = refundable_charges(
+            session, _policy(), choice.period, carriers=[choice.carrier] if choice.carrier else []
+        )
+        rows = [(c.charge, c.reply_failed) for c in found[:REFUNDS_SHOWN]]
+    return render_template(
+        "refunds.html",
+        choice=choice,
+        carriers=sorted(carriers),
+        rows=rows,
+        found=len(found),
+        found_vnd=sum(c.charge.amount_vnd for c in found),
+    )
+
+
+@bp.post("/refunds/confirm")
+@guard.requires("finance")
+def refunds_confirm() -> ResponseReturnValue:
+    """Show what will be refunded and ask once more, with the reason."""
+    ids = _selected_ids()
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        raise InvalidPayload("ghi lý do hoàn tiền")
+    with reading_session(runtime()) as session:
+        try:
+            charges = [find_charge(session, message_id=i) for i in ids]
+        except RefundRefused as exc:
+            raise InvalidPayload(str(exc)) from exc
+        total = sum(c.amount_vnd for c in charges)
+        return render_template("refunds_confirm.html", charges=charges, reason=reason, total=total)
+
+
+@bp.post("/refunds")
+@guard.requires("finance")
+def refunds_do() -> ResponseReturnValue:
+    """Append one refund entry per confirmed message, as ``gateway charges refund`` does."""
+    ids = _selected_ids()
+    reason = request.form.get("reason", "").strip()[:200]
+    if not reason or request.form.get("confirm") != "yes":
+        raise InvalidPayload("xác nhận và ghi lý do hoàn tiền")
+    session, now = db_session(), runtime().clock.now()
+    actor = f"console:{g.staff.email}"
+    done, refused = [], []
+    for message_id in ids:
+        try:
+            charge = find_charge(session, message_id=message_id)
+            done.append(
+                refund_charge(session, charge, _policy(), reason=reason, actor=actor, at=now)
+            )
+        except RefundRefused as exc:
+            refused.append(str(exc))
+    for refund in done:
+        guard.note(f"refund message={refund.message_id} {refund.amount_vnd} VND", action="refund")
+    session.commit()
+    total = sum(r.amount_vnd for r in done)
+    return render_template("refunds_done.html", done=done, refused=refused, total=total)
+
+
+def _selected_ids() -> list[int]:
+    raw = request.form.getlist("message_id")
+    if not raw:
+        raise InvalidPayload("chọn ít nhất một tin nhắn để hoàn tiền")
+    if len(raw) > MAX_REFUNDS_AT_ONCE:
+        raise InvalidPayload(f"tối đa {MAX_REFUNDS_AT_ONCE} tin nhắn mỗi lần")
+    try:
+        return sorted({int(value) for value in raw})
+    except ValueError:
+        raise InvalidPayload("mã tin nhắn không hợp lệ") from None

@@ -1,0 +1,187 @@
+"""What every console page shares: the signed-in member, roles, CSRF, idle timeout, headers.
+
+Each console blueprint calls :func:`protect`, so no page can forget a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from gateway.accounts.passwords import keyed_hash
+from gateway.console import formatting
+from gateway.console.staff import audit
+from gateway.errors import InvalidPayload
+from gateway.models import StaffMember
+from gateway.settings import Settings
+from gateway.web import db_session, runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# No inline script or style anywhere: the console's own files only. Charts draw with the
+# vendored Chart.js from /console/static; the QR code is inline SVG markup, not a data: URL.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HOME = {"finance": "console_finance.charges", "operator": "console_ops.overview"}
+HOME_ADMIN = "console.staff_list"
+# Endpoints that take a file, and how large: a month of a large carrier's records, with room.
+UPLOADS = {"console_finance.reconciliation": 32 * 1024 * 1024}
+
+csrf = CSRFProtect()
+
+
+def install(app: Flask) -> None:
+    """Configure the session cookie and CSRF for the console (the rest of the app has none)."""
+    settings = runtime_settings(app)
+    # A key of its own, derived from the gateway's: a cookie can never pass for a token.
+    app.secret_key = keyed_hash(settings.secret_key, "console session cookie")
+    app.config.update(
+        SESSION_COOKIE_NAME="gw_console",
+        SESSION_COOKIE_PATH="/console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.console_secure_cookies,
+        PERMANENT_SESSION_LIFETIME=settings.console_idle_timeout,
+        # Only console forms are checked (in protect()); webhooks and the JSON API never are.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out
+    )
+    csrf.init_app(app)
+    formatting.install(app)
+
+
+def runtime_settings(app: Flask) -> Settings:
+    """Return the settings of the app being built (before any request exists)."""
+    return app.extensions["gateway"].settings  # type: ignore[no-any-return]
+
+
+def protect(bp: Blueprint) -> None:
+    """Give a console blueprint the session, CSRF, timeout, header and error rules."""
+
+    @bp.before_request
+    def _before() -> ResponseReturnValue | None:
+        g.staff = _signed_in()
+        if g.staff is not None and request.endpoint in UPLOADS:
+            # Only a signed-in member may send a carrier's file; everyone else keeps the
+            # gateway's small body limit, even before the CSRF check reads the form.
+            request.max_content_length = UPLOADS[request.endpoint]
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+        return None
+
+    @bp.after_request
+    def _headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @bp.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
+        message = "Phiên biểu mẫu đã hết hạn hoặc không hợp lệ. Tải lại trang và thử lại."
+        return render_template("error.html", status=400, message=message), 400
+
+    @bp.errorhandler(InvalidPayload)
+    def _invalid(exc: InvalidPayload) -> ResponseReturnValue:
+        return render_template("error.html", status=400, message=exc.reason), 400
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> ResponseReturnValue:
+        status = exc.code or 500
+        message = {
+            403: "Trang này nằm ngoài vai trò của bạn.",
+            404: "Không tìm thấy trang.",
+            413: "Tệp quá lớn.",
+        }.get(status, exc.description or "Lỗi")
+        return render_template("error.html", status=status, message=message), status
+
+
+def _signed_in() -> StaffMember | None:
+    staff_id, version = session.get("staff_id"), session.get("version")
+    seen = session.get("seen")
+    if staff_id is None or seen is None:
+        return None
+    now = runtime().clock.now()
+    idle = runtime().settings.console_idle_timeout
+    if now - dt.datetime.fromtimestamp(seen, dt.UTC) > idle:
+        session.clear()
+        g.timed_out = True
+        return None
+    staff = db_session().get(StaffMember, staff_id)
+    if staff is None or staff.session_version != version or staff.disabled_at is not None:
+        session.clear()
+        return None
+    session["seen"] = int(now.timestamp())
+    return staff
+
+
+def start_session(staff: StaffMember) -> None:
+    """Sign a member in: a fresh session (no fixation), tied to their credentials' version."""
+    session.clear()
+    session.permanent = True
+    session["staff_id"] = staff.id
+    session["version"] = staff.session_version
+    session["seen"] = int(runtime().clock.now().timestamp())
+
+
+def requires(*roles: str) -> Callable[[F], F]:
+    """Let only signed-in members with one of ``roles`` in; others get sign-in or 403."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            staff: StaffMember | None = g.get("staff")
+            if staff is None:
+                expired = 1 if g.get("timed_out") else None
+                return redirect(url_for("console.sign_in", expired=expired))
+            if staff.role not in roles:
+                note(f"denied {request.path}", outcome="forbidden")
+                db_session().commit()
+                return render_template("error.html", status=403, message=HTTP_403), 403
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+HTTP_403 = "Trang này nằm ngoài vai trò của bạn."
+
+
+def home_of(staff: StaffMember) -> str:
+    """Return the endpoint a member lands on after signing in."""
+    return HOME.get(staff.role, HOME_ADMIN)
+
+
+def client_ip() -> str:
+    """The client's address as the app sees it (ProxyFix has applied GATEWAY_PROXY_HOPS)."""
+    return request.remote_addr or "?"
+
+
+def note(detail: str, *, action: str = "console_action", outcome: str = "ok") -> None:
+    """Add an audit row for the signed-in member's action (committed with the use case)."""
+    staff: StaffMember | None = g.get("staff")
+    now = runtime().clock.now()
+    who = staff.email if staff else "?"
+    audit(db_session(), who, action, outcome, now, client_ip(), detail)

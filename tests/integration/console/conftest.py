@@ -1,0 +1,126 @@
+"""Console fixtures: staff members enrolled the way a person would, and a signed-in browser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from gateway.clock import FakeClock
+from gateway.console.staff import add_staff
+from gateway.runtime import Runtime
+
+PASSWORD = "a long staff passphrase"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def environ(environ: dict[str, str]) -> dict[str, str]:
+    # The Flask test client speaks plain HTTP; one test checks the Secure flag on its own.
+    environ["GATEWAY_CONSOLE_SECURE_COOKIES"] = "false"
+    return environ
+
+
+@dataclass
+class Member:
+    """A staff member the test can sign in as."""
+
+    email: str
+    role: str
+    secret: str
+    clock: FakeClock
+
+    def code(self) -> str:
+        """Return the authenticator's code for the next unused 30 s step."""
+        self.clock.advance(seconds=30)
+        return pyotp.TOTP(self.secret).at(self.clock.now())
+
+
+def csrf_of(response: TestResponse) -> str:
+    """Return the CSRF token of the first form on a page."""
+    found = _CSRF.search(response.get_data(as_text=True))
+    assert found, response.get_data(as_text=True)[:500]
+    return found[1]
+
+
+def post_form(
+    client: FlaskClient, path: str, data: dict[str, object], *, page: str | None = None
+) -> TestResponse:
+    """Load a page for its CSRF token, then post the form as a browser would."""
+    token = csrf_of(client.get(page or path))
+    return client.post(path, data={"csrf_token": token, **data})
+
+
+def enrol_link(runtime: Runtime, email: str, role: str) -> str:
+    """Create a member as ``gateway staff add`` does; return the enrolment path."""
+    with runtime.session_factory.begin() as session:
+        enrolment = add_staff(
+            session,
+            email,
+            role,
+            secret_key=runtime.settings.secret_key,
+            now=runtime.clock.now(),
+            ttl=runtime.settings.console_enrol_ttl,
+        )
+    return f"/console/enrol/{enrolment.token}"
+
+
+def secret_on(page: TestResponse) -> str:
+    found = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.get_data(as_text=True))
+    assert found
+    return found[1]
+
+
+@pytest.fixture
+def enrolled(client: FlaskClient, runtime: Runtime, clock: FakeClock) -> Callable[..., Member]:
+    """Add and enrol a member through the enrolment page."""
+
+    def make(role: str, email: str | None = None) -> Member:
+        email = email or f"{role}@example.vn"
+        link = enrol_link(runtime, email, role)
+        page = client.get(link)
+        member = Member(email, role, secret_on(page), clock)
+        answer = client.post(
+            link,
+            data={
+                "csrf_token": csrf_of(page),
+                "password": PASSWORD,
+                "password2": PASSWORD,
+                "code": member.code(),
+            },
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return member
+
+    return make
+
+
+def sign_in(client: FlaskClient, member: Member, *, password: str = PASSWORD) -> TestResponse:
+    return post_form(
+        client,
+        "/console/sign-in",
+        {"email": member.email, "password": password, "code": member.code()},
+    )
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, enrolled: Callable[..., Member]) -> Callable[[str], Member]:
+    """Enrol a member of ``role`` and sign the test client in as them."""
+
+    def make(role: str) -> Member:
+        member = enrolled(role)
+        answer = sign_in(client, member)
+        assert answer.status_code == 302, answer.get_data(as_text=True)
+        return member
+
+    return make
+
+
+# The finance CLI tests' month of messages (texted through the real SMS path) and their CLI
+# runner: the console must show and send exactly what those commands print.
+from tests.integration.finance.test_finance_cli import month, run  # noqa: E402, F401

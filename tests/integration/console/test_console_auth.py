@@ -1,0 +1,383 @@
+"""Staff sign-in: enrolment by link, password + TOTP, throttling, roles, CSRF, headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pyotp
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.app import create_app
+from gateway.cli import cli
+from gateway.clock import FakeClock
+from gateway.models import AuditEvent, StaffMember
+from gateway.runtime import Runtime
+from tests.conftest import make_app
+from tests.integration.console.conftest import (
+    PASSWORD,
+    Member,
+    csrf_of,
+    enrol_link,
+    post_form,
+    secret_on,
+    sign_in,
+)
+
+
+def test_staff_add_prints_a_link_that_enrols_once(
+    client: FlaskClient,
+    runtime: Runtime,
+    environ: dict[str, str],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(
+        cli, ["staff", "add", "Lan@Example.vn", "--role", "finance"], obj={}
+    )
+    assert result.exit_code == 0, result.output
+    link = re.search(r"http://127\.0\.0\.1:8000(/console/enrol/\S+)", result.stdout)
+    assert link
+
+    page = client.get(link[1])
+    assert page.status_code == 200
+    assert "<svg" in page.get_data(as_text=True)  # the QR code, inline
+    member = Member("lan@example.vn", "finance", secret_on(page), clock)
+    form = {"csrf_token": csrf_of(page), "password": PASSWORD, "password2": PASSWORD}
+    assert client.post(link[1], data={**form, "code": member.code()}).status_code == 200
+
+    assert client.get(link[1]).status_code == 404  # used up
+    assert sign_in(client, member).headers["Location"] == "/console/charges"
+
+
+def test_staff_add_refuses_a_bad_role_or_a_second_add(
+    runtime: Runtime, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["staff", "add", "a@example.vn", "--role", "boss"], obj={}).exit_code
+        == 2
+    )
+    assert (
+        runner.invoke(cli, ["staff", "add", "not-an-email", "--role", "admin"], obj={}).exit_code
+        == 2
+    )
+    assert (
+        runner.invoke(cli, ["staff", "add", "a@example.vn", "--role", "admin"], obj={}).exit_code
+        == 0
+    )
+    again = runner.invoke(cli, ["staff", "add", "A@example.vn", "--role", "finance"], obj={})
+    assert again.exit_code == 2
+    assert "already a staff member" in again.output
+
+
+@pytest.mark.parametrize(
+    ("password", "password2", "good_code", "message"),
+    [
+        ("short", "short", True, "use at least 12 characters"),
+        (PASSWORD, PASSWORD + "x", True, "the two passwords differ"),
+        (PASSWORD, PASSWORD, False, "wrong or expired"),
+        ("x lan@example.vn y", "x lan@example.vn y", True, "contains your account number"),
+    ],
+)
+def test_enrolment_refuses_a_bad_password_or_code_and_sets_nothing(
+    client: FlaskClient,
+    runtime: Runtime,
+    session: Session,
+    clock: FakeClock,
+    password: str,
+    password2: str,
+    good_code: bool,
+    message: str,
+) -> None:
+    link = enrol_link(runtime, "lan@example.vn", "finance")
+    page = client.get(link)
+    secret = secret_on(page)
+    code = pyotp.TOTP(secret).at(clock.now()) if good_code else "000000"
+    form = {"csrf_token": csrf_of(page), "password": password, "password2": password2, "code": code}
+
+    answer = client.post(link, data=form)
+
+    assert answer.status_code == 400
+    assert message in answer.get_data(as_text=True)
+    staff = session.scalars(select(StaffMember)).one()
+    assert staff.password_hash is None and staff.enrolled_at is None
+    assert client.get(link).status_code == 200  # the link still works
+
+
+def test_an_expired_or_made_up_link_enrols_nobody(
+    client: FlaskClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    link = enrol_link(runtime, "lan@example.vn", "finance")
+    clock.advance(hours=24, seconds=1)
+
+    assert client.get(link).status_code == 404
+    assert client.get("/console/enrol/" + "A" * 43).status_code == 404
+
+
+def test_sign_in_needs_the_password_and_a_fresh_code(
+    client: FlaskClient, enrolled: Callable[..., Member], clock: FakeClock
+) -> None:
+    member = enrolled("operator")
+    wrong_password = sign_in(client, member, password="not the password")
+    token = csrf_of(client.get("/console/sign-in"))
+    no_code = client.post(
+        "/console/sign-in",
+        data={"csrf_token": token, "email": member.email, "password": PASSWORD, "code": "123456"},
+    )
+    unknown = post_form(
+        client, "/console/sign-in", {"email": "x@example.vn", "password": PASSWORD, "code": "1"}
+    )
+
+    for answer in (wrong_password, no_code, unknown):
+        assert answer.status_code == 401
+        assert "Email, mật khẩu hoặc mã xác thực không đúng." in answer.get_data(as_text=True)
+    good = sign_in(client, member)
+    assert good.status_code == 302 and good.headers["Location"] == "/console/overview"
+
+
+def test_a_code_signs_in_only_once(
+    client: FlaskClient, enrolled: Callable[..., Member], clock: FakeClock
+) -> None:
+    member = enrolled("operator")
+    code = member.code()
+    form = {"email": member.email, "password": PASSWORD, "code": code}
+    assert post_form(client, "/console/sign-in", form).status_code == 302
+    other = client.application.test_client()
+
+    replay = post_form(other, "/console/sign-in", form)
+
+    assert replay.status_code == 401
+
+
+def test_wrong_sign_ins_make_the_next_wait_longer_and_land_in_the_audit(
+    client: FlaskClient, enrolled: Callable[..., Member], clock: FakeClock, session: Session
+) -> None:
+    member = enrolled("finance")
+    for _ in range(3):
+        assert sign_in(client, member, password="guess").status_code == 401
+
+    # The third failure blocks the next try for 1 s, even with the right password.
+    blocked = post_form(
+        client,
+        "/console/sign-in",
+        {
+            "email": member.email,
+            "password": PASSWORD,
+            "code": pyotp.TOTP(member.secret).at(clock.now()),
+        },
+    )
+    assert blocked.status_code == 401
+    assert "Thử lại sau" in blocked.get_data(as_text=True)
+    for expected in (2, 4, 8):
+        assert sign_in(client, member, password="guess").status_code == 401  # code() waits 30 s
+        session.expire_all()
+        staff = session.scalars(select(StaffMember)).one()
+        assert staff.blocked_until is not None
+        assert (staff.blocked_until - clock.now()).total_seconds() == expected
+    assert sign_in(client, member).status_code == 302
+
+    events = session.scalars(select(AuditEvent).where(AuditEvent.channel == "console")).all()
+    outcomes = [(e.action, e.outcome) for e in events if e.action == "staff_sign_in"]
+    assert outcomes.count(("staff_sign_in", "refused")) == 6
+    assert outcomes.count(("staff_sign_in", "throttled")) == 1
+    assert outcomes[-1] == ("staff_sign_in", "ok")
+    assert all(e.detail and e.detail.startswith("ip=127.0.0.1") for e in events)
+    assert all(PASSWORD not in (e.detail or "") for e in events)
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(
+    client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+) -> None:
+    signed_in("operator")
+
+    forged = client.post(
+        "/console/switches", data={"state": "off", "reason": "attack", "confirm": "yes"}
+    )
+    wrong = client.post(
+        "/console/switches",
+        data={"csrf_token": "x" * 40, "state": "off", "reason": "attack", "confirm": "yes"},
+    )
+
+    assert forged.status_code == 400 and wrong.status_code == 400
+    assert "Phiên biểu mẫu" in forged.get_data(as_text=True)
+    assert client.get("/console/switches").get_data(as_text=True).count("BẬT") >= 1
+    from gateway.models import Switch
+
+    assert session.scalars(select(Switch)).all() == []
+
+
+def test_a_token_from_another_session_is_refused(
+    app: Flask, enrolled: Callable[..., Member]
+) -> None:
+    mallory, victim = app.test_client(), app.test_client()
+    sign_in(victim, enrolled("operator"))
+    token = csrf_of(mallory.get("/console/sign-in"))  # valid, but for Mallory's session
+
+    forged = victim.post(
+        "/console/switches",
+        data={"csrf_token": token, "state": "off", "reason": "x", "confirm": "yes"},
+    )
+
+    assert forged.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("finance", "/console/overview"),
+        ("finance", "/console/switches"),
+        ("finance", "/console/messages"),
+        ("operator", "/console/charges"),
+        ("operator", "/console/charges.csv"),
+        ("operator", "/console/reconciliation"),
+        ("operator", "/console/refunds"),
+        ("admin", "/console/charges"),
+        ("admin", "/console/overview"),
+        ("finance", "/console/staff"),
+        ("operator", "/console/staff"),
+    ],
+)
+def test_a_page_outside_ones_role_answers_403(
+    client: FlaskClient, signed_in: Callable[[str], Member], session: Session, role: str, path: str
+) -> None:
+    signed_in(role)
+
+    answer = client.get(path)
+
+    assert answer.status_code == 403
+    assert "ngoài vai trò" in answer.get_data(as_text=True)
+    denied = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "forbidden")).one()
+    assert path in (denied.detail or "")
+
+
+@pytest.mark.parametrize("path", ["/console/overview", "/console/charges", "/console/staff"])
+def test_without_a_session_every_page_sends_to_sign_in(client: FlaskClient, path: str) -> None:
+    answer = client.get(path)
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/console/sign-in")
+
+
+def test_a_session_ends_after_the_idle_timeout(
+    client: FlaskClient, signed_in: Callable[[str], Member], clock: FakeClock
+) -> None:
+    signed_in("operator")
+    clock.advance(minutes=29)
+    assert client.get("/console/overview").status_code == 200  # activity extends it
+    clock.advance(minutes=29)
+    assert client.get("/console/overview").status_code == 200
+
+    clock.advance(minutes=30, seconds=1)
+    answer = client.get("/console/overview")
+
+    assert answer.status_code == 302
+    assert "hết hạn" in client.get(answer.headers["Location"]).get_data(as_text=True)
+
+
+def test_disabling_a_member_ends_their_session(
+    client: FlaskClient, signed_in: Callable[[str], Member], runtime: Runtime
+) -> None:
+    member = signed_in("finance")
+    from gateway.console.staff import disable_staff
+
+    with runtime.session_factory.begin() as session:
+        disable_staff(session, member.email, runtime.clock.now())
+
+    assert client.get("/console/charges").status_code == 302
+    assert sign_in(client, member).status_code == 401
+
+
+def test_sign_out_ends_the_session(client: FlaskClient, signed_in: Callable[[str], Member]) -> None:
+    signed_in("finance")
+    token = csrf_of(client.get("/console/charges"))
+
+    assert client.post("/console/sign-out", data={"csrf_token": token}).status_code == 302
+    assert client.get("/console/charges").status_code == 302
+
+
+def test_pages_forbid_inline_script_and_framing(
+    client: FlaskClient, signed_in: Callable[[str], Member]
+) -> None:
+    signed_in("finance")
+
+    for path in ("/console/sign-in", "/console/charges", "/console/reconciliation"):
+        answer = client.get(path)
+        csp = answer.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        html = answer.get_data(as_text=True)
+        assert '<html lang="vi">' in html
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []  # no inline script
+        assert " style=" not in html and "<style" not in html
+        assert re.findall(r"<[^>]*\son[a-z]+=", html) == []  # no inline event handler
+
+
+def test_the_session_cookie_is_secure_httponly_and_lax(
+    environ: dict[str, str], clock: FakeClock, tmp_path: Path
+) -> None:
+    environ["GATEWAY_CONSOLE_SECURE_COOKIES"] = "true"
+    from gateway.settings import load_settings
+
+    app = make_app(load_settings(environ), clock)
+    client = app.test_client()
+
+    answer = client.get("/console/sign-in")
+
+    cookie = answer.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Path=/console" in cookie
+    app.extensions["gateway"].engine.dispose()
+
+
+def test_a_cookie_signed_with_another_key_or_from_before_a_reset_gets_no_session(
+    app: Flask,
+    environ: dict[str, str],
+    clock: FakeClock,
+    enrolled: Callable[..., Member],
+    runtime: Runtime,
+) -> None:
+    member = enrolled("finance")
+    from gateway.console.staff import reset_staff
+    from gateway.settings import load_settings
+
+    # Mallory runs her own copy of the gateway, on the same data, with her own secret key.
+    forger = create_app(load_settings({**environ, "GATEWAY_SECRET_KEY": "m" * 32}), clock=clock)
+    try:
+        mallory = forger.test_client()
+        assert sign_in(mallory, member).status_code == 302
+        forged = mallory.get_cookie("gw_console", path="/console")
+    finally:
+        forger.extensions["gateway"].engine.dispose()
+    assert forged is not None
+    victim_app = app.test_client()
+    victim_app.set_cookie("gw_console", forged.value, path="/console")
+    assert victim_app.get("/console/charges").status_code == 302
+
+    honest = app.test_client()
+    assert sign_in(honest, member).status_code == 302
+    old = honest.get_cookie("gw_console", path="/console")
+    assert old is not None and honest.get("/console/charges").status_code == 200
+    with runtime.session_factory.begin() as session:
+        reset_staff(
+            session,
+            member.email,
+            secret_key=runtime.settings.secret_key,
+            now=clock.now(),
+            ttl=runtime.settings.console_enrol_ttl,
+        )
+    replayed = app.test_client()
+    replayed.set_cookie("gw_console", old.value, path="/console")
+    assert replayed.get("/console/charges").status_code == 302

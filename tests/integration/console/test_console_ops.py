@@ -1,0 +1,153 @@
+"""Operators' pages: the overview against the database, a message's trail, the switch."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from html import unescape
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.ledger import LedgerEntry
+from billing.outcomes import Outcome
+from gateway.clock import FakeClock
+from gateway.models import AuditEvent, Switch
+from tests.conftest import CARRIER_SECRETS, signed_post
+from tests.harness import Phones, add_account
+from tests.integration.console.conftest import Member, csrf_of, post_form
+
+Month = dict[Outcome | str, LedgerEntry]
+
+
+def text_of(html: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
+    assert found, element_id
+    return unescape(found[1])
+
+
+def test_overview_answers_is_8079_working(
+    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, clock: FakeClock
+) -> None:
+    signed_in("operator")
+
+    html = client.get("/console/overview").get_data(as_text=True)
+
+    assert text_of(html, "sms-switch") == "BẬT"
+    assert text_of(html, "outbox-depth") == "0"
+    month_window = html[html.index('id="window-2"') :]
+    assert re.search(r"Tin nhắn nhận</th><td class=\"num\">6<", month_window)
+    assert re.search(r"· sai cú pháp</td><td class=\"num\">2<", month_window)
+    assert re.search(r"· viettel</td><td class=\"num\">5<", month_window)
+    assert re.search(r"Thực thu</th><td class=\"num\">6\.000 ₫<", month_window)
+    assert re.search(r"Trả lời thất bại</th><td class=\"num\">1<", month_window)
+    raw = re.search(r'id="overview-chart" data-chart="([^"]+)"', html)
+    assert raw
+    chart = json.loads(unescape(raw[1]))
+    assert len(chart["labels"]) == 30 and chart["labels"][-1] == "03/11"
+    totals = {d["label"]: sum(d["data"]) for d in chart["datasets"]}
+    assert totals == {
+        "không khớp": 2,
+        "đã cấp lại mật khẩu": 1,
+        "lỗi hệ thống": 1,
+        "sai cú pháp": 2,
+    }
+
+
+def test_overview_shows_waiting_replies_and_their_age(
+    client: FlaskClient,
+    signed_in: Callable[[str], Member],
+    phones: Phones,
+    session: Session,
+    clock: FakeClock,
+) -> None:
+    signed_in("operator")
+    add_account(session)
+    signed_post(
+        client,
+        "/carriers/viettel/mo",
+        {"id": "wait-1", "from": "0912345678", "to": "8079", "text": "BH MK 0123456789"},
+        secret=CARRIER_SECRETS["viettel"],
+        clock=clock,
+    )
+    phones.worker.process_pending()  # decided and queued; the reply is not sent yet
+    clock.advance(seconds=90)
+
+    html = client.get("/console/overview").get_data(as_text=True)
+
+    assert text_of(html, "outbox-depth") == "1"
+    assert text_of(html, "oldest-unsent") == "1 phút 30 giây"
+    phones.worker.drain()
+    html = client.get("/console/overview").get_data(as_text=True)
+    assert (text_of(html, "outbox-depth"), text_of(html, "oldest-unsent")) == ("0", "—")
+    assert text_of(html, "latency-today") == "1 phút 30 giây"
+    assert text_of(html, "latency-today-tail") == "p95 1 phút 30 giây · p99 1 phút 30 giây"
+
+
+def test_messages_by_phone_show_the_trail_masked(
+    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+) -> None:
+    signed_in("operator")
+
+    answer = post_form(client, "/console/messages", {"q": "0912345678"})
+    html = answer.get_data(as_text=True)
+
+    assert answer.status_code == 200
+    assert html.count('class="trail"') == 3  # reset_sent, wrong_syntax, next day's wrong_syntax
+    assert "0912345678" not in html and "84912345678" not in html
+    assert "8491****678" in html
+    assert "đã cấp lại mật khẩu" in html and "1.000 ₫" in html and "đã gửi" in html
+    search = session.scalars(select(AuditEvent).where(AuditEvent.action == "console_action")).all()
+    assert any("by phone: 3 found" in (e.detail or "") for e in search)
+    assert all("0912345678" not in (e.detail or "") for e in search)
+
+
+def test_messages_by_carrier_id_and_nothing_found(
+    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+) -> None:
+    signed_in("operator")
+    failed = month["reply_failed"]
+
+    found = post_form(client, "/console/messages", {"q": failed.carrier_message_id})
+    nothing = post_form(client, "/console/messages", {"q": "no-such-id"})
+
+    assert found.get_data(as_text=True).count('class="trail"') == 1
+    assert "thất bại" in found.get_data(as_text=True)
+    assert "Không tìm thấy" in nothing.get_data(as_text=True)
+
+
+def test_flipping_the_switch_needs_a_reason_and_a_confirmation(
+    client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+) -> None:
+    member = signed_in("operator")
+
+    no_reason = post_form(client, "/console/switches", {"state": "off", "confirm": "yes"})
+    unconfirmed = post_form(client, "/console/switches", {"state": "off", "reason": "SMSC down"})
+    assert (no_reason.status_code, unconfirmed.status_code) == (400, 400)
+    assert session.scalars(select(Switch)).all() == []
+
+    done = post_form(
+        client, "/console/switches", {"state": "off", "reason": "SMSC down", "confirm": "yes"}
+    )
+
+    assert done.status_code == 303
+    assert session.scalars(select(Switch.enabled)).one() is False
+    assert text_of(client.get("/console/switches").get_data(as_text=True), "switch-state") == "TẮT"
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "switch")).one()
+    assert event.subject == member.email
+    assert event.detail == "ip=127.0.0.1 sms-reset off: SMSC down"
+
+
+def test_the_switch_state_reaches_the_sms_path(
+    client: FlaskClient, signed_in: Callable[[str], Member], phones: Phones, session: Session
+) -> None:
+    signed_in("operator")
+    add_account(session)
+    post_form(client, "/console/switches", {"state": "off", "reason": "test", "confirm": "yes"})
+
+    replies = phones.text("0912345678", "BH MK 0123456789")
+
+    assert len(replies) == 1 and "Mat khau" not in replies[0]
+    assert csrf_of(client.get("/console/switches"))
