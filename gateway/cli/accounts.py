@@ -6,21 +6,17 @@ import datetime as dt
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gateway.accounts.importer import (
-    LOCAL_TZ,
-    AccountRow,
-    ImportFileError,
-    RowError,
-    import_accounts,
-    read_rows,
-)
-from gateway.accounts.lifecycle import approve_account, issue_missing_first_passwords
+from billing.periods import LOCAL_TZ
 from gateway.cli.common import runtime_of
 from gateway.errors import RequestRefused
 from gateway.states import Channel
+
+if TYPE_CHECKING:
+    from gateway.accounts.importer import AccountRow, RowError
 
 
 @click.group()
@@ -47,6 +43,9 @@ def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool)
     temporary password: by SMS if approved before GATEWAY_FIRST_PASSWORD_EMAIL_FROM or
     without an email, by email otherwise. Running it again sends nothing new.
     """
+    from gateway.accounts.importer import ImportFileError, import_accounts, read_rows
+    from gateway.accounts.lifecycle import issue_missing_first_passwords
+
     runtime = runtime_of(ctx)
     named: list[str] = []
     with (
@@ -98,6 +97,8 @@ def accounts_approve(ctx: click.Context, bhxh: str, approved_at: str | None) -> 
     GATEWAY_FIRST_PASSWORD_EMAIL_FROM (22 Oct 2021), by email from that date, and by SMS when
     there is no email on file. Exits 1 if the account is unknown or not pending.
     """
+    from gateway.accounts.lifecycle import approve_account
+
     runtime = runtime_of(ctx)
     when = _moment(approved_at) if approved_at else None
     with runtime.session_factory() as session:
@@ -120,6 +121,8 @@ def accounts_approve(ctx: click.Context, bhxh: str, approved_at: str | None) -> 
 def _noting(
     rows: Iterable[AccountRow | RowError], named: list[str]
 ) -> Iterator[AccountRow | RowError]:
+    from gateway.accounts.importer import AccountRow
+
     for row in rows:
         if isinstance(row, AccountRow):
             named.append(row.bhxh)

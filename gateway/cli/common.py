@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 
-from gateway.errors import ConfigError
-from gateway.ops import logs
-from gateway.runtime import Runtime, build_runtime
-from gateway.settings import load_settings
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
 
 
 def runtime_of(ctx: click.Context) -> Runtime:
@@ -17,6 +16,12 @@ def runtime_of(ctx: click.Context) -> Runtime:
     root = ctx.find_root()
     root.ensure_object(dict)
     if "runtime" not in root.obj:
+        # Imported here, not at the top: `gateway --help` must not load SQLAlchemy and Flask.
+        from gateway.errors import ConfigError
+        from gateway.ops import logs
+        from gateway.runtime import build_runtime
+        from gateway.settings import load_settings
+
         try:
             settings = load_settings(os.environ)
             runtime = build_runtime(settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-import requests
 
 from gateway.cli.common import runtime_of
 
@@ -34,6 +33,8 @@ def simulate(
 
         gateway simulate --carrier demo --from 0912345678 "BH MK 0123456789"
     """
+    import requests
+
     from gateway.sms.simulator import MtReceiver, send_mo, wait_for_reply
 
     settings = runtime_of(ctx).settings
