@@ -23,7 +23,8 @@ from typing import TypeVar
 
 from sqlalchemy import func, select
 
-from gateway.accounts.importer import ImportReport, import_accounts, read_rows
+from gateway.accounts.account_csv import read_rows
+from gateway.accounts.importer import ImportReport, import_accounts
 from gateway.db import create_schema, make_engine, make_session_factory
 from gateway.models import Account
 

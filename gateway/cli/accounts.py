@@ -16,7 +16,7 @@ from gateway.errors import RequestRefused
 from gateway.states import Channel
 
 if TYPE_CHECKING:
-    from gateway.accounts.importer import AccountRow, RowError
+    from gateway.accounts.account_csv import AccountRow, RowError
 
 
 @click.group()
@@ -35,15 +35,21 @@ def accounts() -> None:
 def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool) -> None:
     """Create or update accounts from a CSV file.
 
-    Columns: bhxh,phone,email,approved_at and optionally personal_id. Rows with errors are
-    reported with their line number and skipped; the rest are imported. Re-importing a file
-    updates the accounts it names. Exits 1 if any row was skipped.
+    Required columns: bhxh, phone. Optional: email, approved_at, personal_id. The header names
+    the columns, in any order; the separator is a comma, a semicolon (Excel with Vietnamese
+    settings) or a tab; the file is UTF-8, with or without a byte order mark (in Excel: Save
+    As "CSV UTF-8"). approved_at is YYYY-MM-DD, dd/mm/yyyy or ISO 8601, in Vietnam time.
+
+    Rows with errors (a bad value, too few or too many cells) are listed with their line
+    number and skipped; the rest are imported. Re-importing a file updates the accounts it
+    names. Exits 1 if any row was skipped.
 
     With --issue-first-passwords, accounts with an approved_at and no password yet get a
     temporary password: by SMS if approved before GATEWAY_FIRST_PASSWORD_EMAIL_FROM or
     without an email, by email otherwise. Running it again sends nothing new.
     """
-    from gateway.accounts.importer import ImportFileError, import_accounts, read_rows
+    from gateway.accounts.account_csv import ImportFileError, read_rows
+    from gateway.accounts.importer import import_accounts
     from gateway.accounts.lifecycle import issue_missing_first_passwords
 
     runtime = runtime_of(ctx)
@@ -121,7 +127,7 @@ def accounts_approve(ctx: click.Context, bhxh: str, approved_at: str | None) -> 
 def _noting(
     rows: Iterable[AccountRow | RowError], named: list[str]
 ) -> Iterator[AccountRow | RowError]:
-    from gateway.accounts.importer import AccountRow
+    from gateway.accounts.account_csv import AccountRow
 
     for row in rows:
         if isinstance(row, AccountRow):
