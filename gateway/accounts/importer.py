@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, insert, select, type_coerce, update
+from sqlalchemy import Connection, DateTime, bindparam, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from gateway.accounts.account_csv import AccountRow, RowError
@@ -24,7 +24,7 @@ BATCH_SIZE = 5000
 _FIELDS = ("phone", "email", "approved_at", "personal_id", "state")
 _accounts = Account.__table__
 # Times go in and out as naive UTC in a plain DateTime, skipping the aware round trip of
-# UTCDateTime a million times; ``now`` is one parameter shared by both of a row's times.
+# UTCDateTime a million times.
 _NAIVE = DateTime()
 _now = bindparam("now", type_=_NAIVE)
 _approved_at = bindparam("approved_at", type_=_NAIVE)
@@ -36,6 +36,12 @@ _insert = insert(_accounts).values(
         "updated_at": _now,
     }
 )
+# The columns the statement leaves to their defaults (a new account's counters and flags).
+_DEFAULTS = {
+    column.key: column.default.arg
+    for column in _accounts.columns
+    if column.default is not None and column.default.is_scalar
+}
 _update = (
     update(_accounts)
     .where(_accounts.c.id == bindparam("account_id"))
@@ -107,12 +113,9 @@ def _write_batch(
         type_coerce(_accounts.c[name], _NAIVE) if name == "approved_at" else _accounts.c[name]
         for name in ("id", "bhxh", *_FIELDS)
     ]
-    existing = {
-        found.bhxh: found
-        for found in connection.execute(
-            select(*columns).where(_accounts.c.bhxh.in_([row.bhxh for row in batch]))
-        )
-    }
+    query = select(*columns).where(_accounts.c.bhxh.in_([row.bhxh for row in batch]))
+    # Plain tuples (id, bhxh, *_FIELDS): compared whole, a million times on a re-import.
+    existing = {found[1]: tuple(found) for found in connection.execute(query).all()}
     personal_ids = [row.personal_id for row in batch if row.personal_id]
     owners: dict[str, str] = {}
     if personal_ids:
@@ -134,22 +137,48 @@ def _write_batch(
             continue
         values = {
             "phone": row.phone,
-            "email": row.email if row.email is not None else old.email,
-            "approved_at": approved_at or old.approved_at,
-            "personal_id": row.personal_id or old.personal_id,
-            "state": AccountState.ACTIVE if row.approved_at else old.state,
+            "email": row.email if row.email is not None else old[3],
+            "approved_at": approved_at or old[4],
+            "personal_id": row.personal_id or old[5],
+            "state": AccountState.ACTIVE if row.approved_at else old[6],
         }
-        if tuple(values.values()) == tuple(getattr(old, name) for name in _FIELDS):
+        if tuple(values.values()) == old[2:]:
             report.unchanged += 1
             continue
-        updates.append({"account_id": old.id, **values, "now": now})
+        updates.append({"account_id": old[0], **values, "now": now})
     if inserts:
-        # Every dict has the same keys: one executemany; the table's defaults fill the rest.
-        connection.execute(_insert, inserts)
+        _insert_many(connection, inserts)
     if updates:
         connection.execute(_update, updates)
     report.created += len(inserts)
     report.updated += len(updates)
+
+
+def _insert_many(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with one executemany at the driver, in the values' stored form.
+
+    SQLAlchemy's own executemany builds and converts a parameter dict per row, which was half
+    of a million-row import; here the conversions are done once (``now``) or cheaply.
+    """
+    compiled = _insert.compile(dialect=connection.dialect)
+    sqlite = connection.dialect.name == "sqlite"
+    now = rows[0]["now"]
+    shared = {**_DEFAULTS, "now": _stored(now, sqlite=sqlite)}
+    for row in rows:
+        row.update(shared)
+        row["state"] = row["state"].value
+        if row["approved_at"] is not None:
+            row["approved_at"] = _stored(row["approved_at"], sqlite=sqlite)
+    if compiled.positiontup is not None:
+        order = compiled.positiontup
+        connection.exec_driver_sql(str(compiled), [tuple(row[n] for n in order) for row in rows])
+    else:
+        connection.exec_driver_sql(str(compiled), rows)  # type: ignore[arg-type]
+
+
+def _stored(moment: dt.datetime, *, sqlite: bool) -> dt.datetime | str:
+    # SQLite keeps times as text in SQLAlchemy's format; the PostgreSQL driver takes datetimes.
+    return moment.isoformat(" ", "microseconds") if sqlite else moment
 
 
 def _new_account(
