@@ -14,7 +14,17 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Select, String, case, func, literal, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    String,
+    case,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from billing.ledger import EntryKind, LedgerEntry
@@ -143,7 +153,7 @@ def _known(dialect: str) -> None:
         raise ValueError(f"the export speaks SQLite and PostgreSQL, not {dialect}")
 
 
-def masked_phone(column: ColumnElement[str]) -> ColumnElement[str]:
+def masked_phone(column: SQLColumnExpression[str]) -> ColumnElement[str]:
     """SQL: :func:`parsers.mask_phone` (``84912345678`` becomes ``8491****678``)."""
     length = func.length(column)
 
