@@ -16,6 +16,8 @@ from typing import IO, Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
+    Integer,
     Select,
     SQLColumnExpression,
     String,
@@ -143,7 +145,8 @@ def utc_text(column: ColumnElement[Any], dialect: str) -> ColumnElement[str]:
 def local_text(column: ColumnElement[Any], dialect: str) -> ColumnElement[str]:
     """SQL: a stored (naive UTC) time as Vietnam's local time, ``2026-11-02 10:00:00``."""
     if dialect == "postgresql":
-        return func.to_char(column + LOCAL_OFFSET, "YYYY-MM-DD HH24:MI:SS", type_=String)
+        local = type_coerce(column, DateTime()) + LOCAL_OFFSET  # naive + interval
+        return func.to_char(local, "YYYY-MM-DD HH24:MI:SS", type_=String)
     _known(dialect)
     return func.datetime(column, "+7 hours", type_=String)
 
@@ -155,7 +158,9 @@ def _known(dialect: str) -> None:
 
 def masked_phone(column: SQLColumnExpression[str]) -> ColumnElement[str]:
     """SQL: :func:`parsers.mask_phone` (``84912345678`` becomes ``8491****678``)."""
-    length = func.length(column)
+    length = func.length(column, type_=Integer)
+    # Integer division in both databases; SQLAlchemy's // would add FLOOR (a float on PostgreSQL).
+    quarter = length.op("/", return_type=Integer)(literal(4, Integer))
 
     def masked(head: Any, tail: Any) -> ColumnElement[str]:
         return (
@@ -167,7 +172,7 @@ def masked_phone(column: SQLColumnExpression[str]) -> ColumnElement[str]:
     # Every stored phone takes the first branch; the second keeps short ones mostly hidden.
     return case(
         (length >= _MASK_HEAD + _MASK_TAIL + _MASK_MIN_HIDDEN, masked(_MASK_HEAD, _MASK_TAIL)),
-        else_=masked(length // 4, length // 4),
+        else_=masked(quarter, quarter),
     )
 
 
@@ -195,7 +200,10 @@ def export_rows(
         period, policy, dialect=connection.dialect.name, carrier=carrier, masked=masked
     )
     result = connection.execute(query.execution_options(yield_per=BATCH))
-    yield from result.partitions()
+    try:
+        yield from result.partitions()
+    finally:  # also when the reader stops early: PostgreSQL's server-side cursor must close
+        result.close()
 
 
 def csv_chunks(batches: Iterable[Rows], *, bom: bool = True) -> Iterator[str]:

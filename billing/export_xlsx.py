@@ -62,11 +62,14 @@ def write_xlsx(
             sheet.set_column(column, column, WIDTHS.get(name, max(10, len(name) + 2)))
         sheet.write_row(0, 0, HEADER)
         result = session.connection().execute(query.execution_options(yield_per=BATCH))
-        for row in result:
-            rows += 1
-            cells = list(row)
-            cells[LOCAL_COLUMN] += LOCAL_OFFSET
-            sheet.write_row(rows, 0, cells)
+        try:
+            for row in result:
+                rows += 1
+                cells = list(row)
+                cells[LOCAL_COLUMN] += LOCAL_OFFSET
+                sheet.write_row(rows, 0, cells)
+        finally:
+            result.close()
     finally:
         workbook.close()
     return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,18 @@ from billing.outcomes import Outcome
 from billing.periods import local_days
 from billing.refunds import RefundPolicy
 from gateway.models import InboundMessage
+from gateway.runtime import Runtime
 from parsers import mask_phone
 
 AT = dt.datetime(2026, 11, 1, 16, 30, 45, 987654, tzinfo=dt.UTC)  # 23:30:45 local, Nov 1
 NOVEMBER = local_days("2026-11-01", "2026-11-30")
+
+
+@pytest.fixture
+def session(runtime: Runtime) -> Iterator[Session]:
+    """A session in a transaction, as the export has: PostgreSQL streams only inside one."""
+    with runtime.session_factory() as session:
+        yield session
 
 
 def add_entry(session: Session, entry_id: int, **changes: Any) -> None:
