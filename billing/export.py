@@ -2,8 +2,9 @@
 
 The database turns each entry into the export's text (times, local time, masked phone, signed
 amount, refundable, formula guard) and Python hands its rows straight to the ``csv`` module in
-batches of ``BATCH``: no per-row Python, so a month of a million entries streams at close to the
-speed of ``sqlite3 -csv`` with flat memory. The XLSX flavour is in :mod:`billing.export_xlsx`.
+batches of ``BATCH``: no per-row Python, so a month of a million entries streams in about five
+times what ``sqlite3 -csv`` takes to dump the raw rows (thirteen with Python formatting), with
+flat memory. The XLSX flavour is in :mod:`billing.export_xlsx`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ HEADER = (
     "reason",
     "message_time_utc",
 )
-BATCH = 5_000
+# 1,000 rows a batch: as fast as 5,000 and 13 MiB less at the peak (benchmarks/export_charges.py).
+BATCH = 1_000
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 UTF8_BOM = "\ufeff"
