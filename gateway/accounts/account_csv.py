@@ -1,4 +1,4 @@
-"""Reading an account CSV as offices make them: ``,`` ``;`` or tab, UTF-8 with or without BOM.
+"""Reading an account CSV as offices make them: ``,`` ``;`` or tab, UTF-8 (BOM or not) or UTF-16.
 
 Columns (the header names them, in any order, any case): ``bhxh`` and ``phone`` are required;
 ``email``, ``approved_at`` and ``personal_id`` are optional. Dates are ``YYYY-MM-DD``,
@@ -56,10 +56,21 @@ class RowError:
     reason: str
 
 
+def encoding_of(head: bytes) -> str:
+    """Name the encoding to read a file that starts with ``head`` (its first bytes).
+
+    UTF-8 with or without a byte order mark; UTF-16 when a UTF-16 mark says so (Excel's
+    "Unicode Text" export, tab-separated).
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return "utf-8-sig"
+
+
 def read_rows(stream: TextIO) -> Iterator[AccountRow | RowError]:
     """Yield each data row of an account CSV as a valid row or an error.
 
-    Open the file with ``encoding="utf-8-sig", newline=""``: the byte order mark is optional.
+    Open the file with ``encoding=encoding_of(first bytes), newline=""``.
     """
     try:
         separator, header = _header(stream.readline())

@@ -38,7 +38,8 @@ def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool)
     Required columns: bhxh, phone. Optional: email, approved_at, personal_id. The header names
     the columns, in any order; the separator is a comma, a semicolon (Excel with Vietnamese
     settings) or a tab; the file is UTF-8, with or without a byte order mark (in Excel: Save
-    As "CSV UTF-8"). approved_at is YYYY-MM-DD, dd/mm/yyyy or ISO 8601, in Vietnam time.
+    As "CSV UTF-8"), or Excel's "Unicode Text" (UTF-16). approved_at is YYYY-MM-DD,
+    dd/mm/yyyy or ISO 8601, in Vietnam time.
 
     Rows with errors (a bad value, too few or too many cells) are listed with their line
     number and skipped; the rest are imported. Re-importing a file updates the accounts it
@@ -48,14 +49,14 @@ def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool)
     temporary password: by SMS if approved before GATEWAY_FIRST_PASSWORD_EMAIL_FROM or
     without an email, by email otherwise. Running it again sends nothing new.
     """
-    from gateway.accounts.account_csv import ImportFileError, read_rows
+    from gateway.accounts.account_csv import ImportFileError, encoding_of, read_rows
     from gateway.accounts.importer import import_accounts
     from gateway.accounts.lifecycle import issue_missing_first_passwords
 
     runtime = runtime_of(ctx)
     named: list[str] = []
     with (
-        file.open(encoding="utf-8-sig", newline="") as stream,
+        file.open(encoding=encoding_of(_head(file)), newline="") as stream,
         runtime.session_factory() as session,
     ):
         try:
@@ -133,6 +134,11 @@ def _noting(
         if isinstance(row, AccountRow):
             named.append(row.bhxh)
         yield row
+
+
+def _head(file: Path) -> bytes:
+    with file.open("rb") as stream:
+        return stream.read(2)
 
 
 def _moment(raw: str) -> dt.datetime:

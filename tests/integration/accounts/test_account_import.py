@@ -203,6 +203,16 @@ def test_separators_and_date_forms_offices_use(
     assert account.approved_at == dt.datetime(2021, 9, 30, 17, 0, tzinfo=dt.UTC)  # local midnight
 
 
+def test_excel_unicode_text_is_utf16_with_tabs(run: Run, tmp_path: Path, session: Session) -> None:
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(
+        "bhxh\tphone\temail\r\n0123456789\t0912345678\tđương@ví.vn\r\n".encode("utf-16")
+    )
+
+    assert run("accounts", "import", str(path))[0] == 0
+    assert accounts(session)["0123456789"].email == "đương@ví.vn"
+
+
 def test_a_day_month_year_time_is_vietnam_time(run: Run, tmp_path: Path, session: Session) -> None:
     path = write(tmp_path, "bhxh;phone;approved_at\n0123456789;0912345678;25/12/2021 08:30\n")
 
