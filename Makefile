@@ -48,7 +48,8 @@ lint: $(BIN)/gateway ## ruff check and format check
 typecheck: $(BIN)/gateway ## mypy on the pure packages (parsers, billing)
 	$(BIN)/mypy
 
-bench: $(BIN)/gateway ## Run the benchmarks (prints figures, asserts nothing)
+bench: $(BIN)/gateway ## Run the benchmarks: figure, baseline and ratio (asserts nothing)
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/import_accounts.py
 	$(BIN)/python benchmarks/export_charges.py
 	$(BIN)/python benchmarks/login.py

@@ -48,6 +48,15 @@ class RefundPolicy:
             return True
         return outcome is Outcome.WRONG_SYNTAX and self.refund_wrong_syntax
 
+    def refundable_sql(
+        self, outcome: SQLColumnExpression[Outcome], reply_failed: ColumnElement[bool]
+    ) -> ColumnElement[bool]:
+        """SQL: :meth:`refundable` for a row's outcome and reply fate (the export uses it)."""
+        refundable = [outcome == Outcome.SYSTEM_ERROR, reply_failed]
+        if self.refund_wrong_syntax:
+            refundable.append(outcome == Outcome.WRONG_SYNTAX)
+        return or_(*refundable)
+
     def reason(self, outcome: Outcome, reply_failed: bool) -> str:
         """Say why a refundable charge is refundable, for the refund entry."""
         if reply_failed and outcome is not Outcome.SYSTEM_ERROR:

@@ -6,21 +6,17 @@ import datetime as dt
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gateway.accounts.importer import (
-    LOCAL_TZ,
-    AccountRow,
-    ImportFileError,
-    RowError,
-    import_accounts,
-    read_rows,
-)
-from gateway.accounts.lifecycle import approve_account, issue_missing_first_passwords
+from billing.periods import LOCAL_TZ
 from gateway.cli.common import runtime_of
 from gateway.errors import RequestRefused
 from gateway.states import Channel
+
+if TYPE_CHECKING:
+    from gateway.accounts.account_csv import AccountRow, RowError
 
 
 @click.group()
@@ -39,18 +35,28 @@ def accounts() -> None:
 def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool) -> None:
     """Create or update accounts from a CSV file.
 
-    Columns: bhxh,phone,email,approved_at and optionally personal_id. Rows with errors are
-    reported with their line number and skipped; the rest are imported. Re-importing a file
-    updates the accounts it names. Exits 1 if any row was skipped.
+    Required columns: bhxh, phone. Optional: email, approved_at, personal_id. The header names
+    the columns, in any order; the separator is a comma, a semicolon (Excel with Vietnamese
+    settings) or a tab; the file is UTF-8, with or without a byte order mark (in Excel: Save
+    As "CSV UTF-8"), or Excel's "Unicode Text" (UTF-16). approved_at is YYYY-MM-DD,
+    dd/mm/yyyy or ISO 8601, in Vietnam time.
+
+    Rows with errors (a bad value, too few or too many cells) are listed with their line
+    number and skipped; the rest are imported. Re-importing a file updates the accounts it
+    names. Exits 1 if any row was skipped.
 
     With --issue-first-passwords, accounts with an approved_at and no password yet get a
     temporary password: by SMS if approved before GATEWAY_FIRST_PASSWORD_EMAIL_FROM or
     without an email, by email otherwise. Running it again sends nothing new.
     """
+    from gateway.accounts.account_csv import ImportFileError, encoding_of, read_rows
+    from gateway.accounts.importer import import_accounts
+    from gateway.accounts.lifecycle import issue_missing_first_passwords
+
     runtime = runtime_of(ctx)
     named: list[str] = []
     with (
-        file.open(encoding="utf-8-sig", newline="") as stream,
+        file.open(encoding=encoding_of(_head(file)), newline="") as stream,
         runtime.session_factory() as session,
     ):
         try:
@@ -98,6 +104,8 @@ def accounts_approve(ctx: click.Context, bhxh: str, approved_at: str | None) -> 
     GATEWAY_FIRST_PASSWORD_EMAIL_FROM (22 Oct 2021), by email from that date, and by SMS when
     there is no email on file. Exits 1 if the account is unknown or not pending.
     """
+    from gateway.accounts.lifecycle import approve_account
+
     runtime = runtime_of(ctx)
     when = _moment(approved_at) if approved_at else None
     with runtime.session_factory() as session:
@@ -120,10 +128,17 @@ def accounts_approve(ctx: click.Context, bhxh: str, approved_at: str | None) -> 
 def _noting(
     rows: Iterable[AccountRow | RowError], named: list[str]
 ) -> Iterator[AccountRow | RowError]:
+    from gateway.accounts.account_csv import AccountRow
+
     for row in rows:
         if isinstance(row, AccountRow):
             named.append(row.bhxh)
         yield row
+
+
+def _head(file: Path) -> bytes:
+    with file.open("rb") as stream:
+        return stream.read(2)
 
 
 def _moment(raw: str) -> dt.datetime:

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
 from billing.errors import RefundRefused
 from billing.outcomes import Outcome
 from billing.periods import Period
-from billing.refunds import (
-    Candidate,
-    RefundPolicy,
-    find_charge,
-    refund_all,
-    refund_charge,
-    refundable_charges,
-)
 from gateway.cli.common import runtime_of
 from gateway.cli.finance_input import BadInput, acting_user, carrier_of, period_of, policy_of
 from parsers import mask_phone
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from billing.refunds import Candidate, RefundPolicy
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +62,8 @@ def refund(
     A period's refunds are listed first and made only with --yes. --force (one message, any
     outcome) needs --reason, stored on the refund.
     """
+    from billing.refunds import find_charge, refund_all, refund_charge
+
     runtime = runtime_of(ctx)
     single = message_id is not None or carrier_message_id is not None
     if single and (outcomes or first or last):
@@ -139,6 +138,8 @@ def _candidates(
     outcomes: tuple[str, ...],
 ) -> list[Candidate]:
     """List the refundable charges of a filter; say so when there is none (idempotent rerun)."""
+    from billing.refunds import refundable_charges
+
     chosen = [Outcome(value) for value in outcomes]
     carriers = [carrier] if carrier else []
     found = refundable_charges(session, policy, period, carriers=carriers, outcomes=chosen)

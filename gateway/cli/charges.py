@@ -13,14 +13,10 @@ from pathlib import Path
 
 import click
 
-from billing.export import iter_entries, write_csv, write_xlsx
-from billing.summary import HEADER as SUMMARY_HEADER
-from billing.summary import summarise
 from gateway.cli.charge_reconcile import reconcile_command
 from gateway.cli.charge_refunds import refund
 from gateway.cli.common import runtime_of
 from gateway.cli.finance_input import BadInput, acting_user, carrier_of, dates, period_of, policy_of
-from gateway.finance.queries import reading_session
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +31,13 @@ def charges() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
 )
-@click.option("--excel", is_flag=True, help="CSV with a UTF-8 byte order mark, for Excel.")
+@click.option(
+    "--bom/--no-bom",
+    default=True,
+    show_default=True,
+    help="Start the CSV with a UTF-8 byte order mark, so Excel shows Vietnamese intact.",
+)
+@click.option("--excel", is_flag=True, hidden=True, help="Same as --bom (the default now).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="[default: stdout]")
 @click.option("--unmasked", is_flag=True, help="Full phone numbers (for reconciliation; logged).")
 @click.pass_context
@@ -45,11 +47,16 @@ def export(
     last: str,
     carrier: str | None,
     fmt: str,
+    bom: bool,
     excel: bool,
     output: Path | None,
     unmasked: bool,
 ) -> None:
     """Export one row per ledger entry in the period, oldest first (header: docs/finance.md)."""
+    from billing.export import export_rows, write_csv
+    from billing.export_xlsx import write_xlsx
+    from gateway.finance.queries import reading_session
+
     runtime = runtime_of(ctx)
     period = period_of(first, last)
     if fmt == "xlsx" and output is None:
@@ -58,27 +65,29 @@ def export(
         carrier_of(runtime, session, carrier)
         if unmasked:
             log.warning("unmasked charges export of %s by %s", period.describe(), acting_user())
-        entries = iter_entries(session, period, carrier)
-        policy = policy_of(runtime)
+        policy, masked, bom = policy_of(runtime), not unmasked, bom or excel
+        rows = export_rows(session, period, policy, carrier=carrier, masked=masked)
         if output is None:
             # Our own wrapper: the CRLF line ends of RFC 4180 must pass through untranslated.
             sys.stdout.flush()
             stream = io.TextIOWrapper(sys.stdout.buffer, "utf-8", newline="")
             try:
-                rows = write_csv(stream, entries, policy, masked=not unmasked, bom=excel)
+                count = write_csv(stream, rows, bom=bom)
             finally:
                 stream.flush()
                 stream.detach()
         else:
             with _replacing(output) as temporary:
                 if fmt == "xlsx":
-                    rows = write_xlsx(str(temporary), entries, policy, masked=not unmasked)
+                    count = write_xlsx(
+                        str(temporary), session, period, policy, carrier=carrier, masked=masked
+                    )
                 else:
                     with temporary.open("w", encoding="utf-8", newline="") as stream:
-                        rows = write_csv(stream, entries, policy, masked=not unmasked, bom=excel)
-    log.info("exported %s ledger entries of %s", rows, period.describe())
+                        count = write_csv(stream, rows, bom=bom)
+    log.info("exported %s ledger entries of %s", count, period.describe())
     if output is not None:
-        click.echo(f"{rows} entries written to {output}", err=True)
+        click.echo(f"{count} entries written to {output}", err=True)
 
 
 @contextmanager
@@ -100,6 +109,10 @@ def _replacing(output: Path) -> Iterator[Path]:
 @click.pass_context
 def summary(ctx: click.Context, first: str, last: str, carrier: str | None, as_csv: bool) -> None:
     """Per local day, carrier and outcome: messages, charged, refunded and net, with totals."""
+    from billing.summary import HEADER as SUMMARY_HEADER
+    from billing.summary import summarise
+    from gateway.finance.queries import reading_session
+
     runtime = runtime_of(ctx)
     period = period_of(first, last)
     with reading_session(runtime) as session:

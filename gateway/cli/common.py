@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gateway import preflight
-from gateway.errors import ConfigError, DatabaseProblem
-from gateway.ops import logs
-from gateway.runtime import Runtime, build_runtime
-from gateway.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+    from gateway.settings import Settings
 
 
 def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtime:
@@ -23,6 +22,13 @@ def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtim
     root = ctx.find_root()
     root.ensure_object(dict)
     if "runtime" not in root.obj:
+        # Imported here, not at the top: `gateway --help` must not load SQLAlchemy and Flask.
+        from gateway import preflight
+        from gateway.errors import ConfigError, DatabaseProblem
+        from gateway.ops import logs
+        from gateway.runtime import build_runtime
+        from gateway.settings import load_settings
+
         try:
             settings = load_settings(os.environ)
             url = preflight.check_url(settings.database_url)
@@ -47,6 +53,9 @@ def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtim
 
 def settings_of() -> Settings:
     """Return the settings alone, for commands that never touch the database."""
+    from gateway.errors import ConfigError
+    from gateway.settings import load_settings
+
     try:
         return load_settings(os.environ)
     except ConfigError as exc:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
 from billing.errors import BillingError
 from billing.periods import Period, local_days
-from billing.refunds import RefundPolicy
-from gateway.finance.queries import known_carriers
-from gateway.runtime import Runtime
 from parsers import mask_phone
+
+if TYPE_CHECKING:  # the commands import what touches the database when they run
+    from sqlalchemy.orm import Session
+
+    from billing.refunds import RefundPolicy
+    from gateway.runtime import Runtime
 
 
 class BadInput(click.ClickException):
@@ -31,6 +34,8 @@ def period_of(first: str, last: str) -> Period:
 
 def carrier_of(runtime: Runtime, session: Session, carrier: str | None) -> str | None:
     """Check --carrier against the carriers we know, or exit 2."""
+    from gateway.finance.queries import known_carriers
+
     if carrier is not None and carrier not in known_carriers(runtime, session):
         raise BadInput(f"unknown carrier {carrier!r}; see GATEWAY_CARRIERS")
     return carrier
@@ -46,6 +51,8 @@ def acting_user() -> str:
 
 def policy_of(runtime: Runtime) -> RefundPolicy:
     """Return the refund policy the settings choose."""
+    from billing.refunds import RefundPolicy
+
     return RefundPolicy(refund_wrong_syntax=runtime.settings.refund_wrong_syntax)
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import click
-import requests
-from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.cli.common import runtime_of
 
@@ -35,6 +33,9 @@ def simulate(
 
         gateway simulate --carrier demo --from 0912345678 "BH MK 0123456789"
     """
+    import requests
+    from sqlalchemy.exc import SQLAlchemyError
+
     from gateway.sms.simulator import Decision, MtReceiver, decision_of, send_mo, watch
 
     runtime = runtime_of(ctx)

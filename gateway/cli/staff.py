@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
-from sqlalchemy import select
 
 from gateway.cli.common import runtime_of
 from gateway.cli.finance_input import BadInput, acting_user
-from gateway.console.staff import ROLES, Enrolment, add_staff, audit, disable_staff, reset_staff
-from gateway.errors import InvalidPayload
-from gateway.models import StaffMember
+from gateway.console.roles import ROLES
+
+if TYPE_CHECKING:
+    from gateway.console.staff import Enrolment
 
 
 @click.group()
@@ -23,6 +25,9 @@ def staff() -> None:
 @click.pass_context
 def add(ctx: click.Context, email: str, role: str) -> None:
     """Create a staff member and print their one-time enrolment link (password + TOTP)."""
+    from gateway.console.staff import add_staff, audit
+    from gateway.errors import InvalidPayload
+
     runtime = runtime_of(ctx)
     settings, now = runtime.settings, runtime.clock.now()
     with runtime.session_factory.begin() as session:
@@ -54,6 +59,9 @@ def add(ctx: click.Context, email: str, role: str) -> None:
 @click.pass_context
 def reset(ctx: click.Context, email: str) -> None:
     """Forget a member's password and authenticator; print a new enrolment link."""
+    from gateway.console.staff import audit, reset_staff
+    from gateway.errors import InvalidPayload
+
     runtime = runtime_of(ctx)
     settings, now = runtime.settings, runtime.clock.now()
     with runtime.session_factory.begin() as session:
@@ -78,6 +86,9 @@ def reset(ctx: click.Context, email: str) -> None:
 @click.pass_context
 def disable(ctx: click.Context, email: str) -> None:
     """Stop a member from signing in and end their sessions at once."""
+    from gateway.console.staff import audit, disable_staff
+    from gateway.errors import InvalidPayload
+
     runtime = runtime_of(ctx)
     now = runtime.clock.now()
     with runtime.session_factory.begin() as session:
@@ -93,6 +104,10 @@ def disable(ctx: click.Context, email: str) -> None:
 @click.pass_context
 def list_staff(ctx: click.Context) -> None:
     """List staff members, their role and state."""
+    from sqlalchemy import select
+
+    from gateway.models import StaffMember
+
     runtime = runtime_of(ctx)
     with runtime.session_factory() as session:
         for member in session.scalars(select(StaffMember).order_by(StaffMember.email)):

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from gateway.console import guard
 from gateway.console.errors import SignInRefused
+from gateway.console.roles import ROLES
 from gateway.console.staff import (
-    ROLES,
     Enrolment,
     add_staff,
     audit,

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from gateway.accounts.passwords import hash_password, keyed_hash, verify_password
 from gateway.console.errors import SignInRefused
 from gateway.console.policy import check_password
+from gateway.console.roles import ROLES
 from gateway.errors import InvalidPayload
 from gateway.models import StaffMember
 from gateway.ops.audit import record_event
 
-ROLES = ("finance", "operator", "admin")
 ISSUER = "8079 gateway"
 TOTP_STEP = 30  # seconds, RFC 6238's default, which every authenticator app uses
 FREE_FAILURES = 3  # wrong sign-ins before each further one makes the next wait

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, request, stream_with_context
 
 from billing.errors import BillingError
-from billing.export import csv_chunks, iter_entries
+from billing.export import csv_chunks, export_rows
 from billing.periods import local_days
 from billing.refunds import RefundPolicy
 from gateway.errors import InvalidCredentials, InvalidPayload
@@ -53,7 +53,8 @@ def charges_csv() -> Response:
         period = local_days(first, last)
     except BillingError as exc:
         raise InvalidPayload(str(exc).replace("--from", "from").replace("--to", "to")) from exc
-    excel = request.args.get("excel", "") in {"1", "true"}
+    # The byte order mark is the default, as on the CLI; bom=0 leaves it out.
+    bom = request.args.get("bom", "1") not in {"0", "false"}
     with reading_session(rt) as session:
         if carrier is not None and carrier not in known_carriers(rt, session):
             raise InvalidPayload(f"unknown carrier {carrier!r}")
@@ -62,7 +63,7 @@ def charges_csv() -> Response:
 
     def generate() -> Iterator[str]:
         with reading_session(rt) as session:
-            yield from csv_chunks(iter_entries(session, period, carrier), policy, bom=excel)
+            yield from csv_chunks(export_rows(session, period, policy, carrier=carrier), bom=bom)
 
     name = f"charges-{first.strip()}-{last.strip()}.csv"
     return Response(

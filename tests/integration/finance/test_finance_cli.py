@@ -157,10 +157,11 @@ def test_export_rows_are_sorted_masked_and_sum_to_the_summary(
     run("charges", "refund", *MONTH, "--yes")
     output = tmp_path / "charges.csv"
 
-    code, _, err = run("charges", "export", *MONTH, "--excel", "--output", str(output))
+    code, _, err = run("charges", "export", *MONTH, "--output", str(output))
 
     assert (code, err) == (0, f"8 entries written to {output}\n")
     raw = output.read_bytes()
+    # Excel opens a CSV with the UTF-8 byte order mark as UTF-8: Vietnamese shows intact.
     assert raw.startswith(b"\xef\xbb\xbfentry_id,kind,time_utc,local_time,carrier,")
     rows = read_csv(raw.decode("utf-8"))
     assert [r["time_utc"] for r in rows] == sorted(r["time_utc"] for r in rows)
@@ -189,6 +190,16 @@ def test_export_rows_are_sorted_masked_and_sum_to_the_summary(
         "net_vnd": "4000",
     }
     assert sum(int(r["amount_vnd"]) for r in rows) == int(summary[-1]["net_vnd"])
+
+
+def test_export_without_a_bom_for_tools_that_want_plain_utf8(
+    run: Run, month: dict[Outcome | str, LedgerEntry]
+) -> None:
+    code, out, _ = run("charges", "export", *MONTH, "--no-bom")
+
+    assert code == 0
+    assert out.startswith("entry_id,kind,")
+    assert len(read_csv(out)) == 6
 
 
 def test_export_refuses_bad_input_and_writes_nothing(run: Run, tmp_path: Path) -> None:
@@ -232,6 +243,7 @@ def test_xlsx_export_has_the_same_rows(
     rows = list(load_workbook(output, read_only=True).active.values)
     assert len(rows) == 7 and rows[0][0] == "entry_id"
     assert sum(row[10] for row in rows[1:]) == 6000
+    assert all(isinstance(row[2], dt.datetime) for row in rows[1:])
 
 
 def test_summary_table_per_day_carrier_and_outcome(
