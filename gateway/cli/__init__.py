@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 from dotenv import load_dotenv
-from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.cli.accounts import accounts
 from gateway.cli.charges import charges
@@ -19,7 +18,6 @@ from gateway.cli.operations import init_db, switch
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
 from gateway.cli.staff import staff
-from gateway.preflight import describe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,7 +40,18 @@ def main() -> None:
     load_dotenv(Path.cwd() / ".env")
     try:
         cli(obj={})
-    except SQLAlchemyError as exc:
+    except Exception as exc:
+        if not _from_the_database(exc):
+            raise
+        from gateway.preflight import describe
+
         # The database went away or lost its tables mid-command: one line, not a traceback.
         click.echo(f"Error: {describe(exc)}", err=True)
         sys.exit(1)
+
+
+def _from_the_database(exc: Exception) -> bool:
+    # Looked up, not imported: `gateway --help` must not load SQLAlchemy, and an error cannot
+    # come from SQLAlchemy if nothing loaded it.
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.SQLAlchemyError)

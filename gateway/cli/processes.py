@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.engine import make_url
 
 from gateway.cli.common import runtime_of
 from gateway.settings import PROJECT_ROOT, Settings
@@ -90,6 +89,8 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
 
 def _banner(arbiter: Any, settings: Settings, with_worker: bool) -> None:
     """Say, once gunicorn listens, where to point a browser and what to try next."""
+    from sqlalchemy.engine import make_url
+
     urls = ", ".join(
         address if address.startswith("unix:") else f"http://{address}"
         for address in arbiter.cfg.bind

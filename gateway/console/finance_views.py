@@ -6,14 +6,17 @@ code as ``gateway charges``; nothing here computes money on its own.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from flask import Blueprint, Response, g, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from billing.errors import BillingError, RefundRefused
-from billing.export import csv_chunks, iter_entries, write_xlsx
+from billing.export import csv_chunks, export_rows
+from billing.export_xlsx import write_xlsx
 from billing.periods import local_days
 from billing.reconcile import (
     DEFAULT_COLUMNS,
@@ -85,9 +88,8 @@ def charges_csv() -> Response:
 
     def generate() -> Iterator[str]:
         with reading_session(rt) as session:
-            yield from csv_chunks(
-                iter_entries(session, choice.period, choice.carrier), policy, bom=True
-            )
+            rows = export_rows(session, choice.period, policy, carrier=choice.carrier)
+            yield from csv_chunks(rows, bom=True)
 
     return Response(
         stream_with_context(generate()),
@@ -104,18 +106,26 @@ def charges_xlsx() -> Response:
     choice = read_choice(request.args, rt.clock.now(), _carriers())
     guard.note(f"charges.xlsx {choice.period.describe()} {choice.carrier or 'all'}")
     db_session().commit()
-    # A workbook is a zip whose directory comes last: it is built in a spooled file (memory
-    # up to 8 MiB, then disk) and streamed from there.
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    with reading_session(rt) as session:
-        write_xlsx(spool, iter_entries(session, choice.period, choice.carrier), _policy())
-    size = spool.tell()
-    spool.seek(0)
+    # A workbook is a zip whose directory comes last: it is written to a private temporary file
+    # (the writer keeps constant memory) and streamed from there, then removed.
+    handle, name = tempfile.mkstemp(prefix="charges-", suffix=".xlsx")
+    os.close(handle)
+    path = Path(name)
+    try:
+        with reading_session(rt) as session:
+            write_xlsx(name, session, choice.period, _policy(), carrier=choice.carrier)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    size = path.stat().st_size
 
     def generate() -> Iterator[bytes]:
-        with spool:
-            while chunk := spool.read(64 * 1024):
-                yield chunk
+        try:
+            with path.open("rb") as stream:
+                while chunk := stream.read(64 * 1024):
+                    yield chunk
+        finally:
+            path.unlink(missing_ok=True)
 
     headers = _attachment(f"charges-{choice.first}-{choice.last}.xlsx")
     headers["Content-Length"] = str(size)
