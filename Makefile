@@ -46,6 +46,7 @@ typecheck: $(BIN)/gateway ## mypy on the pure packages (parsers, billing)
 bench: $(BIN)/gateway ## Run the benchmarks (prints figures, asserts nothing)
 	$(BIN)/python benchmarks/import_accounts.py
 	$(BIN)/python benchmarks/export_charges.py
+	$(BIN)/python benchmarks/message_path.py
 
 clean: ## Remove the virtualenv and caches (keeps .env and instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
