@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,6 +78,16 @@ def lock_for_transaction(session: Session, key: int) -> None:
     """
     if is_postgresql(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def insert_unless_present(connection: Connection, table: Table, unique: tuple[str, ...]) -> Insert:
+    """Return an INSERT that does nothing when a row with the same ``unique`` columns exists.
+
+    ``ON CONFLICT DO NOTHING`` on both SQLite (3.24+) and PostgreSQL: a repeat costs no
+    exception, no rollback and no savepoint.
+    """
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def is_postgresql(session: Session) -> bool:
