@@ -25,6 +25,7 @@ from gateway.delivery.carriers.base import Transport
 from gateway.delivery.mail import Mailer
 from gateway.delivery.outbox import dispatch_pending
 from gateway.delivery.replies import ReplyCatalog
+from gateway.delivery.sending import ReplySender
 from gateway.email.recovery import process_requests
 from gateway.models import InboundMessage
 from gateway.ops import metrics
@@ -47,6 +48,8 @@ class Worker:
     clock: Clock
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     mailer: Mailer | None = None
+    # Kept for the process's life, so that a carrier's rate limit spans batches.
+    sender: ReplySender | None = None
 
     def run_once(self) -> int:
         """Process one batch of messages and of email requests, send one batch of the outbox;
@@ -60,6 +63,7 @@ class Worker:
             clock=self.clock,
             worker_id=self.worker_id,
             mailer=self.mailer,
+            sender=self.sender,
         )
 
     def drain(self) -> int:

@@ -14,6 +14,8 @@ import random
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.clock import Clock
 from gateway.delivery.carriers.base import DeliveryReport, OutboundSms, SendReceipt, Transport
 from gateway.delivery.mail import Mailer, OutboundEmail, message_id_for
+from gateway.delivery.sending import ReplySender, Sent
 from gateway.errors import ConflictingDuplicate, NotFound, PermanentSendError, RetryableSendError
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.ops import metrics
@@ -30,6 +33,8 @@ from parsers import mask_email, mask_phone
 
 log = logging.getLogger(__name__)
 _jitter = random.SystemRandom()
+_outbox = OutboxMessage.__table__
+LEASE_MARGIN = dt.timedelta(seconds=5)  # lease a send must leave unused, for the recording
 
 
 def enqueue_reply(
@@ -68,15 +73,23 @@ def dispatch_pending(
     clock: Clock,
     worker_id: str | None = None,
     mailer: Mailer | None = None,
+    sender: ReplySender | None = None,
 ) -> int:
-    """Send what is due, one claimed batch; return how many rows were attempted."""
+    """Send what is due, one claimed batch, concurrently per carrier; return how many rows
+    were attempted. Results are recorded in one transaction per group that completes."""
     started = time.perf_counter()
     owner = worker_id or uuid.uuid4().hex
     claimed = _claim(session_factory, settings, clock, owner)
-    for row_id in claimed:
-        _send_one(session_factory, transports, mailer, row_id, owner, settings, clock)
-    if claimed:  # idle polls would bury the real batches under near-zero timings
-        metrics.observe_batch("replies", time.perf_counter() - started)
+    if not claimed:  # idle polls would bury the real batches under near-zero timings
+        return 0
+
+    def send(row: _Claimed) -> SendReceipt | None:
+        return _send(session_factory, transports, mailer, row, owner, settings, clock)
+
+    lanes = sender or ReplySender(settings)
+    for results in lanes.send_all(claimed, lambda row: row.carrier, send):
+        _record(session_factory, owner, results, settings, clock)
+    metrics.observe_batch("replies", time.perf_counter() - started)
     return len(claimed)
 
 
@@ -102,10 +115,25 @@ def record_delivery(
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """A row this worker holds under its lease, with everything needed to send it."""
+
+    id: int
+    carrier: str  # the lane: a carrier's name, or "email"
+    channel: Channel
+    recipient: str
+    outbound: OutboundSms | OutboundEmail
+    attempts: int
+    give_up_at: dt.datetime
+    lease_until: dt.datetime
+
+
 def _claim(
     session_factory: sessionmaker[Session], settings: Settings, clock: Clock, owner: str
-) -> list[int]:
+) -> list[_Claimed]:
     now = clock.now()
+    lease_until = now + settings.worker_lease
     due = or_(
         (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
         (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.lease_until < now),
@@ -119,80 +147,78 @@ def _claim(
             .with_for_update(skip_locked=True)
         )
         ids = list(session.scalars(query))
-        if ids:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .values(
-                    status=OutboxStatus.SENDING,
-                    lease_owner=owner,
-                    lease_until=now + settings.worker_lease,
-                    attempts=OutboxMessage.attempts + 1,
-                )
+        if not ids:
+            return []
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(
+                status=OutboxStatus.SENDING,
+                lease_owner=owner,
+                lease_until=lease_until,
+                attempts=OutboxMessage.attempts + 1,
             )
-    return ids
+        )
+        # Core rows, not ORM objects: read once, here, instead of once per send.
+        rows = session.execute(select(_outbox).where(_outbox.c.id.in_(ids))).all()
+    return [
+        _Claimed(
+            id=row.id,
+            carrier=row.carrier,
+            channel=row.channel,
+            recipient=row.recipient,
+            outbound=_outbound(row),
+            attempts=row.attempts,
+            give_up_at=row.give_up_at,
+            lease_until=lease_until,
+        )
+        for row in rows
+    ]
 
 
-def _send_one(
+def _send(
     session_factory: sessionmaker[Session],
     transports: Mapping[str, Transport],
     mailer: Mailer | None,
-    row_id: int,
+    row: _Claimed,
     owner: str,
     settings: Settings,
     clock: Clock,
-) -> None:
-    with session_factory.begin() as session:
-        # Renew the lease just before sending: rows late in a slow batch may have been taken
-        # over by another worker meanwhile, and a full lease now outlasts the send's timeout.
-        renewed = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                OutboxMessage.lease_owner == owner,
-                OutboxMessage.status == OutboxStatus.SENDING,
+) -> SendReceipt | None:
+    """Send one claimed row (in a lane's thread); None when another worker took it over."""
+    # A row late in a slow batch (or a slow lane) may have outlived its lease and been taken
+    # over: renew first unless what is left still outlasts the send's timeout with margin.
+    if row.lease_until - clock.now() <= _send_timeout(row, settings) + LEASE_MARGIN:
+        with session_factory.begin() as session:
+            renewed = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row.id,
+                    OutboxMessage.lease_owner == owner,
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                )
+                .values(lease_until=clock.now() + settings.worker_lease)
             )
-            .values(lease_until=clock.now() + settings.worker_lease)
-        )
         if renewed.rowcount == 0:  # type: ignore[attr-defined]
-            log.info("outbox %s: taken over by another worker before sending", row_id)
-            return
-        row = session.get(OutboxMessage, row_id)
-        assert row is not None
-        outbound = _outbound(row)
-        carrier, attempts, give_up_at = row.carrier, row.attempts, row.give_up_at
-    try:
-        if isinstance(outbound, OutboundEmail):
-            if mailer is None:
-                raise RetryableSendError("no mailer in this worker")
-            receipt = mailer.send(outbound)
-        else:
-            transport = transports.get(carrier)
-            if transport is None:
-                raise PermanentSendError(f"carrier {carrier!r} is no longer configured")
-            receipt = transport.send(outbound)
-    except RetryableSendError as exc:
-        now = clock.now()
-        if now >= give_up_at:
-            _finish(session_factory, row_id, owner, OutboxStatus.FAILED, now, error=str(exc))
-        else:
-            delay = _backoff(attempts, settings)
-            _finish(
-                session_factory,
-                row_id,
-                owner,
-                OutboxStatus.PENDING,
-                now,
-                error=str(exc),
-                next_attempt_at=min(now + delay, give_up_at),
-            )
-    except PermanentSendError as exc:
-        _finish(session_factory, row_id, owner, OutboxStatus.FAILED, clock.now(), error=str(exc))
-    else:
-        _finish(session_factory, row_id, owner, OutboxStatus.SENT, clock.now(), receipt=receipt)
+            log.info("outbox %s: taken over by another worker before sending", row.id)
+            return None
+    if isinstance(row.outbound, OutboundEmail):
+        if mailer is None:
+            raise RetryableSendError("no mailer in this worker")
+        return mailer.send(row.outbound)
+    transport = transports.get(row.carrier)
+    if transport is None:
+        raise PermanentSendError(f"carrier {row.carrier!r} is no longer configured")
+    return transport.send(row.outbound)
 
 
-def _outbound(row: OutboxMessage) -> OutboundSms | OutboundEmail:
+def _send_timeout(row: _Claimed, settings: Settings) -> dt.timedelta:
+    carrier = settings.carriers.get(row.carrier)
+    seconds = settings.smtp.timeout if carrier is None else carrier.timeout
+    return dt.timedelta(seconds=seconds)
+
+
+def _outbound(row: Any) -> OutboundSms | OutboundEmail:
     if row.channel is Channel.EMAIL:
         return OutboundEmail(
             reference=str(row.id),
@@ -214,56 +240,71 @@ def _outbound(row: OutboxMessage) -> OutboundSms | OutboundEmail:
     )
 
 
-def _finish(
+def _record(
     session_factory: sessionmaker[Session],
-    row_id: int,
     owner: str,
-    status: OutboxStatus,
-    now: dt.datetime,
-    *,
-    error: str | None = None,
-    receipt: SendReceipt | None = None,
-    next_attempt_at: dt.datetime | None = None,
+    results: list[Sent[_Claimed]],
+    settings: Settings,
+    clock: Clock,
 ) -> None:
+    """Record a group of results in one transaction, each only if we still hold its lease."""
+    now = clock.now()
+    outcomes = []
+    with session_factory.begin() as session:
+        for result in results:
+            row = result.item
+            if result.receipt is None and result.error is None:
+                continue  # not sent: the lease was lost, or the send broke (logged)
+            status, values = _result_values(row, result, settings, now)
+            recorded = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row.id,
+                    OutboxMessage.lease_owner == owner,
+                    OutboxMessage.status.in_(sources_of(status) & {OutboxStatus.SENDING}),
+                )
+                .values(**values)
+            )
+            outcomes.append((row, status, result.error, recorded.rowcount))  # type: ignore[attr-defined]
+    for row, status, error, count in outcomes:
+        if count == 0:
+            log.warning("outbox %s: lease lost before the result was recorded", row.id)
+            continue
+        metrics.count_reply(row.carrier, status)
+        log.info(
+            "outbox %s to %s: %s%s",
+            row.id,
+            mask_email(row.recipient)
+            if row.channel is Channel.EMAIL
+            else mask_phone(row.recipient or ""),
+            status.value,
+            f" ({error})" if error else "",
+        )
+
+
+def _result_values(
+    row: _Claimed, result: Sent[_Claimed], settings: Settings, now: dt.datetime
+) -> tuple[OutboxStatus, dict[str, object]]:
+    if result.receipt is not None:
+        status = OutboxStatus.SENT
+    elif isinstance(result.error, RetryableSendError) and now < row.give_up_at:
+        status = OutboxStatus.PENDING
+    else:
+        status = OutboxStatus.FAILED
     check_transition(OutboxStatus.SENDING, status)
     values: dict[str, object] = {"status": status, "lease_until": None, "lease_owner": None}
-    if error is not None:
-        values["last_error"] = error[:200]
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    if status is not OutboxStatus.PENDING:
+    if result.error is not None:
+        values["last_error"] = str(result.error)[:200]
+    if status is OutboxStatus.PENDING:
+        values["next_attempt_at"] = min(now + _backoff(row.attempts, settings), row.give_up_at)
+    else:
         # Sent or given up: the password or OTP has done its job and must not linger.
         values["text"] = OutboxMessage.safe_text
         values["html"] = OutboxMessage.safe_html
-    if receipt is not None:
+    if result.receipt is not None:
         values["sent_at"] = now
-        values["carrier_reference"] = receipt.carrier_reference
-    with session_factory.begin() as session:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                OutboxMessage.lease_owner == owner,
-                OutboxMessage.status.in_(sources_of(status) & {OutboxStatus.SENDING}),
-            )
-            .values(**values)
-        )
-        recipient, carrier, channel = session.execute(
-            select(OutboxMessage.recipient, OutboxMessage.carrier, OutboxMessage.channel).where(
-                OutboxMessage.id == row_id
-            )
-        ).one()
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        log.warning("outbox %s: lease lost before the result was recorded", row_id)
-        return
-    metrics.count_reply(carrier, status)
-    log.info(
-        "outbox %s to %s: %s%s",
-        row_id,
-        mask_email(recipient) if channel is Channel.EMAIL else mask_phone(recipient or ""),
-        status.value,
-        f" ({error})" if error else "",
-    )
+        values["carrier_reference"] = result.receipt.carrier_reference
+    return status, values
 
 
 def _backoff(attempts: int, settings: Settings) -> dt.timedelta:
