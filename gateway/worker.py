@@ -1,5 +1,5 @@
-"""The background worker: process received messages and email recovery requests, then hand
-due replies, notices and emails to the carriers and the SMTP relay.
+"""The background worker: process received messages and email recovery requests and, in a
+second loop beside it, hand due replies, notices and emails to the carriers and the SMTP relay.
 
 Each message is processed in its own transaction after locking its row (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL; SQLite serialises writers), and only while it is still ``received``:
@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -54,9 +54,18 @@ class Worker:
     def run_once(self) -> int:
         """Process one batch of messages and of email requests, send one batch of the outbox;
         return the work done."""
+        return self.process_inbound() + self.dispatch_outbox()
+
+    def process_inbound(self) -> int:
+        """Process one batch of received messages and one of email requests."""
         done = self.process_pending()
-        done += process_requests(self.session_factory, settings=self.settings, clock=self.clock)
-        return done + dispatch_pending(
+        return done + process_requests(
+            self.session_factory, settings=self.settings, clock=self.clock
+        )
+
+    def dispatch_outbox(self) -> int:
+        """Send one claimed batch of the outbox; return how many rows were attempted."""
+        return dispatch_pending(
             self.session_factory,
             self.transports,
             settings=self.settings,
@@ -74,18 +83,34 @@ class Worker:
         return total
 
     def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set, sleeping the poll interval whenever nothing was due."""
+        """Work until ``stop`` is set, sleeping the poll interval whenever nothing was due.
+
+        Inbound processing and the outbox run in two loops side by side, so that deciding
+        messages never waits for carriers to answer, nor sending for deciding. They share only
+        the database, where the leases and row locks already keep two workers apart.
+        """
         log.info("worker %s started", self.worker_id)
+        outbox = threading.Thread(
+            target=self._loop, args=(self.dispatch_outbox, stop), name="outbox", daemon=True
+        )
+        outbox.start()
+        try:
+            self._loop(self.process_inbound, stop)
+        finally:
+            stop.set()
+            outbox.join()
+        log.info("worker %s stopped", self.worker_id)
+
+    def _loop(self, work: Callable[[], int], stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                done = self.run_once()
+                done = work()
             except Exception:
                 # The database may be restarting; keep the process alive and try again.
                 log.exception("worker pass failed")
                 done = 0
             if not done:
                 stop.wait(self.settings.worker_poll_interval)
-        log.info("worker %s stopped", self.worker_id)
 
     def process_pending(self) -> int:
         """Process one batch of received messages; return how many were looked at."""
