@@ -80,12 +80,13 @@ def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespac
         backlog = mos.count
         with worker(workdir, env):
             drained, drain_seconds = wait_replies(record, backlog, args.drain_limit)
-            results.append(("worker draining alone", None, rate_line(drained, drain_seconds)))
+            drain = rate_line(drained, drain_seconds, bare_insert)
+            results.append(("worker draining alone", None, drain))
             sent_before = mos.count
             running = run_load("127.0.0.1", port, mos.next_request, **load)
             results.append(("MO ingest, worker running", running, ""))
             replied, _ = wait_replies(record, mos.count, args.drain_limit)
-    e2e = end_to_end(record, mos, sent_before, args.seconds)
+    e2e = end_to_end(record, mos, sent_before, bare_insert)
     results.append(("end to end (MO → reply accepted)", None, e2e))
     report(results, bare, bare_insert, replied, mos.count)
 
@@ -126,7 +127,7 @@ def wait_replies(record: Path, expected: int, limit: float) -> tuple[int, float]
     return count, time.monotonic() - started
 
 
-def end_to_end(record: Path, mos: MoFactory, first: int, seconds: float) -> str:
+def end_to_end(record: Path, mos: MoFactory, first: int, bare_insert: LoadResult) -> str:
     """Describe the replies to the MOs of the worker-running phase: rate and MO → reply latency."""
     ids = {f"b-{mos._run}-{n}" for n in range(first + 1, mos.count + 1)}
     arrivals = {}
@@ -140,14 +141,18 @@ def end_to_end(record: Path, mos: MoFactory, first: int, seconds: float) -> str:
     window = max(arrivals.values()) - min(mos.sent_at[i] for i in ids)
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    rate = len(arrivals) / window
     return (
-        f"{len(arrivals)}/{len(ids)} replied, {len(arrivals) / window:,.0f}/s over {window:.1f} s;"
-        f" MO→reply p50 {p50:,.0f} ms p99 {p99:,.0f} ms"
+        f"{len(arrivals)}/{len(ids)} replied, {rate:,.0f}/s ({rate / bare_insert.rate:.2f}x insert)"
+        f" over {window:.1f} s; MO→reply p50 {p50:,.0f} ms p99 {p99:,.0f} ms"
     )
 
 
-def rate_line(count: int, seconds: float) -> str:
-    return f"{count} replies in {seconds:.1f} s: {count / seconds:,.0f}/s" if seconds else "-"
+def rate_line(count: int, seconds: float, bare_insert: LoadResult) -> str:
+    rate = count / seconds if seconds else 0.0
+    return (
+        f"{count} replies in {seconds:.1f} s: {rate:,.0f}/s, {rate / bare_insert.rate:.2f}x insert"
+    )
 
 
 def report(
