@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -30,6 +31,14 @@ class LoadResult:
     errors: int
     seconds: float
     latencies: list[float]  # seconds, one per successful request
+    answered: int = 0  # every answer, the warm-up's and stragglers' included
+    cpu_seconds: float | None = None  # the server's CPU time over the whole run, when measured
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        if self.cpu_seconds is None or not self.answered:
+            return None
+        return 1000 * self.cpu_seconds / self.answered
 
     @property
     def rate(self) -> float:
@@ -68,6 +77,7 @@ async def _run(
     end = start + seconds
     latencies: list[float] = []
     errors = [0]
+    answered = [0]
 
     async def client() -> None:
         reader: asyncio.StreamReader | None = None
@@ -85,6 +95,7 @@ async def _run(
                 writer = None
                 continue
             done_at = loop.time()
+            answered[0] += 1
             if sent_at >= start and done_at <= end:
                 if 200 <= status < 300:
                     latencies.append(done_at - sent_at)
@@ -97,7 +108,7 @@ async def _run(
             writer.close()
 
     await asyncio.gather(*(client() for _ in range(connections)))
-    return LoadResult(len(latencies), errors[0], seconds, latencies)
+    return LoadResult(len(latencies), errors[0], seconds, latencies, answered[0])
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
@@ -111,6 +122,35 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     await reader.readexactly(int(headers.get("content-length", "0")))
     keep_alive = headers.get("connection") != "close" and version == "HTTP/1.1"
     return int(status), keep_alive
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """Return the CPU time of a process and all its descendants, live or reaped (Linux /proc).
+
+    gunicorn recycles workers (``max_requests``): a reaped worker's time is in its parent's
+    ``cutime``/``cstime``, a live one's in its own ``utime``/``stime``.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited while we looked
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    family = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in family and child not in family:
+                family.add(child)
+                grew = True
+    return sum(times.get(member, 0) for member in family) / ticks
 
 
 def http_request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -33,12 +34,18 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.loadgen import LoadResult, http_request, run_load, serve_carrier
+from benchmarks.loadgen import (
+    LoadResult,
+    http_request,
+    process_cpu_seconds,
+    run_load,
+    serve_carrier,
+)
 from gateway.delivery.carriers.signing import signed_headers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,30 +72,45 @@ def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespac
     results: list[tuple[str, LoadResult | None, str]] = []
 
     get = http_request("GET", "/", {})
-    with gunicorn(workdir, env, "benchmarks.baseline_app:ok_app", "ok") as port:
-        bare = run_load("127.0.0.1", port, lambda: get, **load)
+    with gunicorn(workdir, env, "benchmarks.baseline_app:ok_app", "ok") as (port, pid):
+        bare = measured(pid, lambda: run_load("127.0.0.1", port, lambda: get, **load))
     body_request = http_request("POST", "/", {"Content-Type": "application/json"}, b'{"a": 1}' * 8)
-    with gunicorn(workdir, env, "benchmarks.baseline_app:insert_app", "insert") as port:
-        bare_insert = run_load("127.0.0.1", port, lambda: body_request, **load)
+    with gunicorn(workdir, env, "benchmarks.baseline_app:insert_app", "insert") as (port, pid):
+        bare_insert = measured(
+            pid, lambda: run_load("127.0.0.1", port, lambda: body_request, **load)
+        )
     results += [("bare Flask ok", bare, ""), ("bare Flask + 1 SQLite insert", bare_insert, "")]
 
     subprocess.run([sys.executable, "-m", "gateway", "init-db"], env=env, cwd=workdir, check=True)
     mos = MoFactory()
-    with gunicorn(workdir, env, "wsgi:app", "gateway") as port:
-        stopped = run_load("127.0.0.1", port, mos.next_request, **load)
+    with gunicorn(workdir, env, "wsgi:app", "gateway") as (port, pid):
+        stopped = measured(pid, lambda: run_load("127.0.0.1", port, mos.next_request, **load))
         results.append(("MO ingest, worker stopped", stopped, ""))
         backlog = mos.count
-        with worker(workdir, env):
+        with worker(workdir, env) as worker_pid:
+            cpu_before = process_cpu_seconds(worker_pid)
             drained, drain_seconds = wait_replies(record, backlog, args.drain_limit)
+            cpu_drain = process_cpu_seconds(worker_pid) - cpu_before
             drain = rate_line(drained, drain_seconds, bare_insert)
+            drain += f"; worker CPU {1000 * cpu_drain / max(drained, 1):.1f} ms/reply"
             results.append(("worker draining alone", None, drain))
             sent_before = mos.count
-            running = run_load("127.0.0.1", port, mos.next_request, **load)
+            cpu_before = process_cpu_seconds(worker_pid)
+            running = measured(pid, lambda: run_load("127.0.0.1", port, mos.next_request, **load))
             results.append(("MO ingest, worker running", running, ""))
             replied, _ = wait_replies(record, mos.count, args.drain_limit)
+            cpu_running = process_cpu_seconds(worker_pid) - cpu_before
     e2e = end_to_end(record, mos, sent_before, bare_insert)
+    e2e += f"; worker CPU {1000 * cpu_running / max(mos.count - sent_before, 1):.1f} ms/reply"
     results.append(("end to end (MO → reply accepted)", None, e2e))
     report(results, bare, bare_insert, replied, mos.count)
+
+
+def measured(pid: int, run: Callable[[], LoadResult]) -> LoadResult:
+    """Run a load and attach the CPU time the server (``pid`` and its workers) spent on it."""
+    before = process_cpu_seconds(pid)
+    result = run()
+    return dataclasses.replace(result, cpu_seconds=process_cpu_seconds(pid) - before)
 
 
 class MoFactory:
@@ -162,11 +184,16 @@ def report(
     replied: int,
     sent: int,
 ) -> None:
-    print(f"{'figure':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'err':>5}  ratio / note")
+    print(
+        f"{'figure':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'err':>5} {'CPU ms/req':>10}"
+        "  ratio / note"
+    )
     for name, result, note in results:
         if result is None:
-            print(f"{name:<34} {'':>8} {'':>8} {'':>8} {'':>5}  {note}")
+            print(f"{name:<34} {'':>8} {'':>8} {'':>8} {'':>5} {'':>10}  {note}")
             continue
+        cpu = result.cpu_ms_per_request
+        cpu_text = "" if cpu is None else f"{cpu:.2f}"
         ratio = ""
         if result is not bare:
             ratio = f"{result.rate / bare.rate:.2f}x ok"
@@ -174,7 +201,7 @@ def report(
                 ratio += f", {result.rate / bare_insert.rate:.2f}x insert"
         print(
             f"{name:<34} {result.rate:>8,.0f} {result.percentile(50):>8.1f} "
-            f"{result.percentile(99):>8.1f} {result.errors:>5}  {ratio}{note}"
+            f"{result.percentile(99):>8.1f} {result.errors:>5} {cpu_text:>10}  {ratio}{note}"
         )
     print(f"replies accepted by the fake carrier: {replied} of {sent} MOs sent")
 
@@ -200,30 +227,30 @@ def environ(workdir: Path, carrier_url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def gunicorn(workdir: Path, env: dict[str, str], app: str, name: str) -> Iterator[int]:
+def gunicorn(workdir: Path, env: dict[str, str], app: str, name: str) -> Iterator[tuple[int, int]]:
     """Serve ``app`` under the project's gunicorn.conf.py on a free port until the block ends."""
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
     argv += ["--bind", f"127.0.0.1:{port}", app]
-    with running(workdir, name, argv, env):
+    with running(workdir, name, argv, env) as pid:
         wait_answering(port, "/healthz" if app == "wsgi:app" else "/")
-        yield port
+        yield port, pid
 
 
 @contextlib.contextmanager
-def worker(workdir: Path, env: dict[str, str]) -> Iterator[None]:
-    with running(workdir, "worker", [sys.executable, "-m", "gateway", "worker"], env):
-        yield
+def worker(workdir: Path, env: dict[str, str]) -> Iterator[int]:
+    with running(workdir, "worker", [sys.executable, "-m", "gateway", "worker"], env) as pid:
+        yield pid
 
 
 @contextlib.contextmanager
-def running(workdir: Path, name: str, argv: list[str], env: dict[str, str]) -> Iterator[None]:
+def running(workdir: Path, name: str, argv: list[str], env: dict[str, str]) -> Iterator[int]:
     with (workdir / f"{name}.log").open("ab") as log:
         process = subprocess.Popen(  # noqa: S603
             argv, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            yield
+            yield process.pid
         finally:
             process.terminate()
             try:
