@@ -53,6 +53,7 @@ bench: $(BIN)/gateway ## Run the benchmarks: figure, baseline and ratio (asserts
 	$(BIN)/python benchmarks/import_accounts.py
 	$(BIN)/python benchmarks/export_charges.py
 	$(BIN)/python benchmarks/login.py
+	$(BIN)/python benchmarks/message_path.py
 
 clean: ## Remove the virtualenv and caches (keeps .env and instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

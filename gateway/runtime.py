@@ -16,6 +16,7 @@ from gateway.db import make_engine, make_session_factory
 from gateway.delivery.carriers import Transport, build_transports
 from gateway.delivery.mail import Mailer, SmtpMailer
 from gateway.delivery.replies import ReplyCatalog, catalog_for
+from gateway.delivery.sending import ReplySender
 from gateway.errors import ConfigError
 from gateway.settings import Settings
 from gateway.worker import Worker
@@ -47,6 +48,7 @@ class Runtime:
             catalog=self.catalog,
             clock=self.clock,
             mailer=SmtpMailer(self.settings.smtp) if mailer is None else mailer,
+            sender=ReplySender(self.settings),
         )
 
 

@@ -23,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 CARRIER_KINDS = ("json", "kannel", "jasmin", "vnmo")
+MAX_CONNECTIONS = 64  # per carrier and worker process: threads and sockets are not free
 EMAIL_CARRIER = "email"  # the outbox's name for the SMTP relay, so no carrier may take it
 SMTP_SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 CREDENTIAL_KINDS = ("kannel", "jasmin")  # their MT interfaces want a username and password
@@ -46,6 +47,8 @@ class CarrierSettings:
     mt_username: str | None = None
     mt_password: str | None = None
     smsc: str | None = None  # the route to use when no inbound message names one (kannel's smsc-id)
+    max_connections: int = 8  # replies in flight at once to this carrier, per worker process
+    max_per_second: float = 0.0  # replies started per second, per worker process; 0: no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,8 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             mt_username=env.get(prefix + "MT_USERNAME", "", str) or None,
             mt_password=env.get(prefix + "MT_PASSWORD", "", str) or None,
             smsc=env.get(prefix + "SMSC", "", str) or None,
+            max_connections=env.get(prefix + "MAX_CONNECTIONS", "8", _connections),
+            max_per_second=env.get(prefix + "MAX_PER_SECOND", "0", _non_negative_float),
         )
         if carrier.kind in CREDENTIAL_KINDS and not (carrier.mt_username and carrier.mt_password):
             raise ConfigError(
@@ -297,6 +302,20 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError("must be positive")
+    return value
+
+
+def _connections(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= MAX_CONNECTIONS:
+        raise ValueError(f"must be 1 to {MAX_CONNECTIONS}")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0 or value != value or value == float("inf"):
+        raise ValueError("must be a number, 0 or more")
     return value
 
 

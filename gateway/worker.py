@@ -1,5 +1,5 @@
-"""The background worker: process received messages and email recovery requests, then hand
-due replies, notices and emails to the carriers and the SMTP relay.
+"""The background worker: process received messages and email recovery requests and, in a
+second loop beside it, hand due replies, notices and emails to the carriers and the SMTP relay.
 
 Each message is processed in its own transaction after locking its row (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL; SQLite serialises writers), and only while it is still ``received``:
@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -26,6 +26,7 @@ from gateway.delivery.carriers.base import Transport
 from gateway.delivery.mail import Mailer
 from gateway.delivery.outbox import dispatch_pending
 from gateway.delivery.replies import ReplyCatalog
+from gateway.delivery.sending import ReplySender
 from gateway.email.recovery import process_requests
 from gateway.models import InboundMessage
 from gateway.ops import metrics
@@ -50,19 +51,31 @@ class Worker:
     clock: Clock
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     mailer: Mailer | None = None
+    # Kept for the process's life, so that a carrier's rate limit spans batches.
+    sender: ReplySender | None = None
 
     def run_once(self) -> int:
         """Process one batch of messages and of email requests, send one batch of the outbox;
         return the work done."""
+        return self.process_inbound() + self.dispatch_outbox()
+
+    def process_inbound(self) -> int:
+        """Process one batch of received messages and one of email requests."""
         done = self.process_pending()
-        done += process_requests(self.session_factory, settings=self.settings, clock=self.clock)
-        return done + dispatch_pending(
+        return done + process_requests(
+            self.session_factory, settings=self.settings, clock=self.clock
+        )
+
+    def dispatch_outbox(self) -> int:
+        """Send one claimed batch of the outbox; return how many rows were attempted."""
+        return dispatch_pending(
             self.session_factory,
             self.transports,
             settings=self.settings,
             clock=self.clock,
             worker_id=self.worker_id,
             mailer=self.mailer,
+            sender=self.sender,
         )
 
     def drain(self) -> int:
@@ -73,12 +86,29 @@ class Worker:
         return total
 
     def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set, sleeping the poll interval whenever nothing was due."""
+        """Work until ``stop`` is set, sleeping the poll interval whenever nothing was due.
+
+        Inbound processing and the outbox run in two loops side by side, so that deciding
+        messages never waits for carriers to answer, nor sending for deciding. They share only
+        the database, where the leases and row locks already keep two workers apart.
+        """
         log.info("worker %s started", self.worker_id)
+        outbox = threading.Thread(
+            target=self._loop, args=(self.dispatch_outbox, stop), name="outbox", daemon=True
+        )
+        outbox.start()
+        try:
+            self._loop(self.process_inbound, stop)
+        finally:
+            stop.set()
+            outbox.join()
+        log.info("worker %s stopped", self.worker_id)
+
+    def _loop(self, work: Callable[[], int], stop: threading.Event) -> None:
         failures = 0
         while not stop.is_set():
             try:
-                done = self.run_once()
+                done = work()
             except Exception as exc:
                 # The database may be restarting: stay alive, back off, and say so once per
                 # outage (a pass every poll interval would bury the log in tracebacks).
@@ -93,7 +123,6 @@ class Worker:
                 failures = 0
             if not done:
                 stop.wait(self.settings.worker_poll_interval)
-        log.info("worker %s stopped", self.worker_id)
 
     def process_pending(self) -> int:
         """Process one batch of received messages; return how many were looked at."""

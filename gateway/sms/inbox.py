@@ -1,4 +1,10 @@
-"""Durable intake of inbound messages, with idempotency on the carrier's message id."""
+"""Durable intake of inbound messages, with idempotency on the carrier's message id.
+
+This runs on every MO request, so it speaks SQLAlchemy Core on a bare connection: one
+``INSERT … ON CONFLICT DO NOTHING RETURNING id`` in a transaction of its own, and a look-up
+only for a repeat. No ORM unit of work, no identity map, and the write lock (SQLite) or the
+row (PostgreSQL) is held for that one statement.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, select
 
+from gateway.db import insert_unless_present
 from gateway.delivery.carriers.base import InboundSms
 from gateway.errors import ConflictingDuplicate
 from gateway.models import InboundMessage
 from gateway.ops import metrics
 from gateway.states import MessageStatus
+
+_messages = InboundMessage.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,49 +39,49 @@ def content_digest(sms: InboundSms) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def find_delivery(session: Session, carrier: str, carrier_message_id: str) -> InboundMessage | None:
-    """Return the message a carrier delivered under its id, if any."""
-    query = select(InboundMessage).where(
-        InboundMessage.carrier == carrier, InboundMessage.carrier_message_id == carrier_message_id
-    )
-    return session.scalars(query).one_or_none()
-
-
-def accept_inbound(session: Session, carrier: str, sms: InboundSms, now: dt.datetime) -> Intake:
-    """Store a delivery once and commit; a repeat returns the first message's id.
+def accept_inbound(engine: Engine, carrier: str, sms: InboundSms, now: dt.datetime) -> Intake:
+    """Store a delivery once, committed before this returns; a repeat returns the first id.
 
     Raises ConflictingDuplicate when the id was used before for different content.
     """
     digest = content_digest(sms)
-    existing = find_delivery(session, carrier, sms.carrier_message_id)
-    if existing is None:
-        message = InboundMessage(
-            carrier=carrier,
-            carrier_message_id=sms.carrier_message_id,
-            sender=sms.sender,
-            recipient=sms.recipient,
-            text=sms.text,
-            content_digest=digest,
-            carrier_received_at=sms.received_at,
-            route=sms.route,
-            created_at=now,
-            status=MessageStatus.RECEIVED,
-        )
-        session.add(message)
-        try:
-            session.commit()
-        except IntegrityError:
-            # Another request stored the same delivery between our look-up and our insert.
-            session.rollback()
-            existing = find_delivery(session, carrier, sms.carrier_message_id)
-            if existing is None:
-                raise
-        else:
-            metrics.count_received(carrier, duplicate=False)
-            return Intake(message.id, duplicate=False)
-    if existing.content_digest != digest:
+    row = {
+        "carrier": carrier,
+        "carrier_message_id": sms.carrier_message_id,
+        "sender": sms.sender,
+        "recipient": sms.recipient,
+        "text": sms.text,
+        "content_digest": digest,
+        "carrier_received_at": sms.received_at,
+        "route": sms.route,
+        "created_at": now,
+        "status": MessageStatus.RECEIVED,
+        "replied": False,
+        "attempts": 0,
+    }
+    with engine.begin() as connection:
+        # A concurrent delivery of the same id either commits first (then this inserts
+        # nothing and the look-up below finds it) or waits for this one: never two rows.
+        statement = insert_unless_present(
+            connection, _messages, ("carrier", "carrier_message_id")
+        ).returning(_messages.c.id)
+        message_id = connection.execute(statement, row).scalar_one_or_none()
+    if message_id is not None:
+        metrics.count_received(carrier, duplicate=False)
+        return Intake(message_id, duplicate=False)
+    with engine.connect() as connection:
+        existing_id, existing_digest = _find(connection, carrier, sms.carrier_message_id)
+    if existing_digest != digest:
         raise ConflictingDuplicate(
             f"message id {sms.carrier_message_id!r} was already used for different content"
         )
     metrics.count_received(carrier, duplicate=True)
-    return Intake(existing.id, duplicate=True)
+    return Intake(existing_id, duplicate=True)
+
+
+def _find(connection: Connection, carrier: str, carrier_message_id: str) -> tuple[int, str]:
+    query = select(_messages.c.id, _messages.c.content_digest).where(
+        _messages.c.carrier == carrier, _messages.c.carrier_message_id == carrier_message_id
+    )
+    found = connection.execute(query).one()
+    return found.id, found.content_digest

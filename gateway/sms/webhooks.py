@@ -68,7 +68,7 @@ def _store_mo(config: CarrierSettings, kind: CarrierKind, hook: WebhookRequest) 
     sms = kind.parse_inbound(hook)
     if sms.recipient.lstrip("+") != settings.shortcode:
         raise WrongShortcode(f"to must be {settings.shortcode}")
-    intake = accept_inbound(db_session(), config.name, sms, now)
+    intake = accept_inbound(runtime().engine, config.name, sms, now)
     log.info(
         "MO %s from %s via %s: %s",
         intake.message_id,

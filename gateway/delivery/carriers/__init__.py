@@ -141,8 +141,18 @@ def kind_of(carrier: CarrierSettings) -> CarrierKind:
 
 
 def build_transports(settings: Settings, clock: Clock) -> Mapping[str, Transport]:
-    """Return a transport for each configured carrier, sharing one HTTP connection pool."""
+    """Return a transport for each configured carrier, sharing one HTTP connection pool.
+
+    The pool keeps, per carrier host, as many connections alive as that carrier's lane may
+    use at once (``CARRIER_<NAME>_MAX_CONNECTIONS``), so concurrent replies reuse them.
+    """
     http = requests.Session()
+    widest = max((carrier.max_connections for carrier in settings.carriers.values()), default=1)
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=len(settings.carriers) or 1, pool_maxsize=widest
+    )
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
     return {
         name: kind_of(carrier).transport(carrier, settings, clock, http)
         for name, carrier in settings.carriers.items()

@@ -1,0 +1,297 @@
+"""Measure the message path (MO ingest, then MO → reply) beside bare Flask in the same run.
+
+    python benchmarks/message_path.py [--seconds 5] [--connections 16] [--drain-limit 30]
+
+Every server runs under the project's ``gunicorn.conf.py`` (same workers, timeouts, logging)
+and is driven by the same load generator (``loadgen.py``) on loopback:
+
+1. bare Flask "ok", then bare Flask + one SQLite insert: the baselines;
+2. the gateway's signed MO webhook with the worker stopped: every MO from its own phone, so
+   none is rate limited and each one earns a reply;
+3. the worker started alone on that backlog: how fast it drains it (replies accepted by the
+   fake carrier per second);
+4. the webhook again with the worker running: the ingest rate, and end to end the replies the
+   fake carrier accepted while the load ran, with the MO → reply latency.
+
+The fake carrier answers at once in its own process (never the bottleneck). Nothing is
+asserted; each phase is bounded by ``--seconds`` or ``--drain-limit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import itertools
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.loadgen import (
+    LoadResult,
+    http_request,
+    process_cpu_seconds,
+    run_load,
+    serve_carrier,
+)
+from gateway.delivery.carriers.signing import signed_headers
+
+ROOT = Path(__file__).resolve().parents[1]
+CARRIER = "bench"
+SECRET = secrets.token_hex(32)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per phase")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--drain-limit", type=float, default=30.0, help="seconds to wait to drain")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-path-") as tmp:
+        workdir = Path(tmp)
+        with fake_carrier(workdir) as (carrier_url, record):
+            bench(workdir, carrier_url, record, args)
+    return 0
+
+
+def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespace) -> None:
+    env = environ(workdir, carrier_url)
+    load = {"connections": args.connections, "seconds": args.seconds}
+    results: list[tuple[str, LoadResult | None, str]] = []
+
+    get = http_request("GET", "/", {})
+    with gunicorn(workdir, env, "benchmarks.baseline_app:ok_app", "ok") as (port, pid):
+        bare = measured(pid, lambda: run_load("127.0.0.1", port, lambda: get, **load))
+    body_request = http_request("POST", "/", {"Content-Type": "application/json"}, b'{"a": 1}' * 8)
+    with gunicorn(workdir, env, "benchmarks.baseline_app:insert_app", "insert") as (port, pid):
+        bare_insert = measured(
+            pid, lambda: run_load("127.0.0.1", port, lambda: body_request, **load)
+        )
+    results += [("bare Flask ok", bare, ""), ("bare Flask + 1 SQLite insert", bare_insert, "")]
+
+    subprocess.run([sys.executable, "-m", "gateway", "init-db"], env=env, cwd=workdir, check=True)
+    mos = MoFactory()
+    with gunicorn(workdir, env, "wsgi:app", "gateway") as (port, pid):
+        stopped = measured(pid, lambda: run_load("127.0.0.1", port, mos.next_request, **load))
+        results.append(("MO ingest, worker stopped", stopped, ""))
+        backlog = mos.count
+        with worker(workdir, env) as worker_pid:
+            cpu_before = process_cpu_seconds(worker_pid)
+            drained, drain_seconds = wait_replies(record, backlog, args.drain_limit)
+            cpu_drain = process_cpu_seconds(worker_pid) - cpu_before
+            drain = rate_line(drained, drain_seconds, bare_insert)
+            drain += f"; worker CPU {1000 * cpu_drain / max(drained, 1):.1f} ms/reply"
+            results.append(("worker draining alone", None, drain))
+            sent_before = mos.count
+            cpu_before = process_cpu_seconds(worker_pid)
+            running = measured(pid, lambda: run_load("127.0.0.1", port, mos.next_request, **load))
+            results.append(("MO ingest, worker running", running, ""))
+            replied, _ = wait_replies(record, mos.count, args.drain_limit)
+            cpu_running = process_cpu_seconds(worker_pid) - cpu_before
+    e2e = end_to_end(record, mos, sent_before, bare_insert)
+    e2e += f"; worker CPU {1000 * cpu_running / max(mos.count - sent_before, 1):.1f} ms/reply"
+    results.append(("end to end (MO → reply accepted)", None, e2e))
+    report(results, bare, bare_insert, replied, mos.count)
+
+
+def measured(pid: int, run: Callable[[], LoadResult]) -> LoadResult:
+    """Run a load and attach the CPU time the server (``pid`` and its workers) spent on it."""
+    before = process_cpu_seconds(pid)
+    result = run()
+    return dataclasses.replace(result, cpu_seconds=process_cpu_seconds(pid) - before)
+
+
+class MoFactory:
+    """Build signed MO requests, each with a new id from a new phone; remember when each left."""
+
+    def __init__(self) -> None:
+        self._numbers = itertools.count(1)
+        self._run = secrets.token_hex(4)
+        self.sent_at: dict[str, float] = {}
+        self.count = 0
+
+    def next_request(self) -> bytes:
+        number = next(self._numbers)
+        mo_id = f"b-{self._run}-{number}"
+        phone = f"849{number:08d}"  # a new phone each time: no rate limit, always a reply
+        payload = {"id": mo_id, "from": phone, "to": "8079", "text": "BH MK 0123456789"}
+        body = json.dumps(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            **signed_headers(SECRET, body, dt.datetime.now(dt.UTC)),
+        }
+        self.sent_at[mo_id] = time.time()
+        self.count += 1  # requests sent, a few of them after the measured window closed
+        return http_request("POST", f"/carriers/{CARRIER}/mo", headers, body)
+
+
+def wait_replies(record: Path, expected: int, limit: float) -> tuple[int, float]:
+    """Wait until the carrier has ``expected`` replies or ``limit`` seconds pass; return both."""
+    started = time.monotonic()
+    count = 0
+    while time.monotonic() - started < limit:
+        count = len(record.read_text().splitlines())
+        if count >= expected:
+            break
+        time.sleep(0.1)
+    return count, time.monotonic() - started
+
+
+def end_to_end(record: Path, mos: MoFactory, first: int, bare_insert: LoadResult) -> str:
+    """Describe the replies to the MOs of the worker-running phase: rate and MO → reply latency."""
+    ids = {f"b-{mos._run}-{n}" for n in range(first + 1, mos.count + 1)}
+    arrivals = {}
+    for line in record.read_text().splitlines():
+        mo_id, at = line.split()
+        if mo_id in ids:
+            arrivals[mo_id] = float(at)
+    if not arrivals:
+        return "no reply"
+    latencies = sorted(arrivals[i] - mos.sent_at[i] for i in arrivals)
+    window = max(arrivals.values()) - min(mos.sent_at[i] for i in ids)
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    rate = len(arrivals) / window
+    return (
+        f"{len(arrivals)}/{len(ids)} replied, {rate:,.0f}/s ({rate / bare_insert.rate:.2f}x insert)"
+        f" over {window:.1f} s; MO→reply p50 {p50:,.0f} ms p99 {p99:,.0f} ms"
+    )
+
+
+def rate_line(count: int, seconds: float, bare_insert: LoadResult) -> str:
+    rate = count / seconds if seconds else 0.0
+    return (
+        f"{count} replies in {seconds:.1f} s: {rate:,.0f}/s, {rate / bare_insert.rate:.2f}x insert"
+    )
+
+
+def report(
+    results: list[tuple[str, LoadResult | None, str]],
+    bare: LoadResult,
+    bare_insert: LoadResult,
+    replied: int,
+    sent: int,
+) -> None:
+    print(
+        f"{'figure':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'err':>5} {'CPU ms/req':>10}"
+        "  ratio / note"
+    )
+    for name, result, note in results:
+        if result is None:
+            print(f"{name:<34} {'':>8} {'':>8} {'':>8} {'':>5} {'':>10}  {note}")
+            continue
+        cpu = result.cpu_ms_per_request
+        cpu_text = "" if cpu is None else f"{cpu:.2f}"
+        ratio = ""
+        if result is not bare:
+            ratio = f"{result.rate / bare.rate:.2f}x ok"
+            if result is not bare_insert:
+                ratio += f", {result.rate / bare_insert.rate:.2f}x insert"
+        print(
+            f"{name:<34} {result.rate:>8,.0f} {result.percentile(50):>8.1f} "
+            f"{result.percentile(99):>8.1f} {result.errors:>5} {cpu_text:>10}  {ratio}{note}"
+        )
+    print(f"replies accepted by the fake carrier: {replied} of {sent} MOs sent")
+
+
+def environ(workdir: Path, carrier_url: str) -> dict[str, str]:
+    env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "XDG_RUNTIME_DIR": str(workdir),
+            "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
+            "GATEWAY_SECRET_KEY": secrets.token_hex(32),
+            "GATEWAY_CARRIERS": CARRIER,
+            f"CARRIER_{CARRIER.upper()}_SECRET": SECRET,
+            f"CARRIER_{CARRIER.upper()}_MT_URL": carrier_url,
+            "GATEWAY_LOG_LEVEL": "WARNING",
+            "BENCH_SQLITE_PATH": str(workdir / "baseline.db"),
+        }
+    )
+    if "DATABASE_URL" in os.environ:
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    return env
+
+
+@contextlib.contextmanager
+def gunicorn(workdir: Path, env: dict[str, str], app: str, name: str) -> Iterator[tuple[int, int]]:
+    """Serve ``app`` under the project's gunicorn.conf.py on a free port until the block ends."""
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+    argv += ["--bind", f"127.0.0.1:{port}", app]
+    with running(workdir, name, argv, env) as pid:
+        wait_answering(port, "/healthz" if app == "wsgi:app" else "/")
+        yield port, pid
+
+
+@contextlib.contextmanager
+def worker(workdir: Path, env: dict[str, str]) -> Iterator[int]:
+    with running(workdir, "worker", [sys.executable, "-m", "gateway", "worker"], env) as pid:
+        yield pid
+
+
+@contextlib.contextmanager
+def running(workdir: Path, name: str, argv: list[str], env: dict[str, str]) -> Iterator[int]:
+    with (workdir / f"{name}.log").open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603
+            argv, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextlib.contextmanager
+def fake_carrier(workdir: Path) -> Iterator[tuple[str, Path]]:
+    port = free_port()
+    record = workdir / "carrier.txt"
+    record.touch()
+    ready = multiprocessing.Event()
+    process = multiprocessing.Process(target=serve_carrier, args=(port, record, ready), daemon=True)
+    process.start()
+    try:
+        ready.wait(10)
+        yield f"http://127.0.0.1:{port}/mt", record
+    finally:
+        process.terminate()
+        process.join(10)
+
+
+def wait_answering(port: int, path: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing answered on port {port} within 30 s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
