@@ -17,6 +17,7 @@ from billing.errors import BillingError
 from billing.export import csv_chunks, iter_entries
 from billing.periods import local_days
 from billing.refunds import RefundPolicy
+from gateway import fields
 from gateway.errors import InvalidCredentials, InvalidPayload
 from gateway.finance.queries import known_carriers, reading_session
 from gateway.web import runtime
@@ -53,6 +54,9 @@ def charges_csv() -> Response:
         period = local_days(first, last)
     except BillingError as exc:
         raise InvalidPayload(str(exc).replace("--from", "from").replace("--to", "to")) from exc
+    except OverflowError:
+        pass  # a day at datetime's very ends: refused just below
+    fields.iso_day(first, "from"), fields.iso_day(last, "to")  # within 2000..2100
     excel = request.args.get("excel", "") in {"1", "true"}
     with reading_session(rt) as session:
         if carrier is not None and carrier not in known_carriers(rt, session):

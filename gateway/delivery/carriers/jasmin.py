@@ -52,9 +52,7 @@ def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
 def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
     """Turn the MO connector's form (POST) or query (GET) into an InboundSms."""
     params = request.form_params()
-    coding = wire.text_field(params.get("coding", b"0"), "coding") or "0"
-    if not coding.isdigit():
-        raise InvalidPayload("coding must be a number")
+    code = wire.number(params.get("coding", b"0") or b"0", "coding")
     if params.get("binary"):
         # "binary" is the hex of the raw short message: lossless where "content" may not be.
         try:
@@ -63,7 +61,6 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
             raise InvalidPayload("binary must be hexadecimal") from None
     else:
         raw = params.get("content", b"")
-    code = int(coding)
     text = wire.decode_text(
         raw,
         ucs2=code == CODING_UCS2,
