@@ -26,6 +26,9 @@ CARRIER_KINDS = ("json", "kannel", "jasmin", "vnmo")
 EMAIL_CARRIER = "email"  # the outbox's name for the SMTP relay, so no carrier may take it
 SMTP_SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 CREDENTIAL_KINDS = ("kannel", "jasmin")  # their MT interfaces want a username and password
+# A URL token leaks through proxies' and carriers' logs: these kinds must also name their callers.
+URL_TOKEN_KINDS = ("kannel", "jasmin", "vnmo")
+ANY_ADDRESS = "any"  # an explicit, documented-unsafe CARRIER_<NAME>_ALLOW_IPS
 CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -42,7 +45,9 @@ class CarrierSettings:
     mt_url: str
     kind: str
     timeout: float
-    allow_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()  # empty: any
+    # Empty: any caller (json only, whose HMAC signature proves the caller); "any" reads as
+    # 0.0.0.0/0 and ::/0.
+    allow_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     mt_username: str | None = None
     mt_password: str | None = None
     smsc: str | None = None  # the route to use when no inbound message names one (kannel's smsc-id)
@@ -216,6 +221,11 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             raise ConfigError(
                 f"{prefix}MT_USERNAME and {prefix}MT_PASSWORD are required for kind {carrier.kind}"
             )
+        if carrier.kind in URL_TOKEN_KINDS and not carrier.allow_ips:
+            raise ConfigError(
+                f"{prefix}ALLOW_IPS is required for kind {carrier.kind}: its token travels in "
+                f"the URL, so list the carrier's addresses (CIDRs), or '{ANY_ADDRESS}' (unsafe)"
+            )
         carriers[name] = carrier
     return carriers
 
@@ -317,6 +327,8 @@ def _carrier_kind(raw: str) -> str:
 
 
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    if raw.strip().lower() == ANY_ADDRESS:
+        return (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
     return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
 
 
