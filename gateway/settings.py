@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TypeVar
+
+from limits import RateLimitItem, parse_many
 
 from gateway.errors import ConfigError
 
@@ -106,6 +109,13 @@ class Settings:
     otp_window: dt.timedelta
     captcha_ttl: dt.timedelta
     captcha_length: int
+    ratelimit_enabled: bool
+    ratelimit_storage: str  # empty: the database; else a limits storage URI (redis://...)
+    ratelimit_login: tuple[RateLimitItem, ...]
+    ratelimit_recovery: tuple[RateLimitItem, ...]
+    hash_concurrency: int
+    hash_wait: float
+    metrics_token: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +189,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         otp_window=env.get("GATEWAY_LIMIT_OTP_WINDOW", "1h", _duration),
         captcha_ttl=env.get("GATEWAY_CAPTCHA_TTL", "5m", _duration),
         captcha_length=env.get("GATEWAY_CAPTCHA_LENGTH", "5", _captcha_length),
+        ratelimit_enabled=env.get("GATEWAY_RATELIMIT_ENABLED", "true", _bool),
+        ratelimit_storage=env.get("GATEWAY_RATELIMIT_STORAGE", "", _limits_storage),
+        ratelimit_login=env.get("GATEWAY_RATELIMIT_LOGIN", "10/minute;100/hour", _limits),
+        ratelimit_recovery=env.get("GATEWAY_RATELIMIT_RECOVERY", "10/minute;60/hour", _limits),
+        hash_concurrency=env.get("GATEWAY_HASH_CONCURRENCY", "0", _hash_concurrency),
+        hash_wait=env.get("GATEWAY_HASH_WAIT", "0.2", _positive_float),
+        metrics_token=env.optional_secret("GATEWAY_METRICS_TOKEN"),
     )
     if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
         raise ConfigError(
@@ -353,6 +370,21 @@ def _mail_from(raw: str) -> str:
     if "@" not in address or "\n" in raw or "\r" in raw:
         raise ValueError("expected an address such as 'BHXH Việt Nam <no-reply@example.vn>'")
     return raw
+
+
+def _limits(raw: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(raw))  # "10/minute;100/hour"; raises ValueError when malformed
+
+
+def _limits_storage(raw: str) -> str:
+    if raw and not raw.startswith(("redis://", "rediss://", "redis+unix://", "memory://")):
+        raise ValueError("expected empty (the database), redis://host:port/db or memory://")
+    return raw
+
+
+def _hash_concurrency(raw: str) -> int:
+    # 0: leave one CPU for the webhook and the rest of the web app.
+    return _non_negative_int(raw) or max(1, (os.cpu_count() or 1) - 1)
 
 
 def _captcha_length(raw: str) -> int:

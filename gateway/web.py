@@ -96,7 +96,10 @@ def install(app: Flask) -> None:
     @app.errorhandler(RequestRefused)
     def _refused(exc: RequestRefused) -> ResponseReturnValue:
         note_refusal(exc.code)
-        return jsonify(error=exc.code, reason=exc.reason), exc.status
+        response = jsonify(error=exc.code, reason=exc.reason)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, exc.status
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseReturnValue:

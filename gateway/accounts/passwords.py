@@ -3,15 +3,29 @@
 Chosen passwords use argon2id at OWASP's floor (19 MiB, 2 passes, 1 lane). Temporary
 passwords are 10 random characters from a 31-letter alphabet (~50 bits); a keyed HMAC is
 enough for them and keeps the worker fast.
+
+Each argon2 computation takes a CPU for tens of milliseconds, so a flood of logins could take
+every CPU and web worker from the carrier webhook. :data:`HASH_SLOTS` bounds how many run at
+once on this machine (a semaphore in the process, lock files across gunicorn's workers); a
+request that finds no free slot within a short wait is refused with :class:`Busy` (429).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from gateway.errors import Busy
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1 as the minimum.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -19,19 +33,77 @@ _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
 
 MIN_PASSWORD_LENGTH = 8
+_BUSY = "too many passwords are being checked; try again in a second"
+
+
+class HashSlots:
+    """At most ``count`` argon2 computations at once: per process, and per machine if given
+    a folder for its lock files (flock: released by the kernel if the process dies)."""
+
+    def __init__(self, count: int, lock_dir: Path | None = None, wait: float = 0.2) -> None:
+        self.count, self.wait = count, wait
+        self._local = threading.BoundedSemaphore(count)
+        self._lock_dir = lock_dir
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold a slot for the block, or raise Busy when none frees up within the wait."""
+        deadline = time.monotonic() + self.wait
+        if not self._local.acquire(timeout=self.wait):
+            raise Busy(_BUSY, retry_after=1)
+        try:
+            fd = self._machine_slot(deadline)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    os.close(fd)  # closing the file releases its lock
+        finally:
+            self._local.release()
+
+    def _machine_slot(self, deadline: float) -> int | None:
+        if self._lock_dir is None:
+            return None
+        self._lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        while True:
+            for index in range(self.count):
+                fd = os.open(self._lock_dir / f"argon2-{index}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                return fd
+            if time.monotonic() >= deadline:
+                raise Busy(_BUSY, retry_after=1)
+            time.sleep(0.005)
+
+
+# Replaced by configure_hashing() when the app is built; this default bounds only threads.
+HASH_SLOTS = HashSlots(count=4)
+
+
+def configure_hashing(count: int, lock_dir: Path | None, wait: float) -> None:
+    """Set how many argon2 computations may run at once (GATEWAY_HASH_CONCURRENCY)."""
+    global HASH_SLOTS  # one bound per process, set by the app factory
+    HASH_SLOTS = HashSlots(count, lock_dir, wait)
 
 
 def hash_password(password: str) -> str:
-    """Hash a chosen password with argon2id."""
-    return _HASHER.hash(password)
+    """Hash a chosen password with argon2id, in one of the machine's hashing slots."""
+    with HASH_SLOTS.held():
+        return _HASHER.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password against its argon2 hash; ``None`` spends the same time and fails."""
-    try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    with HASH_SLOTS.held():
+        try:
+            return (
+                _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            )
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def needs_rehash(password_hash: str) -> bool:

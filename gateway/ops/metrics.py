@@ -45,6 +45,7 @@ class _Metrics:
     processed: Counter
     charged: Counter
     refused: Counter
+    rate_limited: Counter
     replies: Counter
     request_seconds: Histogram
     batch_seconds: Histogram
@@ -90,6 +91,13 @@ def _metrics() -> _Metrics:
             ["endpoint", "reason"],
             registry=registry,
         ),
+        rate_limited=Counter(
+            "gateway_rate_limited",
+            "Requests over a per-client limit (refused), or let through because the limit "
+            "store did not answer (store_unavailable), by limit.",
+            ["limit", "outcome"],
+            registry=registry,
+        ),
         replies=Counter(
             "gateway_replies",
             "Attempts to hand a reply to a carrier: sent, failed for good, or retry later.",
@@ -127,6 +135,11 @@ def count_processed(carrier: str, outcome: str, amount_vnd: int) -> None:
 def count_refused(endpoint: str, reason: str) -> None:
     """Count one HTTP request answered with an error code."""
     _metrics().refused.labels(endpoint, reason).inc()
+
+
+def count_rate_limited(limit: str, outcome: str = "refused") -> None:
+    """Count one request over a per-client limit, or one let through by a failing store."""
+    _metrics().rate_limited.labels(limit, outcome).inc()
 
 
 def count_reply(carrier: str, status: OutboxStatus) -> None:

@@ -106,7 +106,7 @@ def test_load_json_refuses(raw: bytes, reason: str) -> None:
 
 
 def test_load_json_reads_a_normal_body() -> None:
-    assert fields.load_json('{"bhxh": "0123456789", "n": [1, 2.5]}'.encode()) == {
+    assert fields.load_json(b'{"bhxh": "0123456789", "n": [1, 2.5]}') == {
         "bhxh": "0123456789",
         "n": [1, 2.5],
     }
