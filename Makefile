@@ -18,7 +18,7 @@ $(BIN)/gateway: setup.cfg pyproject.toml
 install: $(BIN)/gateway ## Create .venv and install the gateway with its dev tools and PostgreSQL driver
 
 .env: | $(BIN)/gateway
-	$(BIN)/python -c "import re, secrets; \
+	umask 077 && $(BIN)/python -c "import re, secrets; \
 	text = open('.env.example', encoding='utf-8').read(); \
 	fill = lambda m: m[1] + secrets.token_hex(32); \
 	print(re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|GATEWAY_APP_CREDENTIAL|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text), end='')" > $@

@@ -5,6 +5,7 @@ Each command lives in a module of this package, named after what it operates on.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -34,5 +35,8 @@ for command in (init_db, accounts, charges, serve, worker, switch, simulate):
 
 def main() -> None:
     """Entry point of the ``gateway`` console script."""
+    # Whatever a command creates (the SQLite file, exports, lock files) holds personal data:
+    # readable by the gateway's user only. gunicorn's workers and the worker inherit this.
+    os.umask(0o077)
     load_dotenv(Path.cwd() / ".env")
     cli(obj={})
