@@ -116,6 +116,7 @@ class Settings:
     hash_concurrency: int
     hash_wait: float
     metrics_token: str | None
+    retention: dt.timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         hash_concurrency=env.get("GATEWAY_HASH_CONCURRENCY", "0", _hash_concurrency),
         hash_wait=env.get("GATEWAY_HASH_WAIT", "0.2", _positive_float),
         metrics_token=env.optional_secret("GATEWAY_METRICS_TOKEN"),
+        retention=env.get("GATEWAY_RETENTION", "90d", _duration),
     )
     if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
         raise ConfigError(
@@ -322,6 +324,11 @@ def _positive_float(raw: str) -> float:
     if value <= 0:
         raise ValueError("must be positive")
     return value
+
+
+def parse_duration(raw: str) -> dt.timedelta:
+    """Read a duration such as 300, 90s, 15m, 24h or 7d; raise ValueError otherwise."""
+    return _duration(raw)
 
 
 def _duration(raw: str) -> dt.timedelta:

@@ -13,7 +13,7 @@ from dotenv import load_dotenv
 
 from gateway.cli.accounts import accounts
 from gateway.cli.charges import charges
-from gateway.cli.operations import init_db, switch
+from gateway.cli.operations import init_db, purge, switch
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
 
@@ -29,7 +29,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-for command in (init_db, accounts, charges, serve, worker, switch, simulate):
+for command in (init_db, accounts, charges, serve, worker, switch, purge, simulate):
     cli.add_command(command)
 
 
