@@ -43,11 +43,15 @@ lint: $(BIN)/gateway ## ruff check and format check
 typecheck: $(BIN)/gateway ## mypy on the pure packages (parsers, billing)
 	$(BIN)/mypy
 
+fuzz: $(BIN)/gateway ## Attack every route with many hostile requests (FUZZ_EXAMPLES, default 20000)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz $(PYTEST_ARGS)
+
 bench: $(BIN)/gateway ## Run the benchmarks (prints figures, asserts nothing)
 	$(BIN)/python benchmarks/import_accounts.py
 	$(BIN)/python benchmarks/export_charges.py
+	$(BIN)/python benchmarks/webhook_under_login_flood.py
 
 clean: ## Remove the virtualenv and caches (keeps .env and instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
 
-.PHONY: help install run test test-postgres lint typecheck bench clean
+.PHONY: help install run test test-postgres lint typecheck fuzz bench clean
