@@ -149,7 +149,11 @@ class ClientLimits:
     def check(self, group: str, client: str) -> None:
         """Count one hit for ``client``; raise RateLimited if any of the group's limits is over."""
         for item in self._limits[group]:
-            if not self._limiter.hit(item, group, client):
+            # A client already over the limit is refused on a read: a flood of refusals then
+            # costs no write (on SQLite, no wait for the one writer the webhook needs too).
+            if not self._limiter.test(item, group, client) or not self._limiter.hit(
+                item, group, client
+            ):
                 reset_at = self._limiter.get_window_stats(item, group, client).reset_time
                 metrics.count_rate_limited(group)
                 raise RateLimited(
