@@ -13,7 +13,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TypeVar
@@ -120,6 +120,14 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class DkimKey:
+    """A DKIM private key (PEM) and the selector its public half is published under."""
+
+    selector: str
+    private_key: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SmtpSettings:
     """Where emails go: the SMTP relay, how to secure the connection, who they come from."""
 
@@ -130,6 +138,7 @@ class SmtpSettings:
     password: str | None
     sender: str  # the From header, e.g. "BHXH Việt Nam <no-reply@example.vn>"
     timeout: float
+    dkim: DkimKey | None = None  # sign every email when GATEWAY_DKIM_KEY_FILE is set
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -264,7 +273,26 @@ def _smtp(env: _Reader) -> SmtpSettings:
         password=password,
         sender=env.get("GATEWAY_SMTP_FROM", "BHXH Việt Nam <no-reply@localhost>", _mail_from),
         timeout=env.get("GATEWAY_SMTP_TIMEOUT", "10", _positive_float),
+        dkim=_dkim(env),
     )
+
+
+def _dkim(env: _Reader) -> DkimKey | None:
+    key_file = env.get("GATEWAY_DKIM_KEY_FILE", "", _optional_path)
+    selector = env.get("GATEWAY_DKIM_SELECTOR", "", str)
+    if key_file is None:
+        if selector:
+            raise ConfigError("GATEWAY_DKIM_SELECTOR is set but GATEWAY_DKIM_KEY_FILE is not")
+        return None
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", selector):
+        raise ConfigError("GATEWAY_DKIM_SELECTOR must be set with the key, e.g. gw2026")
+    try:
+        key = key_file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"GATEWAY_DKIM_KEY_FILE={key_file}: {exc.strerror}") from exc
+    if b"PRIVATE KEY-----" not in key:
+        raise ConfigError(f"GATEWAY_DKIM_KEY_FILE={key_file}: not a PEM private key")
+    return DkimKey(selector, key)
 
 
 class _Reader:
