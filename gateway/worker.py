@@ -143,4 +143,6 @@ class Worker:
 
 def _count(charge: LedgerEntry | None) -> None:
     if charge is not None:
-        metrics.count_processed(charge.carrier, charge.outcome.value, charge.amount_vnd)
+        metrics.count_processed(
+            charge.carrier, charge.outcome.value, charge.amount_vnd, charge.phone
+        )

@@ -1,8 +1,11 @@
-"""/metrics behind a bearer token, and counters that never tell whether a pair matched."""
+"""/metrics behind a bearer token, counters that never tell whether a pair matched, abuse
+signals, and the alert rules that read them."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,9 +15,10 @@ from sqlalchemy.orm import Session
 from gateway.clock import FakeClock
 from gateway.settings import load_settings
 from tests.conftest import base_environ, make_app
-from tests.harness import add_account
+from tests.harness import Phones, add_account
 
 TOKEN = "metrics-token-0123456789"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -80,3 +84,44 @@ def test_a_matching_and_a_wrong_email_recovery_move_the_same_counters(
     unmatched = ask("someone.else@example.vn")
 
     assert matched == unmatched
+
+
+def test_abuse_signals_prefix_velocity_and_conversion(
+    phones: Phones, session: Session, client: FlaskClient
+) -> None:
+    add_account(session)
+    session.commit()
+    [reply] = phones.text("0912345678", "BH MK 0123456789")
+    temporary = re.search(r"Mat khau: (\w+)\.", reply)
+    assert temporary is not None
+
+    issued = samples(client)
+    login = client.post("/api/v1/auth/login", json={"bhxh": "0123456789", "password": temporary[1]})
+    used = samples(client)
+
+    assert login.status_code == 200
+    assert issued['gateway_messages_by_prefix_total{prefix="84912"}'] == 1
+    assert issued["gateway_temp_passwords_issued_24h"] == 1
+    assert issued["gateway_temp_passwords_used_24h"] == 0
+    assert used["gateway_temp_passwords_used_24h"] == 1
+
+
+def test_every_metric_an_alert_uses_exists() -> None:
+    rules = (ROOT / "deploy/prometheus/alerts.yml").read_text()
+    defined = (ROOT / "gateway/ops/metrics.py").read_text()
+
+    used = set(re.findall(r"\b(gateway_\w+?)(?:_total)?\b", rules))
+
+    assert used
+    assert {name for name in used if f'"{name}"' not in defined} == set()
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_promtool_accepts_the_alert_rules() -> None:
+    result = subprocess.run(
+        ["promtool", "check", "rules", str(ROOT / "deploy/prometheus/alerts.yml")],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
