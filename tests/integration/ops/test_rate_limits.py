@@ -35,6 +35,7 @@ WRONG = {"bhxh": "0123456789", "password": "not the password"}
 
 @pytest.fixture
 def environ(environ: dict[str, str]) -> dict[str, str]:
+    environ["GATEWAY_RATELIMIT_ENABLED"] = "true"
     environ["GATEWAY_RATELIMIT_LOGIN"] = "3/minute"
     environ["GATEWAY_RATELIMIT_RECOVERY"] = "2/minute"
     environ["GATEWAY_LOGIN_MAX_FAILURES"] = "1000"  # the per-account lockout is not tested here
