@@ -54,9 +54,10 @@ def charges_csv() -> Response:
         period = local_days(first, last)
     except BillingError as exc:
         raise InvalidPayload(str(exc).replace("--from", "from").replace("--to", "to")) from exc
-    except OverflowError:
-        pass  # a day at datetime's very ends: refused just below
-    fields.iso_day(first, "from"), fields.iso_day(last, "to")  # within 2000..2100
+    except OverflowError:  # a day at datetime's very ends: refused by the range check below
+        period = None
+    fields.iso_day(first, "from"), fields.iso_day(last, "to")  # both within 2000..2100
+    assert period is not None
     excel = request.args.get("excel", "") in {"1", "true"}
     with reading_session(rt) as session:
         if carrier is not None and carrier not in known_carriers(rt, session):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
 from gateway.models import Account
-from gateway.ops.ratelimits import client_key
+from gateway.ops.ratelimits import LIMITED_ENDPOINTS, client_key
 from gateway.settings import load_settings
 from tests.conftest import make_app
 from tests.harness import add_account
@@ -191,3 +191,13 @@ def test_an_unreachable_store_lets_requests_through_and_says_so(
     assert codes == [401] * 4
     assert "rate limit store unavailable" in caplog.text
     assert 'gateway_rate_limited_total{limit="login",outcome="store_unavailable"}' in metrics
+
+
+def test_every_limited_endpoint_exists(app: Flask) -> None:
+    # A renamed view would otherwise drop out of its limit without a sound.
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+
+    assert set(LIMITED_ENDPOINTS) <= endpoints
+    assert {e for e in endpoints if e.startswith(("auth.", "account.", "email_recovery."))} - set(
+        LIMITED_ENDPOINTS
+    ) == {"auth.me"}  # the one that needs a login token, not a password
