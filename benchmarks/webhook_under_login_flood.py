@@ -1,6 +1,7 @@
 """Measure the carrier webhook's latency idle and while 8 clients flood the login endpoint.
 
-    python benchmarks/webhook_under_login_flood.py [--requests 300] [--seconds 0]
+    python benchmarks/webhook_under_login_flood.py [--requests 300] [--setup NAME]
+                                                   [--database-url postgresql+psycopg://...]
 
 For each setup it starts a real ``gateway serve`` (gunicorn, its default worker count) on
 loopback with a fresh SQLite file, posts signed MOs one after the other and times them
@@ -54,10 +55,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def environ(workdir: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
+def environ(workdir: Path, port: int, extra: dict[str, str], database_url: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'gateway.db'}",
+        "DATABASE_URL": database_url or f"sqlite:///{workdir / 'gateway.db'}",
         "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
         "GATEWAY_SECRET_KEY": "bench-secret-key-0123456789abcdef",
         "GATEWAY_CARRIERS": "bench",
@@ -123,11 +124,11 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
 
 
-def measure(name: str, extra: dict[str, str], count: int) -> None:
+def measure(name: str, extra: dict[str, str], count: int, database_url: str) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-flood-") as folder:
         workdir, port = Path(folder), free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start(workdir, environ(workdir, port, extra), url)
+        server = start(workdir, environ(workdir, port, extra, database_url), url)
         try:
             http = requests.Session()
             time_webhook(http, url, 20)  # warm up connections and workers
@@ -160,12 +161,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="webhook posts per phase")
     parser.add_argument("--setup", choices=sorted(SETUPS), action="append", help="only these")
+    parser.add_argument(
+        "--database-url", default="", help="an empty server database (default: a fresh SQLite file)"
+    )
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; webhook latency in ms over {args.requests} posts per phase")
     print(f"{'setup':<11} {'idle p50':>8} {'idle p99':>8} {'flood p50':>9} {'flood p99':>9}"
           f" {'p99 x':>8}   logins answered (status: count)")  # fmt: skip
     for name in args.setup or SETUPS:
-        measure(name, SETUPS[name], args.requests)
+        measure(name, SETUPS[name], args.requests, args.database_url)
 
 
 if __name__ == "__main__":
