@@ -53,6 +53,9 @@ class DatabaseStorage(Storage):
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self._engine = engine
+        # Reads take no lock: on SQLite the engine otherwise begins every transaction with
+        # BEGIN IMMEDIATE (gateway/db.py), which would queue each check behind the writer.
+        self._reader = engine.execution_options(sqlite_begin=None)
         dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
         self._insert = dialect.insert
 
@@ -82,19 +85,19 @@ class DatabaseStorage(Storage):
         query = select(RateLimitCounter.hits).where(
             RateLimitCounter.key == key, RateLimitCounter.expires_at > time.time()
         )
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             return int(connection.scalar(query) or 0)
 
     def get_expiry(self, key: str) -> float:
         """Return when the key's window ends, in unix seconds."""
         query = select(RateLimitCounter.expires_at).where(RateLimitCounter.key == key)
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             return float(connection.scalar(query) or time.time())
 
     def check(self) -> bool:
         """Tell whether the database answers."""
         try:
-            with self._engine.connect() as connection:
+            with self._reader.connect() as connection:
                 connection.scalar(select(1))
         except SQLAlchemyError:
             return False
