@@ -207,4 +207,6 @@ def _log_outage(exc: Exception, delay: float) -> None:
 
 def _count(charge: LedgerEntry | None) -> None:
     if charge is not None:
-        metrics.count_processed(charge.carrier, charge.outcome.value, charge.amount_vnd)
+        metrics.count_processed(
+            charge.carrier, charge.outcome.value, charge.amount_vnd, charge.phone
+        )

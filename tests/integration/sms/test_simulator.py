@@ -46,6 +46,7 @@ def environ(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
             "CARRIER_DEMO_MT_URL": f"http://127.0.0.1:{free_port()}/mt",
             "CARRIER_DEMO_MT_USERNAME": "gateway",
             "CARRIER_DEMO_MT_PASSWORD": "demo-pass",
+            "CARRIER_DEMO_ALLOW_IPS": "127.0.0.1/32",
         }
     )
     return env
