@@ -156,6 +156,7 @@ def _gateway_env(
             "CARRIER_JASMIN_MT_USERNAME": "gw8079",
             "CARRIER_JASMIN_MT_PASSWORD": MT_PASSWORD,
             "CARRIER_JASMIN_TIMEOUT": "5",
+            "CARRIER_JASMIN_ALLOW_IPS": "127.0.0.1/32",  # Jasmin and the lost-ACK proxy
             "GATEWAY_WORKER_POLL_INTERVAL": "0.2",
             "GATEWAY_LIMIT_RESETS_PER_ACCOUNT": "1000",
             "GATEWAY_LIMIT_MESSAGES_PER_PHONE": "1000",
