@@ -109,8 +109,8 @@ def test_xlsx_download_is_the_cli_export(
     answer = client.get("/console/charges.xlsx", query_string=NOVEMBER)
     run("charges", "export", *MONTH, "--format", "xlsx", "--output", str(cli_file))
 
-    ours = load_workbook(io.BytesIO(answer.get_data()), read_only=True)["charges"]
-    theirs = load_workbook(cli_file, read_only=True)["charges"]
+    ours = load_workbook(io.BytesIO(answer.get_data()))["charges"]
+    theirs = load_workbook(cli_file)["charges"]  # not read-only: that keeps the file open
     rows = [[c.value for c in row] for row in ours.iter_rows()]
     assert rows == [[c.value for c in row] for row in theirs.iter_rows()]
     assert len(rows) == 7
