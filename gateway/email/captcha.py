@@ -39,7 +39,7 @@ def create_captcha(
     """Store a new challenge and return it with its image."""
     challenge_id = secrets.token_hex(16)
     if answer is None and settings.test_captcha_answers:
-        answer = test_answer(settings, challenge_id)
+        answer = answer_for_tests(settings, challenge_id)
     answer = answer or "".join(
         secrets.choice(SMS_PASSWORD_ALPHABET) for _ in range(settings.captcha_length)
     )
@@ -72,7 +72,7 @@ def solve_captcha(
     )
 
 
-def test_answer(settings: Settings, challenge_id: str) -> str:
+def answer_for_tests(settings: Settings, challenge_id: str) -> str:
     """Return the answer of a test run's challenge (GATEWAY_TEST_CAPTCHA_ANSWERS only).
 
     Derived from the id, so every gunicorn worker can tell the browser tests the answer of a

@@ -154,19 +154,26 @@ def _confirm_email(account: Account) -> ResponseReturnValue:
     db.commit()  # wrong codes count even when we refuse
     if not confirmed:
         return _email_page(account, "code", values, {"otp": CODE_REFUSED})
-    db.refresh(account)
-    return render_template("portal/email_changed.html", email=account.email)
+    changed = db.get(Account, account.id)
+    return render_template("portal/email_changed.html", email=changed.email if changed else "")
 
 
 def _account() -> Account | None:
     claims = guard.signed_in()
     if claims is None:
         return None
+    db = db_session()
     try:
-        return account_for(db_session(), claims)
+        account = account_for(db, claims)
+        db.expunge(account)  # its columns stay readable after the read ends
     except RequestRefused:  # the password changed elsewhere, or the account was disabled
         session.clear()
         return None
+    finally:
+        # End this read now: the use cases run their own transactions, and on SQLite an open
+        # one here would hold the write lock they wait for.
+        db.rollback()
+    return account
 
 
 def _password_page(restricted: bool, errors: dict[str, str]) -> ResponseReturnValue:

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, jsonify, render_template, request, session, 
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from gateway.email.captcha import create_captcha, test_answer
+from gateway.email.captcha import answer_for_tests, create_captcha
 from gateway.email.fields import email_field, identifier_field, otp_field
 from gateway.email.recovery import Verified, recover_with_otp, request_recovery_with_captcha
 from gateway.errors import InvalidPayload
@@ -125,7 +125,7 @@ def captcha_answer(captcha_id: str) -> ResponseReturnValue:
     client = ipaddress.ip_address(request.remote_addr or "0.0.0.0")  # noqa: S104
     if not settings.test_captcha_answers or not client.is_loopback:
         abort(404)
-    return jsonify(answer=test_answer(settings, captcha_id[:64]))
+    return jsonify(answer=answer_for_tests(settings, captcha_id[:64]))
 
 
 def _form() -> MultiDict[str, str]:

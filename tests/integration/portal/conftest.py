@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -79,5 +80,5 @@ class Person:
 
 
 @pytest.fixture
-def person(app, mail_worker: Worker, mailer: FakeMailer) -> Person:  # type: ignore[no-untyped-def]
+def person(app: Flask, mail_worker: Worker, mailer: FakeMailer) -> Person:
     return Person(app.test_client(), mail_worker, mailer)
