@@ -6,8 +6,6 @@ restricted session that :mod:`gateway.portal.guard` sends to ``/doi-mat-khau`` a
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
@@ -22,8 +20,6 @@ from gateway.models import Account
 from gateway.portal import guard
 from gateway.portal.words import in_vietnamese
 from gateway.web import db_session, runtime
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("portal_account", __name__, template_folder="templates")
 guard.protect(bp)

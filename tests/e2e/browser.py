@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -97,7 +99,15 @@ def submit(browser: WebDriver, css: str) -> None:
     """Click a submit button and wait until the next page has replaced this one."""
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(browser, WAIT).until(staleness_of(old))
+    wait_replaced(browser, old)
+
+
+def wait_replaced(browser: WebDriver, old: WebElement) -> None:
+    """Wait until ``old`` has left the document (the next page has loaded)."""
+    # Mid-navigation chromedriver can answer "Node ... does not belong to the document" (a
+    # plain WebDriverException) instead of a stale reference: ask again until it settles.
+    wait = WebDriverWait(browser, WAIT, ignored_exceptions=(WebDriverException,))
+    wait.until(staleness_of(old))
 
 
 def severe_console_errors(browser: WebDriver) -> list[dict[str, Any]]:

@@ -24,18 +24,16 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import fresh_database
 from tests.e2e.browser import (
-    WAIT,
     chromium,
     fill,
     require_chromium,
     screenshots,
     severe_console_errors,
     submit,
+    wait_replaced,
 )
 from tests.e2e.support import (
     CARRIER,
@@ -255,7 +253,7 @@ def test_a_temporary_password_from_8079_leads_to_the_set_password_page(
             ActionChains(browser).send_keys(Keys.TAB).perform()
         assert browser.switch_to.active_element.get_attribute("name") == "bhxh"
         ActionChains(browser).send_keys(bhxh, Keys.TAB, temporary[1], Keys.ENTER).perform()
-    WebDriverWait(browser, WAIT).until(staleness_of(old))
+    wait_replaced(browser, old)
     with page(browser, site, "doi-mat-khau"):
         assert browser.current_url.endswith("/doi-mat-khau")
         assert "mật khẩu tạm thời" in browser.find_element(By.CLASS_NAME, "notice").text
