@@ -18,7 +18,7 @@ $(BIN)/gateway: setup.cfg pyproject.toml
 install: $(BIN)/gateway ## Create .venv and install the gateway with its dev tools and PostgreSQL driver
 
 .env: | $(BIN)/gateway
-	$(BIN)/python -c "import re, secrets; \
+	umask 077 && $(BIN)/python -c "import re, secrets; \
 	text = open('.env.example', encoding='utf-8').read(); \
 	fill = lambda m: m[1] + secrets.token_hex(32); \
 	print(re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|GATEWAY_APP_CREDENTIAL|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text), end='')" > $@
@@ -48,14 +48,18 @@ lint: $(BIN)/gateway ## ruff check and format check
 typecheck: $(BIN)/gateway ## mypy on the pure packages (parsers, billing)
 	$(BIN)/mypy
 
+fuzz: $(BIN)/gateway ## Attack every route with many hostile requests (FUZZ_EXAMPLES, default 20000)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz $(PYTEST_ARGS)
+
 bench: $(BIN)/gateway ## Run the benchmarks: figure, baseline and ratio (asserts nothing)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/import_accounts.py
 	$(BIN)/python benchmarks/export_charges.py
 	$(BIN)/python benchmarks/login.py
 	$(BIN)/python benchmarks/message_path.py
+	$(BIN)/python benchmarks/webhook_under_login_flood.py
 
 clean: ## Remove the virtualenv and caches (keeps .env and instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
 
-.PHONY: help install run test test-postgres lint typecheck bench clean
+.PHONY: help install run test test-postgres lint typecheck fuzz bench clean

@@ -37,6 +37,11 @@ if _values is not None and not getattr(_values.ValueClass, "_multiprocess", Fals
     # Imported too early, it would keep each worker's counts to itself, silently.
     raise RuntimeError(f"prometheus_client was imported before {MULTIPROC_ENV} was set")
 
+# Files the workers create (the SQLite database, lock files) hold personal data: private,
+# as `gateway` itself makes them (gateway/cli/__init__.py). gunicorn's own `umask` setting
+# covers only its sockets.
+os.umask(0o077)
+
 bind = [_settings.bind]
 # gunicorn's rule of thumb; capped because each worker holds its own pool and argon2 memory.
 workers = _settings.web_workers or min(2 * (os.cpu_count() or 1) + 1, 8)

@@ -10,12 +10,12 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import pages, web
-from gateway.accounts import login_api
+from gateway.accounts import login_api, passwords
 from gateway.clock import Clock
 from gateway.console import auth_views, finance_views, guard, ops_views
 from gateway.email import change_api, recovery_api
 from gateway.finance import api as finance_api
-from gateway.ops import health, logs, metrics
+from gateway.ops import health, logs, metrics, ratelimits
 from gateway.portal import account_views, recovery_views
 from gateway.portal import guard as portal_guard
 from gateway.runtime import build_runtime
@@ -37,9 +37,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["gateway"] = build_runtime(settings, clock)
+    runtime = app.extensions["gateway"] = build_runtime(settings, clock)
+    passwords.configure_hashing(
+        settings.hash_concurrency, settings.instance_dir / "locks", settings.hash_wait
+    )
     web.install(app)
     _install_observability(app)
+    ratelimits.install(app, settings, runtime.engine)
     health.install(app)
     for blueprint in (webhooks.bp, login_api.bp, finance_api.bp, recovery_api.bp, change_api.bp):
         app.register_blueprint(blueprint)

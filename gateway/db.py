@@ -6,6 +6,7 @@ functions that need it and commits once per use case.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(parsed.database))
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -121,3 +122,11 @@ def insert_unless_present(connection: Connection, table: Table, unique: tuple[st
 def is_postgresql(session: Session) -> bool:
     """Tell whether the session talks to PostgreSQL (for SKIP LOCKED and friends)."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def _create_private(path: Path) -> None:
+    # Personal data: only the gateway's user may read the file (SQLite gives the -wal and -shm
+    # files it creates beside it the same mode).
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

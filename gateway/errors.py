@@ -16,7 +16,9 @@ GatewayError
  │    ├── PasswordChangeRequired  403 (a restricted session outside set-password and /me)
  │    ├── InvalidOtp              400 (wrong, expired, used or locked: one answer for all)
  │    ├── InvalidCaptcha          400
- │    └── TooManyAttempts         429
+ │    ├── TooManyAttempts         429
+ │    ├── RateLimited             429 (this client is over its limit; Retry-After)
+ │    └── Busy                    429 (every password-hashing slot is taken; Retry-After)
  ├── SendError                an outbound message was not accepted
  │    ├── RetryableSendError      try again later (timeouts, 429, 5xx; SMTP 4xx, no connection)
  │    └── PermanentSendError      never retry (other 4xx, malformed answers; SMTP 5xx)
@@ -44,9 +46,12 @@ class RequestRefused(GatewayError):
     status = 400
     code = "bad_request"
 
-    def __init__(self, reason: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, reason: str, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.retry_after = retry_after  # seconds, sent as Retry-After when set
         if code is not None:
             self.code = code
 
@@ -101,6 +106,14 @@ class InvalidCaptcha(RequestRefused):
 
 class TooManyAttempts(RequestRefused):
     status, code = 429, "too_many_attempts"
+
+
+class RateLimited(RequestRefused):
+    status, code = 429, "rate_limited"
+
+
+class Busy(RequestRefused):
+    status, code = 429, "busy"
 
 
 class SendError(GatewayError):

@@ -13,6 +13,7 @@ import enum
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -171,6 +172,16 @@ class Switch(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class RateLimitCounter(Base):
+    """One client's hits in one fixed window of a rate limit (gateway/ops/ratelimits.py)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # unix seconds, as limits uses
 
 
 class Otp(Base):

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TypeVar
+
+from limits import RateLimitItem, parse_many
 
 from gateway.errors import ConfigError
 
@@ -28,6 +31,9 @@ MAX_CONNECTIONS = 64  # per carrier and worker process: threads and sockets are 
 EMAIL_CARRIER = "email"  # the outbox's name for the SMTP relay, so no carrier may take it
 SMTP_SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 CREDENTIAL_KINDS = ("kannel", "jasmin")  # their MT interfaces want a username and password
+# A URL token leaks through proxies' and carriers' logs: these kinds must also name their callers.
+URL_TOKEN_KINDS = ("kannel", "jasmin", "vnmo")
+ANY_ADDRESS = "any"  # an explicit, documented-unsafe CARRIER_<NAME>_ALLOW_IPS
 CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -44,7 +50,9 @@ class CarrierSettings:
     mt_url: str
     kind: str
     timeout: float
-    allow_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()  # empty: any
+    # Empty: any caller (json only, whose HMAC signature proves the caller); "any" reads as
+    # 0.0.0.0/0 and ::/0.
+    allow_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     mt_username: str | None = None
     mt_password: str | None = None
     smsc: str | None = None  # the route to use when no inbound message names one (kannel's smsc-id)
@@ -110,9 +118,25 @@ class Settings:
     console_secure_cookies: bool
     console_idle_timeout: dt.timedelta
     console_enrol_ttl: dt.timedelta
+    ratelimit_enabled: bool
+    ratelimit_storage: str  # empty: the database; else a limits storage URI (redis://...)
+    ratelimit_login: tuple[RateLimitItem, ...]
+    ratelimit_recovery: tuple[RateLimitItem, ...]
+    hash_concurrency: int
+    hash_wait: float
+    metrics_token: str | None
+    retention: dt.timedelta
     portal_secure_cookies: bool
     # Tests only: the portal answers GET /quen-mat-khau/captcha/<id>/answer (see load_settings).
     test_captcha_answers: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DkimKey:
+    """A DKIM private key (PEM) and the selector its public half is published under."""
+
+    selector: str
+    private_key: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +150,7 @@ class SmtpSettings:
     password: str | None
     sender: str  # the From header, e.g. "BHXH Việt Nam <no-reply@example.vn>"
     timeout: float
+    dkim: DkimKey | None = None  # sign every email when GATEWAY_DKIM_KEY_FILE is set
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -191,6 +216,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         console_secure_cookies=env.get("GATEWAY_CONSOLE_SECURE_COOKIES", "true", _bool),
         console_idle_timeout=env.get("GATEWAY_CONSOLE_IDLE_TIMEOUT", "30m", _duration),
         console_enrol_ttl=env.get("GATEWAY_CONSOLE_ENROL_TTL", "24h", _duration),
+        ratelimit_enabled=env.get("GATEWAY_RATELIMIT_ENABLED", "true", _bool),
+        ratelimit_storage=env.get("GATEWAY_RATELIMIT_STORAGE", "", _limits_storage),
+        ratelimit_login=env.get("GATEWAY_RATELIMIT_LOGIN", "10/minute;100/hour", _limits),
+        ratelimit_recovery=env.get("GATEWAY_RATELIMIT_RECOVERY", "10/minute;60/hour", _limits),
+        hash_concurrency=env.get("GATEWAY_HASH_CONCURRENCY", "0", _hash_concurrency),
+        hash_wait=env.get("GATEWAY_HASH_WAIT", "0.2", _positive_float),
+        metrics_token=env.optional_secret("GATEWAY_METRICS_TOKEN"),
+        retention=env.get("GATEWAY_RETENTION", "90d", _duration),
         portal_secure_cookies=env.get("GATEWAY_PORTAL_SECURE_COOKIES", "true", _bool),
         test_captcha_answers=env.get("GATEWAY_TEST_CAPTCHA_ANSWERS", "false", _bool),
     )
@@ -245,6 +278,11 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             raise ConfigError(
                 f"{prefix}MT_USERNAME and {prefix}MT_PASSWORD are required for kind {carrier.kind}"
             )
+        if carrier.kind in URL_TOKEN_KINDS and not carrier.allow_ips:
+            raise ConfigError(
+                f"{prefix}ALLOW_IPS is required for kind {carrier.kind}: its token travels in "
+                f"the URL, so list the carrier's addresses (CIDRs), or '{ANY_ADDRESS}' (unsafe)"
+            )
         carriers[name] = carrier
     return carriers
 
@@ -264,7 +302,26 @@ def _smtp(env: _Reader) -> SmtpSettings:
         password=password,
         sender=env.get("GATEWAY_SMTP_FROM", "BHXH Việt Nam <no-reply@localhost>", _mail_from),
         timeout=env.get("GATEWAY_SMTP_TIMEOUT", "10", _positive_float),
+        dkim=_dkim(env),
     )
+
+
+def _dkim(env: _Reader) -> DkimKey | None:
+    key_file = env.get("GATEWAY_DKIM_KEY_FILE", "", _optional_path)
+    selector = env.get("GATEWAY_DKIM_SELECTOR", "", str)
+    if key_file is None:
+        if selector:
+            raise ConfigError("GATEWAY_DKIM_SELECTOR is set but GATEWAY_DKIM_KEY_FILE is not")
+        return None
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", selector):
+        raise ConfigError("GATEWAY_DKIM_SELECTOR must be set with the key, e.g. gw2026")
+    try:
+        key = key_file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"GATEWAY_DKIM_KEY_FILE={key_file}: {exc.strerror}") from exc
+    if b"PRIVATE KEY-----" not in key:
+        raise ConfigError(f"GATEWAY_DKIM_KEY_FILE={key_file}: not a PEM private key")
+    return DkimKey(selector, key)
 
 
 class _Reader:
@@ -340,6 +397,11 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def parse_duration(raw: str) -> dt.timedelta:
+    """Read a duration such as 300, 90s, 15m, 24h or 7d; raise ValueError otherwise."""
+    return _duration(raw)
+
+
 def _duration(raw: str) -> dt.timedelta:
     match = _DURATION.match(raw)
     if not match:
@@ -394,6 +456,8 @@ def _carrier_kind(raw: str) -> str:
 
 
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    if raw.strip().lower() == ANY_ADDRESS:
+        return (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
     return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
 
 
@@ -418,6 +482,21 @@ def _mail_from(raw: str) -> str:
     if "@" not in address or "\n" in raw or "\r" in raw:
         raise ValueError("expected an address such as 'BHXH Việt Nam <no-reply@example.vn>'")
     return raw
+
+
+def _limits(raw: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(raw))  # "10/minute;100/hour"; raises ValueError when malformed
+
+
+def _limits_storage(raw: str) -> str:
+    if raw and not raw.startswith(("redis://", "rediss://", "redis+unix://", "memory://")):
+        raise ValueError("expected empty (the database), redis://host:port/db or memory://")
+    return raw
+
+
+def _hash_concurrency(raw: str) -> int:
+    # 0: leave one CPU for the webhook and the rest of the web app.
+    return _non_negative_int(raw) or max(1, (os.cpu_count() or 1) - 1)
 
 
 def _captcha_length(raw: str) -> int:

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from gateway import fields
 from gateway.errors import InvalidPayload, RequestRefused, UnsupportedMediaType
 from gateway.runtime import Runtime
 
@@ -40,7 +41,7 @@ def json_body() -> dict[str, Any]:
     """Return the request's JSON object, or refuse with 415/400."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Content-Type must be application/json")
-    data = request.get_json(silent=True)
+    data = fields.load_json(request.get_data())
     if not isinstance(data, dict):
         raise InvalidPayload("body must be a JSON object")
     return data
@@ -48,12 +49,7 @@ def json_body() -> dict[str, Any]:
 
 def string_field(data: dict[str, Any], name: str, *, max_length: int = 256) -> str:
     """Return a required string field, or refuse with 400."""
-    value = data.get(name)
-    if not isinstance(value, str) or not value:
-        raise InvalidPayload(f"{name} must be a non-empty string")
-    if len(value) > max_length:
-        raise InvalidPayload(f"{name} is longer than {max_length} characters")
-    return value
+    return fields.text(data.get(name), name, max_length=max_length)
 
 
 def endpoint_label() -> str:
@@ -100,7 +96,10 @@ def install(app: Flask) -> None:
     @app.errorhandler(RequestRefused)
     def _refused(exc: RequestRefused) -> ResponseReturnValue:
         note_refusal(exc.code)
-        return jsonify(error=exc.code, reason=exc.reason), exc.status
+        response = jsonify(error=exc.code, reason=exc.reason)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, exc.status
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseReturnValue:

@@ -53,6 +53,8 @@ class Worker:
     mailer: Mailer | None = None
     # Kept for the process's life, so that a carrier's rate limit spans batches.
     sender: ReplySender | None = None
+    # Set while the database is away: the two loops share one outage, said once.
+    outage: threading.Event = field(default_factory=threading.Event)
 
     def run_once(self) -> int:
         """Process one batch of messages and of email requests, send one batch of the outbox;
@@ -114,13 +116,16 @@ class Worker:
                 # outage (a pass every poll interval would bury the log in tracebacks).
                 failures += 1
                 delay = backoff_delay(self.settings.worker_poll_interval, failures)
-                if failures == 1:
+                if failures == 1 and not self.outage.is_set():
+                    self.outage.set()
                     _log_outage(exc, delay)
                 stop.wait(delay)
                 continue
             if failures:
-                log.info("worker passes work again after %d failed", failures)
                 failures = 0
+                if self.outage.is_set():
+                    self.outage.clear()
+                    log.info("worker passes work again")
             if not done:
                 stop.wait(self.settings.worker_poll_interval)
 
@@ -202,4 +207,6 @@ def _log_outage(exc: Exception, delay: float) -> None:
 
 def _count(charge: LedgerEntry | None) -> None:
     if charge is not None:
-        metrics.count_processed(charge.carrier, charge.outcome.value, charge.amount_vnd)
+        metrics.count_processed(
+            charge.carrier, charge.outcome.value, charge.amount_vnd, charge.phone
+        )

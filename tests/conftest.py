@@ -87,6 +87,9 @@ def base_environ(tmp_path: Path) -> dict[str, str]:
         "GATEWAY_INSTANCE_DIR": str(tmp_path / "instance"),
         "GATEWAY_SECRET_KEY": SECRET_KEY,
         "GATEWAY_CARRIERS": ",".join(CARRIER_SECRETS),
+        # Tests play many users from one address; tests/integration/ops/test_rate_limits.py
+        # turns the per-client limits on.
+        "GATEWAY_RATELIMIT_ENABLED": "false",
     }
     for name, secret in CARRIER_SECRETS.items():
         env[f"CARRIER_{name.upper()}_SECRET"] = secret

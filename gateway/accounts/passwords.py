@@ -6,18 +6,34 @@ keyed HMAC is enough for them and keeps the worker fast.
 
 The :class:`Hasher` is a port: the runtime holds one, so a test can put in a hasher that waits
 (to prove no lock is held across a hash) or a fast one (for stateful tests).
+
+Each argon2 computation takes a CPU for tens of milliseconds, so a flood of logins could take
+every CPU and web worker from the carrier webhook. :data:`HASH_SLOTS` bounds how many run at
+once on this machine (a semaphore in the process, lock files across gunicorn's workers); a
+request that finds no free slot within a short wait is refused with :class:`Busy` (429).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import functools
 import hashlib
 import hmac
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.accounts.policy import normalise_password
+from gateway.errors import Busy
+
+_BUSY = "too many passwords are being checked; try again in a second"
 
 
 class Hasher(Protocol):
@@ -33,26 +49,85 @@ class Hasher(Protocol):
         """Tell whether a hash was made with weaker parameters than today's."""
 
 
+class HashSlots:
+    """At most ``count`` argon2 computations at once: per process, and per machine if given
+    a folder for its lock files (flock: released by the kernel if the process dies)."""
+
+    def __init__(self, count: int, lock_dir: Path | None = None, wait: float = 0.2) -> None:
+        self.count, self.wait = count, wait
+        self._local = threading.BoundedSemaphore(count)
+        self._lock_dir = lock_dir
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold a slot for the block, or raise Busy when none frees up within the wait."""
+        deadline = time.monotonic() + self.wait
+        if not self._local.acquire(timeout=self.wait):
+            raise Busy(_BUSY, retry_after=1)
+        try:
+            fd = self._machine_slot(deadline)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    os.close(fd)  # closing the file releases its lock
+        finally:
+            self._local.release()
+
+    def _machine_slot(self, deadline: float) -> int | None:
+        if self._lock_dir is None:
+            return None
+        self._lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        while True:
+            for index in range(self.count):
+                fd = os.open(self._lock_dir / f"argon2-{index}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                return fd
+            if time.monotonic() >= deadline:
+                raise Busy(_BUSY, retry_after=1)
+            time.sleep(0.005)
+
+
+# Replaced by configure_hashing() when the app is built; this default bounds only threads.
+HASH_SLOTS = HashSlots(count=4)
+
+
+def configure_hashing(count: int, lock_dir: Path | None, wait: float) -> None:
+    """Set how many argon2 computations may run at once (GATEWAY_HASH_CONCURRENCY)."""
+    global HASH_SLOTS  # one bound per process, set by the app factory
+    HASH_SLOTS = HashSlots(count, lock_dir, wait)
+
+
 class Argon2Hasher:
-    """argon2id with OWASP's minimum parameters (Password Storage Cheat Sheet)."""
+    """argon2id with OWASP's minimum parameters (Password Storage Cheat Sheet), each hash in
+    one of the machine's hashing slots."""
 
     def __init__(self, *, time_cost: int = 2, memory_cost: int = 19 * 1024) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
-        # Verifying against this when an account does not exist keeps the answer time the same.
-        self._dummy = self._hasher.hash("not a password of anyone")
+
+    @functools.cached_property
+    def _dummy(self) -> str:
+        # Verifying against this when an account does not exist keeps the answer time the same;
+        # made on first use, so importing this module (every CLI command) costs no hash.
+        return self._hasher.hash("not a password of anyone")
 
     def hash(self, password: str) -> str:
         """Hash a chosen password's NFKC form with argon2id."""
-        return self._hasher.hash(normalise_password(password))
+        with HASH_SLOTS.held():
+            return self._hasher.hash(normalise_password(password))
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         """Check a password against its argon2 hash; ``None`` spends the same time and fails."""
-        try:
-            matched = self._hasher.verify(
-                password_hash or self._dummy, normalise_password(password)
-            )
-        except (VerificationError, InvalidHashError):
-            return False
+        against = password_hash or self._dummy
+        with HASH_SLOTS.held():
+            try:
+                matched = self._hasher.verify(against, normalise_password(password))
+            except (VerificationError, InvalidHashError):
+                return False
         return matched and password_hash is not None
 
     def needs_rehash(self, password_hash: str) -> bool:

@@ -5,6 +5,7 @@ Each command lives in a module of this package, named after what it operates on.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from dotenv import load_dotenv
 from gateway.cli.accounts import accounts
 from gateway.cli.charges import charges
 from gateway.cli.mail_sink import mail_sink
-from gateway.cli.operations import init_db, switch
+from gateway.cli.operations import init_db, purge, switch
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
 from gateway.cli.staff import staff
@@ -31,12 +32,26 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-for command in (init_db, accounts, charges, serve, worker, switch, simulate, mail_sink, staff):
+for command in (
+    init_db,
+    accounts,
+    charges,
+    serve,
+    worker,
+    switch,
+    purge,
+    simulate,
+    mail_sink,
+    staff,
+):
     cli.add_command(command)
 
 
 def main() -> None:
     """Entry point of the ``gateway`` console script."""
+    # Whatever a command creates (the SQLite file, exports, lock files) holds personal data:
+    # readable by the gateway's user only. gunicorn's workers and the worker inherit this.
+    os.umask(0o077)
     load_dotenv(Path.cwd() / ".env")
     try:
         cli(obj={})

@@ -1,14 +1,25 @@
-"""``gateway init-db`` and ``gateway switch``: set up the database, flip runtime switches."""
+"""``gateway init-db``, ``switch`` and ``purge``: set up the database, flip runtime switches,
+blank personal data past its retention period."""
 
 from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from gateway.cli.common import runtime_of
 
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+
 # gateway.ops.switches.KNOWN, spelt out so `--help` need not load SQLAlchemy; a test keeps the
 # two equal.
 SWITCHES = ("sms-reset",)
+
+log = logging.getLogger(__name__)
 
 
 @click.command("init-db")
@@ -40,3 +51,50 @@ def switch(ctx: click.Context, name: str, state: str) -> None:
         else:
             set_switch(session, name, state == "on", runtime.clock.now())
     click.echo(f"{name}: {state}")
+
+
+@click.command()
+@click.option(
+    "--older-than",
+    "older_than",
+    metavar="DURATION",
+    help="Blank what is older than this, e.g. 90d [default: GATEWAY_RETENTION, 90d].",
+)
+@click.pass_context
+def purge(ctx: click.Context, older_than: str | None) -> None:
+    """Blank message texts, phones, emails and ids past the retention period (docs/deploy.md).
+
+    Rows stay (counts, outcomes, the ledger and the masked audit trail); what identifies a
+    person goes. `gateway worker --purge-daily` runs the same every day.
+    """
+    from gateway.settings import parse_duration
+
+    runtime = runtime_of(ctx)
+    try:
+        period = parse_duration(older_than) if older_than else runtime.settings.retention
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    if period < dt.timedelta(days=1):
+        raise click.BadParameter("must be at least 1d", param_hint="--older-than")
+    click.echo(f"purged: {purge_once(runtime, period)}")
+
+
+def purge_once(runtime: Runtime, period: dt.timedelta) -> str:
+    """Run one purge of what is older than ``period``; return its one-line report."""
+    from gateway.ops.retention import purge as purge_rows
+
+    cutoff = runtime.clock.now() - period
+    with runtime.session_factory() as session:
+        report = purge_rows(session, cutoff).describe()
+    log.info("purged personal data older than %s: %s", cutoff.date(), report)
+    return report
+
+
+def purge_daily(runtime: Runtime, stop: threading.Event) -> None:
+    """Purge past GATEWAY_RETENTION now and every 24 h until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            purge_once(runtime, runtime.settings.retention)
+        except Exception:  # a failed purge must not stop the worker; tomorrow tries again
+            log.exception("daily purge failed")
+        stop.wait(dt.timedelta(days=1).total_seconds())

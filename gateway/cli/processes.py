@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from gateway.cli import operations
 from gateway.cli.common import runtime_of
 from gateway.settings import PROJECT_ROOT, Settings
 
@@ -21,17 +22,28 @@ CONFIG_NAME = "gunicorn.conf.py"
 
 @click.command()
 @click.option("--once", is_flag=True, help="Drain what is due now, then exit.")
+@click.option(
+    "--purge-daily",
+    is_flag=True,
+    help="Also run `gateway purge` (GATEWAY_RETENTION) at start and every 24 h.",
+)
 @click.pass_context
-def worker(ctx: click.Context, once: bool) -> None:
+def worker(ctx: click.Context, once: bool, purge_daily: bool) -> None:
     """Process received messages and send replies, until stopped (SIGTERM or Ctrl-C)."""
-    job = runtime_of(ctx).worker()
+    runtime = runtime_of(ctx)
+    job = runtime.worker()
     if once:
         click.echo(f"done: {job.drain()} items")
         return
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    purger = threading.Thread(target=operations.purge_daily, args=(runtime, stop), daemon=True)
+    if purge_daily:
+        purger.start()
     job.run(stop)
+    if purge_daily:
+        purger.join(timeout=30)
 
 
 @click.command()

@@ -18,6 +18,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from typing import Protocol
 
+from gateway.delivery import dkim_signing
 from gateway.delivery.carriers.base import SendReceipt
 from gateway.errors import PermanentSendError, RetryableSendError, SendError
 from gateway.settings import SmtpSettings
@@ -87,7 +88,11 @@ class SmtpMailer:
                 smtp.starttls(context=ssl.create_default_context())
             if self._settings.user and self._settings.password:
                 smtp.login(self._settings.user, self._settings.password)
-            smtp.send_message(message, to_addrs=[email.recipient])
+            if self._settings.dkim is None:
+                smtp.send_message(message, to_addrs=[email.recipient])
+            else:
+                signed = dkim_signing.sign(message.as_bytes(), self._settings.dkim, email.sender)
+                smtp.sendmail(parseaddr(email.sender)[1], [email.recipient], signed)
         except (OSError, smtplib.SMTPException) as exc:
             smtp.close()
             raise _translate(exc) from exc

@@ -94,7 +94,7 @@ def record_delivery(
 ) -> bool:
     """Store a delivery report; return False when it repeats one already stored."""
     row = None
-    if report.reference.isdigit():
+    if report.reference.isascii() and report.reference.isdigit() and len(report.reference) < 19:
         row = session.get(OutboxMessage, int(report.reference), with_for_update=True)
     if row is None or row.carrier != carrier:
         raise NotFound(f"no outbound message with reference {report.reference!r}")

@@ -17,6 +17,7 @@ from billing.errors import BillingError
 from billing.export import csv_chunks, export_rows
 from billing.periods import local_days
 from billing.refunds import RefundPolicy
+from gateway import fields
 from gateway.errors import InvalidCredentials, InvalidPayload
 from gateway.finance.queries import known_carriers, reading_session
 from gateway.web import runtime
@@ -53,6 +54,10 @@ def charges_csv() -> Response:
         period = local_days(first, last)
     except BillingError as exc:
         raise InvalidPayload(str(exc).replace("--from", "from").replace("--to", "to")) from exc
+    except OverflowError:  # a day at datetime's very ends: refused by the range check below
+        period = None
+    fields.iso_day(first, "from"), fields.iso_day(last, "to")  # both within 2000..2100
+    assert period is not None
     # The byte order mark is the default, as on the CLI; bom=0 leaves it out.
     bom = request.args.get("bom", "1") not in {"0", "false"}
     with reading_session(rt) as session:

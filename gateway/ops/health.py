@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from flask import Flask, Response, jsonify, request
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import schema, web
+from gateway.errors import InvalidCredentials
 from gateway.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,14 @@ def readyz() -> ResponseReturnValue:
 
 def prometheus_metrics() -> ResponseReturnValue:
     """Expose the Prometheus metrics of every process of this deployment."""
+    expected = web.runtime().settings.metrics_token
+    if expected is not None:
+        # Prometheus sends it with `authorization: {credentials: ...}` in its scrape config.
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), expected.encode()
+        ):
+            raise InvalidCredentials("a valid metrics bearer token is required")
     body, content_type = metrics.exposition(
         web.db_session(), web.runtime().clock.now(), request.headers.get("Accept")
     )

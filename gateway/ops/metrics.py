@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.models import OutboxMessage
+from gateway.models import Account, OutboxMessage, PasswordIssue
 from gateway.states import OutboxStatus
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ REPLY_STATUSES = {
     OutboxStatus.FAILED: "failed",
     OutboxStatus.PENDING: "retry",
 }
+PREFIX_DIGITS = 5
+CONVERSION_WINDOW = dt.timedelta(hours=24)
 _BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -43,8 +45,10 @@ class _Metrics:
     received: Counter
     duplicates: Counter
     processed: Counter
+    by_prefix: Counter
     charged: Counter
     refused: Counter
+    rate_limited: Counter
     replies: Counter
     request_seconds: Histogram
     batch_seconds: Histogram
@@ -78,6 +82,13 @@ def _metrics() -> _Metrics:
             ["carrier", "outcome"],
             registry=registry,
         ),
+        by_prefix=Counter(
+            "gateway_messages_by_prefix",
+            "Processed messages by the first 5 digits of the sender (84 + network + 1): a spike "
+            "from one block of numbers is a SIM farm or a loop. At most 1,000 label values.",
+            ["prefix"],
+            registry=registry,
+        ),
         charged=Counter(
             "gateway_charges_vnd",
             "Charges recorded in the ledger, in dong.",
@@ -88,6 +99,13 @@ def _metrics() -> _Metrics:
             "gateway_requests_refused",
             "HTTP requests answered with an error, by endpoint and JSON error code.",
             ["endpoint", "reason"],
+            registry=registry,
+        ),
+        rate_limited=Counter(
+            "gateway_rate_limited",
+            "Requests over a per-client limit (refused), or let through because the limit "
+            "store did not answer (store_unavailable), by limit.",
+            ["limit", "outcome"],
             registry=registry,
         ),
         replies=Counter(
@@ -118,15 +136,22 @@ def count_received(carrier: str, *, duplicate: bool) -> None:
     counter.labels(carrier).inc()
 
 
-def count_processed(carrier: str, outcome: str, amount_vnd: int) -> None:
-    """Count one processed message and the charge recorded for it."""
+def count_processed(carrier: str, outcome: str, amount_vnd: int, sender: str = "") -> None:
+    """Count one processed message, its sender's prefix and the charge recorded for it."""
     _metrics().processed.labels(carrier, outcome).inc()
+    if len(sender) >= PREFIX_DIGITS and sender.isascii() and sender.isdigit():
+        _metrics().by_prefix.labels(sender[:PREFIX_DIGITS]).inc()
     _metrics().charged.labels(carrier).inc(amount_vnd)
 
 
 def count_refused(endpoint: str, reason: str) -> None:
     """Count one HTTP request answered with an error code."""
     _metrics().refused.labels(endpoint, reason).inc()
+
+
+def count_rate_limited(limit: str, outcome: str = "refused") -> None:
+    """Count one request over a per-client limit, or one let through by a failing store."""
+    _metrics().rate_limited.labels(limit, outcome).inc()
 
 
 def count_reply(carrier: str, status: OutboxStatus) -> None:
@@ -156,6 +181,7 @@ def exposition(session: Session, now: dt.datetime, accept: str | None) -> tuple[
     else:
         registry.register(_metrics().registry)
     registry.register(_OutboxCollector(session, now))
+    registry.register(_ConversionCollector(session, now))
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry), content_type
 
@@ -194,4 +220,41 @@ class _OutboxCollector:
             "gateway_outbox_oldest_age_seconds",
             "Age of the oldest reply not yet handed to a carrier; 0 when there is none.",
             value=max(age, 0.0),
+        )
+
+
+class _ConversionCollector:
+    """Temporary passwords issued in the last 24 h, and how many of them were used, read at
+    scrape time. Someone texting for other people's numbers (each text charged to the sender,
+    or a way to annoy the owner) issues many and uses few: the ratio collapses."""
+
+    def __init__(self, session: Session, now: dt.datetime) -> None:
+        self._session = session
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        since = self._now - CONVERSION_WINDOW
+        recent = PasswordIssue.issued_at > since
+        issued = self._session.scalar(select(func.count(PasswordIssue.id)).where(recent)) or 0
+        used_query = (
+            select(func.count(func.distinct(PasswordIssue.id)))
+            .join(Account, Account.id == PasswordIssue.account_id)
+            .where(
+                recent,
+                Account.temp_password_logged_in.is_(True)
+                | (Account.password_changed_at >= PasswordIssue.issued_at),
+            )
+        )
+        used = self._session.scalar(used_query) or 0
+        yield GaugeMetricFamily(
+            "gateway_temp_passwords_issued_24h",
+            "Temporary and first passwords issued in the last 24 hours.",
+            value=issued,
+        )
+        yield GaugeMetricFamily(
+            "gateway_temp_passwords_used_24h",
+            "Of those, how many were used to log in or to set a new password.",
+            value=used,
         )

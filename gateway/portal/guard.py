@@ -6,14 +6,24 @@ session (after a temporary password) opens the set-a-password page and nothing e
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from gateway import pages
+from gateway import fields, pages
 from gateway.accounts.sessions import Claims, issue_token, read_token
-from gateway.errors import InvalidCredentials, InvalidPayload
+from gateway.errors import InvalidCredentials, InvalidPayload, RateLimited
 from gateway.models import Account
 from gateway.settings import Settings
 from gateway.web import runtime
@@ -54,6 +64,9 @@ def protect(bp: Blueprint) -> None:
         ):
             return redirect(url_for("portal_account.change_password"), code=303)
         pages.protect_forms()
+        for name, value in request.form.items(multi=True):
+            # A NUL cannot be stored in PostgreSQL nor hashed by every library: refuse at the edge.
+            fields.clean_text(value, name)
         return None
 
     @bp.context_processor
@@ -75,6 +88,16 @@ def protect(bp: Blueprint) -> None:
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
         message = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại."
         return render_template("portal/error.html", status=400, message=message), 400
+
+    @bp.errorhandler(RateLimited)
+    def _limited(exc: RateLimited) -> ResponseReturnValue:
+        message = "Có quá nhiều yêu cầu từ địa chỉ mạng này. Hãy đợi một lát rồi thử lại."
+        response = make_response(
+            render_template("portal/error.html", status=429, message=message), 429
+        )
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @bp.errorhandler(InvalidPayload)
     def _invalid(exc: InvalidPayload) -> ResponseReturnValue:

@@ -160,6 +160,7 @@ def _gateway_env(
             "GATEWAY_PUBLIC_URL": gateway_url,
             "GATEWAY_CARRIERS": "kannel",
             "CARRIER_KANNEL_KIND": "kannel",
+            "CARRIER_KANNEL_ALLOW_IPS": "127.0.0.1/32",
             "CARRIER_KANNEL_SECRET": TOKEN,
             "CARRIER_KANNEL_MT_URL": f"http://127.0.0.1:{sendsms_port}/cgi-bin/sendsms",
             "CARRIER_KANNEL_MT_USERNAME": "gateway8079",

@@ -108,6 +108,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 "GATEWAY_SMTP_HOST": "127.0.0.1",
                 "GATEWAY_SMTP_PORT": str(smtp.port),
                 "GATEWAY_SMTP_SECURITY": "none",
+                # One browser on 127.0.0.1 posts all the module's forms within a minute.
+                "GATEWAY_RATELIMIT_LOGIN": "60/minute",
             }
         )
         run_cli(env, workdir, "init-db")

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from gateway import fields
 from gateway.clock import Clock
 from gateway.delivery.carriers import signing, wire
 from gateway.delivery.carriers.base import (
@@ -96,7 +97,7 @@ def parse_inbound(body: bytes) -> InboundSms:
         sender=_phone(data.get("from")),
         recipient=_string(data, "to", max_length=16).strip(),
         text=_string(data, "text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
-        received_at=None if received_at is None else _timestamp(received_at, "received_at"),
+        received_at=None if received_at is None else fields.iso_moment(received_at, "received_at"),
     )
 
 
@@ -178,23 +179,16 @@ def _json_answer(status: int, payload: dict[str, Any]) -> Answer:
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidPayload("body is not valid JSON") from None
+    data = fields.load_json(body)
     if not isinstance(data, dict):
         raise InvalidPayload("body must be a JSON object")
     return data
 
 
 def _string(data: dict[str, Any], name: str, *, max_length: int, allow_empty: bool = False) -> str:
-    value = data.get(name)
-    if not isinstance(value, str):
-        raise InvalidPayload(f"{name} must be a string")
+    value = fields.text(data.get(name), name, max_length=max_length, allow_empty=allow_empty)
     if not allow_empty and not value.strip():
         raise InvalidPayload(f"{name} must not be empty")
-    if len(value) > max_length:
-        raise InvalidPayload(f"{name} is longer than {max_length} characters")
     return value
 
 
@@ -217,15 +211,3 @@ def _phone(value: object) -> str:
         return normalise_phone(value)
     except InvalidPhoneNumber as exc:
         raise InvalidPayload(f"from: {exc}") from None
-
-
-def _timestamp(value: object, name: str) -> dt.datetime:
-    if not isinstance(value, str):
-        raise InvalidPayload(f"{name} must be an ISO 8601 string")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidPayload(f"{name} is not ISO 8601") from None
-    if parsed.tzinfo is None:
-        raise InvalidPayload(f"{name} needs a UTC offset, e.g. 2026-11-25T09:30:00+07:00")
-    return parsed.astimezone(dt.UTC)

@@ -79,10 +79,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
 def parse_dlr(request: wire.WebhookRequest) -> DeliveryReport | None:
     """Read a dlr-url call; None for a report on the way (queued, at the SMSC)."""
     params = request.query_params()
-    raw_status = wire.text_field(params.get("status"), "status")
-    if not raw_status.isdigit():
-        raise InvalidPayload("status must be Kannel's %d code")
-    code = int(raw_status)
+    code = wire.number(params.get("status"), "status")
     if code in DLR_INTERMEDIATE:
         return None
     if code not in DLR_STATUSES:

@@ -40,7 +40,7 @@ def verify(
     """Raise BadSignature unless ``header`` signs ``body`` at a timestamp within tolerance."""
     if not timestamp or not header:
         raise BadSignature(f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise BadSignature(f"{TIMESTAMP_HEADER} must be unix seconds")
     skew = abs(now.timestamp() - int(timestamp))
     if skew > tolerance.total_seconds():

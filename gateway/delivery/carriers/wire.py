@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 import requests
 
+from gateway import fields
 from gateway.errors import BadSignature, InvalidPayload, PermanentSendError, RetryableSendError
 from gateway.settings import CarrierSettings
 from parsers import InvalidPhoneNumber, normalise_phone
@@ -129,9 +130,10 @@ def text_field(value: bytes | None, name: str) -> str:
     if value is None:
         raise InvalidPayload(f"{name} is required")
     try:
-        return value.decode("utf-8").strip()
+        decoded = value.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise InvalidPayload(f"{name} is not UTF-8") from None
+    return fields.clean_text(decoded, name)
 
 
 def identifier(value: str, name: str) -> str:
@@ -151,9 +153,12 @@ def phone(value: str, name: str) -> str:
 
 def unix_time(value: str, name: str) -> dt.datetime:
     """Read unix seconds (Kannel's %T) as an aware UTC datetime."""
-    if not value.isdigit() or len(value) > 12:
-        raise InvalidPayload(f"{name} must be unix seconds")
-    return dt.datetime.fromtimestamp(int(value), dt.UTC)
+    return fields.unix_seconds(value, name)
+
+
+def number(value: bytes | None, name: str) -> int:
+    """Read a required parameter of ASCII digits (a status, a coding) as an int."""
+    return int(fields.digits(text_field(value, name), name, max_length=9))
 
 
 def status_error(status: int) -> PermanentSendError | RetryableSendError | None:
@@ -187,7 +192,7 @@ def call(
 def _checked(text: str) -> str:
     if len(text) > MAX_TEXT_LENGTH:
         raise InvalidPayload(f"text is longer than {MAX_TEXT_LENGTH} characters")
-    return text
+    return fields.clean_text(text, "text")
 
 
 def _content_type(value: str | None) -> Message:

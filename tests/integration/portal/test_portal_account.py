@@ -9,8 +9,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
+from gateway.delivery.mail import FakeMailer
 from gateway.models import Account
 from gateway.settings import load_settings
+from gateway.worker import Worker
 from tests.conftest import make_app
 from tests.email_harness import add_account_with_email
 from tests.harness import Phones
@@ -185,3 +187,37 @@ def test_secure_cookies_are_the_default(environ: dict[str, str], session: Sessio
         app.extensions["gateway"].engine.dispose()
 
     assert "Secure" in answer.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("field", ["bhxh", "password"])
+def test_a_nul_in_any_field_is_refused_at_the_edge(
+    person: Person, session: Session, field: str
+) -> None:
+    add_account_with_email(session)
+    data = {"bhxh": "0123456789", "password": "old-password-1"}
+    data[field] += "\x00"
+
+    answer = person.submit("/dang-nhap", data)
+
+    assert answer.status_code == 400
+    assert "Yêu cầu không hợp lệ" in text(answer)
+    assert person.client.get("/tai-khoan").status_code == 303
+
+
+def test_per_client_limits_hold_on_the_pages_and_answer_in_vietnamese(
+    environ: dict[str, str], mail_worker: Worker, mailer: FakeMailer
+) -> None:
+    """The API's per-address login limit (10 a minute) counts the sign-in page too."""
+    environ["GATEWAY_RATELIMIT_ENABLED"] = "true"
+    app = make_app(load_settings(environ), FakeClock())
+    person = Person(app.test_client(), mail_worker, mailer)
+    for _ in range(10):
+        person.submit("/dang-nhap", {"bhxh": "0999999999", "password": "guess"})
+
+    limited = person.submit("/dang-nhap", {"bhxh": "0123456789", "password": "old-password-1"})
+
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert "quá nhiều yêu cầu từ địa chỉ mạng này" in text(limited)
+    assert limited.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    app.extensions["gateway"].engine.dispose()

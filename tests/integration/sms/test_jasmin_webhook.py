@@ -31,6 +31,7 @@ def environ(tmp_path: Path) -> dict[str, str]:
     env.update(
         {
             "CARRIER_JASMIN_KIND": "jasmin",
+            "CARRIER_JASMIN_ALLOW_IPS": "127.0.0.1/32",
             "CARRIER_JASMIN_SECRET": TOKEN,
             "CARRIER_JASMIN_MT_URL": "http://127.0.0.1:9/send",
             "CARRIER_JASMIN_MT_USERNAME": "gw8079",

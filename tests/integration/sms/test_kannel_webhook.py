@@ -34,6 +34,7 @@ def environ(tmp_path: Path) -> dict[str, str]:
     env.update(
         {
             "CARRIER_KANNEL_KIND": "kannel",
+            "CARRIER_KANNEL_ALLOW_IPS": "127.0.0.1/32",
             "CARRIER_KANNEL_SECRET": TOKEN,
             "CARRIER_KANNEL_MT_URL": "http://127.0.0.1:9/cgi-bin/sendsms",
             "CARRIER_KANNEL_MT_USERNAME": "gateway",

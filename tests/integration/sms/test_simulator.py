@@ -46,6 +46,9 @@ def environ(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
             "CARRIER_DEMO_MT_URL": f"http://127.0.0.1:{free_port()}/mt",
             "CARRIER_DEMO_MT_USERNAME": "gateway",
             "CARRIER_DEMO_MT_PASSWORD": "demo-pass",
+            "CARRIER_DEMO_ALLOW_IPS": "127.0.0.1/32",
+            # One send at a time, so the notice queued first is handed over first.
+            "CARRIER_DEMO_MAX_CONNECTIONS": "1",
         }
     )
     return env

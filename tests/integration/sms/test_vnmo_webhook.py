@@ -31,6 +31,7 @@ def environ(tmp_path: Path) -> dict[str, str]:
     env.update(
         {
             "CARRIER_VNMO_KIND": "vnmo",
+            "CARRIER_VNMO_ALLOW_IPS": "127.0.0.1/32",
             "CARRIER_VNMO_SECRET": TOKEN,
             "CARRIER_VNMO_MT_URL": "http://127.0.0.1:9/mt",
         }

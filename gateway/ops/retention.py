@@ -1,0 +1,121 @@
+"""Personal data kept only as long as needed (Law 91/2025/QH15 on personal data protection,
+Decree 356/2025/ND-CP): past the retention period, blank what identifies a person.
+
+``purge`` blanks message texts (they hold social insurance numbers), masks phone numbers,
+email addresses and identifiers on messages, replies, OTPs and email-recovery requests, and
+deletes spent captchas and rate-limit counters. It keeps the rows themselves, so counts,
+outcomes and the carrier ids that recognise a repeat stay. The ledger (needed by finance and
+kept under the accounting law's own retention) and the audit trail are left as they are: the
+audit trail is masked when written, and the ledger is append-only by design (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, bindparam, delete, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from gateway.models import (
+    Captcha,
+    EmailRecoveryRequest,
+    InboundMessage,
+    Otp,
+    OutboxMessage,
+    RateLimitCounter,
+)
+from gateway.states import MessageStatus, OutboxStatus
+from parsers import mask_email, mask_id, mask_phone
+
+BATCH = 1000
+FINISHED_REPLIES = (OutboxStatus.SENT, OutboxStatus.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    """How many rows each step blanked or deleted."""
+
+    messages: int
+    replies: int
+    recovery_requests: int
+    otps: int
+    captchas: int
+    rate_limit_counters: int
+
+    def describe(self) -> str:
+        """Say it in one line for the CLI and the log."""
+        return ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in self._items())
+
+    def _items(self) -> list[tuple[str, int]]:
+        return [(name, getattr(self, name)) for name in self.__slots__]  # type: ignore[attr-defined]
+
+
+def purge(session: Session, cutoff: dt.datetime) -> PurgeReport:
+    """Blank personal data on rows created before ``cutoff``; commit in batches."""
+    messages = _blank(
+        session,
+        InboundMessage.sender,
+        mask_phone,
+        (InboundMessage.created_at < cutoff)
+        & (InboundMessage.status == MessageStatus.PROCESSED)
+        & (InboundMessage.content_digest != ""),
+        {"text": "", "content_digest": ""},
+    )
+    replies = _blank(
+        session,
+        OutboxMessage.recipient,
+        lambda recipient: mask_email(recipient) if "@" in recipient else mask_phone(recipient),
+        (OutboxMessage.created_at < cutoff)
+        & OutboxMessage.status.in_(FINISHED_REPLIES)
+        & (OutboxMessage.safe_text != ""),
+        {"text": "", "safe_text": "", "html": None, "safe_html": None},
+    )
+    requests = _blank(
+        session,
+        EmailRecoveryRequest.identifier,
+        mask_id,
+        (EmailRecoveryRequest.created_at < cutoff) & (EmailRecoveryRequest.email_hash != ""),
+        {"email_hash": ""},
+    )
+    otps = _blank(
+        session,
+        Otp.email,
+        mask_email,
+        (Otp.created_at < cutoff) & (Otp.code_hash != ""),
+        {"code_hash": ""},
+    )
+    captchas = session.execute(delete(Captcha).where(Captcha.expires_at < cutoff)).rowcount
+    counters = session.execute(
+        delete(RateLimitCounter).where(RateLimitCounter.expires_at < cutoff.timestamp())
+    ).rowcount
+    session.commit()
+    return PurgeReport(messages, replies, requests, otps, captchas, counters)
+
+
+def _blank(
+    session: Session,
+    column: InstrumentedAttribute[str],
+    mask: Callable[[str], str],
+    due: ColumnElement[bool],
+    blanks: dict[str, str | None],
+) -> int:
+    """Mask ``column`` and set ``blanks`` on every due row, a batch per transaction."""
+    model = column.class_
+    key = model.id
+    done = 0
+    while True:
+        rows = session.execute(select(key, column).where(due).order_by(key).limit(BATCH)).all()
+        if not rows:
+            return done
+        statement = (
+            update(model.__table__)
+            .where(model.__table__.c.id == bindparam("row_id"))
+            .values({column.key: bindparam("masked"), **blanks})
+        )
+        session.connection().execute(
+            statement, [{"row_id": row_id, "masked": mask(value)} for row_id, value in rows]
+        )
+        session.commit()
+        done += len(rows)

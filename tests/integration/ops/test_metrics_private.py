@@ -1,0 +1,129 @@
+"""/metrics behind a bearer token, counters that never tell whether a pair matched, abuse
+signals, and the alert rules that read them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from gateway.clock import FakeClock
+from gateway.settings import load_settings
+from tests.conftest import base_environ, make_app
+from tests.harness import Phones, add_account
+
+TOKEN = "metrics-token-0123456789"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def environ(environ: dict[str, str]) -> dict[str, str]:
+    environ["GATEWAY_METRICS_TOKEN"] = TOKEN
+    environ["GATEWAY_APP_CREDENTIAL"] = "app-credential-0123456789"
+    return environ
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer ", "Bearer wrong-token-0123456789", f"Basic {TOKEN}", TOKEN]
+)
+def test_metrics_without_the_token_is_401(client: FlaskClient, authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    response = client.get("/metrics", headers=headers)
+
+    assert response.status_code == 401
+    assert b"gateway_" not in response.data
+
+
+def test_metrics_with_the_token(client: FlaskClient) -> None:
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+
+    assert response.status_code == 200
+    assert b"gateway_outbox_depth" in response.data
+
+
+def test_without_a_token_set_metrics_stay_open(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(load_settings(base_environ(tmp_path)), clock)
+
+    assert app.test_client().get("/metrics").status_code == 200
+    app.extensions["gateway"].engine.dispose()
+
+
+def samples(client: FlaskClient) -> dict[str, float]:
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(True)
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"^(gateway_\w+(?:\{[^}]*\})?) (\S+)$", line)
+        if match and "duration" not in match[1] and "_created" not in match[1]:
+            found[match[1]] = float(match[2])
+    return found
+
+
+def test_a_matching_and_a_wrong_email_recovery_move_the_same_counters(
+    client: FlaskClient, session: Session
+) -> None:
+    add_account(session).email = "nguyen.van.a@example.vn"
+    session.commit()
+    headers = {"X-App-Credential": "app-credential-0123456789"}
+
+    def ask(email: str) -> dict[str, float]:
+        before = samples(client)
+        answer = client.post(
+            "/api/v1/recovery/email", json={"bhxh": "0123456789", "email": email}, headers=headers
+        )
+        assert answer.status_code == 202
+        after = samples(client)
+        return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+    matched = ask("nguyen.van.a@example.vn")
+    unmatched = ask("someone.else@example.vn")
+
+    assert matched == unmatched
+
+
+def test_abuse_signals_prefix_velocity_and_conversion(
+    phones: Phones, session: Session, client: FlaskClient
+) -> None:
+    add_account(session)
+    session.commit()
+    prefix = 'gateway_messages_by_prefix_total{prefix="84912"}'
+    before = samples(client).get(prefix, 0)  # counters live as long as the test process
+    [reply] = phones.text("0912345678", "BH MK 0123456789")
+    temporary = re.search(r"Mat khau: (\w+)\.", reply)
+    assert temporary is not None
+
+    issued = samples(client)
+    login = client.post("/api/v1/auth/login", json={"bhxh": "0123456789", "password": temporary[1]})
+    used = samples(client)
+
+    assert login.status_code == 200
+    assert issued[prefix] - before == 1
+    assert issued["gateway_temp_passwords_issued_24h"] == 1
+    assert issued["gateway_temp_passwords_used_24h"] == 0
+    assert used["gateway_temp_passwords_used_24h"] == 1
+
+
+def test_every_metric_an_alert_uses_exists() -> None:
+    rules = (ROOT / "deploy/prometheus/alerts.yml").read_text()
+    defined = (ROOT / "gateway/ops/metrics.py").read_text()
+
+    used = set(re.findall(r"\b(gateway_\w+?)(?:_total)?\b", rules))
+
+    assert used
+    assert {name for name in used if f'"{name}"' not in defined} == set()
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_promtool_accepts_the_alert_rules() -> None:
+    result = subprocess.run(
+        ["promtool", "check", "rules", str(ROOT / "deploy/prometheus/alerts.yml")],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
