@@ -9,13 +9,15 @@ import time
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import web
+from gateway import pages, web
 from gateway.accounts import login_api, passwords
 from gateway.clock import Clock
 from gateway.console import auth_views, finance_views, guard, ops_views
 from gateway.email import change_api, recovery_api
 from gateway.finance import api as finance_api
 from gateway.ops import health, logs, metrics, ratelimits
+from gateway.portal import account_views, recovery_views
+from gateway.portal import guard as portal_guard
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, load_settings
 from gateway.sms import webhooks
@@ -45,8 +47,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     health.install(app)
     for blueprint in (webhooks.bp, login_api.bp, finance_api.bp, recovery_api.bp, change_api.bp):
         app.register_blueprint(blueprint)
+    # The pages: the staff console and the citizens' portal, each with a cookie of its own.
+    areas = [guard.cookie_area(settings), portal_guard.cookie_area(settings)]
+    pages.install(app, areas, settings.secret_key)
     guard.install(app)
     for blueprint in (auth_views.bp, finance_views.bp, ops_views.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (recovery_views.bp, account_views.bp):
         app.register_blueprint(blueprint)
 
     return app

@@ -12,6 +12,7 @@ import datetime as dt
 import ipaddress
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -125,6 +126,9 @@ class Settings:
     hash_wait: float
     metrics_token: str | None
     retention: dt.timedelta
+    portal_secure_cookies: bool
+    # Tests only: the portal answers GET /quen-mat-khau/captcha/<id>/answer (see load_settings).
+    test_captcha_answers: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +224,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         hash_wait=env.get("GATEWAY_HASH_WAIT", "0.2", _positive_float),
         metrics_token=env.optional_secret("GATEWAY_METRICS_TOKEN"),
         retention=env.get("GATEWAY_RETENTION", "90d", _duration),
+        portal_secure_cookies=env.get("GATEWAY_PORTAL_SECURE_COOKIES", "true", _bool),
+        test_captcha_answers=env.get("GATEWAY_TEST_CAPTCHA_ANSWERS", "false", _bool),
     )
     if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
         raise ConfigError(
@@ -231,6 +237,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise ConfigError(
             f"GATEWAY_WORKER_LEASE ({settings.worker_lease.total_seconds():g} s) must be longer "
             f"than every CARRIER_<NAME>_TIMEOUT and GATEWAY_SMTP_TIMEOUT ({slowest:g} s)"
+        )
+    if settings.test_captcha_answers and (
+        settings.portal_secure_cookies or not _loopback_url(settings.public_url)
+    ):
+        # A side channel for the browser tests: it must never reach anything but a test run.
+        raise ConfigError(
+            "GATEWAY_TEST_CAPTCHA_ANSWERS is for tests only: it needs GATEWAY_PUBLIC_URL on "
+            "127.0.0.1, ::1 or localhost and GATEWAY_PORTAL_SECURE_COOKIES=false"
         )
     if not (settings.accept_bhxh or settings.accept_personal_id):
         raise ConfigError(
@@ -423,6 +437,16 @@ def _http_url(raw: str) -> str:
     if not raw.startswith(("http://", "https://")):
         raise ValueError("expected an http:// or https:// URL")
     return raw
+
+
+def _loopback_url(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _carrier_kind(raw: str) -> str:

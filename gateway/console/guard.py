@@ -22,10 +22,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from gateway.accounts.passwords import keyed_hash
+from gateway import pages
 from gateway.console import formatting
 from gateway.console.staff import audit
 from gateway.errors import InvalidPayload
@@ -46,32 +46,21 @@ HOME_ADMIN = "console.staff_list"
 # Endpoints that take a file, and how large: a month of a large carrier's records, with room.
 UPLOADS = {"console_finance.reconciliation": 32 * 1024 * 1024}
 
-csrf = CSRFProtect()
-
 
 def install(app: Flask) -> None:
-    """Configure the session cookie and CSRF for the console (the rest of the app has none)."""
-    settings = runtime_settings(app)
-    # A key of its own, derived from the gateway's: a cookie can never pass for a token.
-    app.secret_key = keyed_hash(settings.secret_key, "console session cookie")
-    app.config.update(
-        SESSION_COOKIE_NAME="gw_console",
-        SESSION_COOKIE_PATH="/console",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.console_secure_cookies,
-        PERMANENT_SESSION_LIFETIME=settings.console_idle_timeout,
-        # Only console forms are checked (in protect()); webhooks and the JSON API never are.
-        WTF_CSRF_CHECK_DEFAULT=False,
-        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out
-    )
-    csrf.init_app(app)
+    """Set up the console's template helpers (its cookie is :func:`cookie_area`)."""
     formatting.install(app)
 
 
-def runtime_settings(app: Flask) -> Settings:
-    """Return the settings of the app being built (before any request exists)."""
-    return app.extensions["gateway"].settings  # type: ignore[no-any-return]
+def cookie_area(settings: Settings) -> pages.CookieArea:
+    """Return the console's session cookie: its own name and path, timing out when idle."""
+    return pages.CookieArea(
+        name="gw_console",
+        prefixes=("/console",),
+        path="/console",
+        secure=settings.console_secure_cookies,
+        lifetime=settings.console_idle_timeout,
+    )
 
 
 def protect(bp: Blueprint) -> None:
@@ -84,18 +73,12 @@ def protect(bp: Blueprint) -> None:
             # Only a signed-in member may send a carrier's file; everyone else keeps the
             # gateway's small body limit, even before the CSRF check reads the form.
             request.max_content_length = UPLOADS[request.endpoint]
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            csrf.protect()
+        pages.protect_forms()
         return None
 
     @bp.after_request
     def _headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return pages.set_page_headers(response, csp=CSP, referrer="same-origin")
 
     @bp.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> ResponseReturnValue:

@@ -19,13 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.accounts.notices import notify_password_changed, send_otp
-from gateway.accounts.passwords import keyed_hash
+from gateway.accounts.passwords import Hasher, keyed_hash
+from gateway.accounts.policy import check_new_password
 from gateway.accounts.services import lock_active_account
 from gateway.accounts.services import set_password as store_password
 from gateway.accounts.throttle import clear_failures
 from gateway.clock import Clock
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import ReplyCatalog
+from gateway.email.captcha import solve_captcha
 from gateway.email.otp import RECOVERY, issue_otp, otps_sent, use_otp
 from gateway.models import Account, EmailRecoveryRequest
 from gateway.ops.audit import record_event
@@ -59,6 +61,60 @@ def request_recovery(
             via=via,
             created_at=now,
         )
+    )
+
+
+def request_recovery_with_captcha(
+    session: Session,
+    identifier: str,
+    email: str,
+    challenge_id: str,
+    answer: str,
+    *,
+    settings: Settings,
+    now: dt.datetime,
+) -> bool:
+    """Use up the captcha; store the request only if it was solved. Return whether it was.
+
+    The caller commits either way: a challenge is used up by any answer, right or wrong.
+    """
+    solved = solve_captcha(session, challenge_id[:64], answer[:16], settings=settings, now=now)
+    if solved:
+        request_recovery(session, identifier, email, via="portal", settings=settings, now=now)
+    return solved
+
+
+def recover_with_otp(
+    session: Session,
+    identifier: str,
+    code: str,
+    new_password: str | None,
+    *,
+    hasher: Hasher,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+    client_ip: str | None = None,
+) -> tuple[Verified, Account | None]:
+    """Check the chosen password against the policy, then the OTP (see verify_recovery).
+
+    A refused password (InvalidPayload) uses up nothing: the code can be sent again.
+    """
+    new_hash = None
+    if new_password is not None:
+        check_new_password(
+            new_password, identifiers=(identifier,), min_length=settings.min_password_length
+        )
+        new_hash = hasher.hash(new_password)  # before any transaction: it takes a while
+    return verify_recovery(
+        session,
+        identifier,
+        code,
+        new_password_hash=new_hash,
+        settings=settings,
+        catalog=catalog,
+        now=now,
+        client_ip=client_ip,
     )
 
 

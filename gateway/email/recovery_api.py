@@ -15,14 +15,17 @@ import hmac
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import Session
 
 from gateway.accounts.http import session_answer
-from gateway.accounts.policy import check_new_password
-from gateway.email.captcha import create_captcha, solve_captcha
+from gateway.email.captcha import create_captcha
 from gateway.email.fields import email_field, identifier_field, optional_string, otp_field
 from gateway.email.otp import OTP_REFUSED
-from gateway.email.recovery import Verified, request_recovery, verify_recovery
+from gateway.email.recovery import (
+    Verified,
+    recover_with_otp,
+    request_recovery,
+    request_recovery_with_captcha,
+)
 from gateway.errors import InvalidCaptcha, InvalidCredentials, InvalidOtp
 from gateway.web import db_session, json_body, runtime
 
@@ -57,11 +60,15 @@ def request_email_recovery() -> ResponseReturnValue:
     data = json_body()
     settings = runtime().settings
     identifier, email = identifier_field(data, settings), email_field(data)
-    session = db_session()
-    via = _caller(session, data)
-    request_recovery(
-        session, identifier, email, via=via, settings=settings, now=runtime().clock.now()
-    )
+    session, now = db_session(), runtime().clock.now()
+    captcha = _captcha_of(data)
+    if captcha is None:  # the app, identified by its credential
+        request_recovery(session, identifier, email, via="app", settings=settings, now=now)
+    elif not request_recovery_with_captcha(
+        session, identifier, email, *captcha, settings=settings, now=now
+    ):
+        session.commit()  # a challenge is used up by any answer, right or wrong
+        raise InvalidCaptcha("the captcha answer is wrong, expired or already used")
     session.commit()
     response = jsonify(status="accepted", message=ACCEPTED_MESSAGE)
     response.headers["Cache-Control"] = "no-store"
@@ -75,18 +82,13 @@ def verify_email_recovery() -> ResponseReturnValue:
     rt = runtime()
     identifier, code = identifier_field(data, rt.settings), otp_field(data)
     new_password = optional_string(data, "new_password")
-    new_hash = None
-    if new_password is not None:
-        check_new_password(
-            new_password, identifiers=(identifier,), min_length=rt.settings.min_password_length
-        )
-        new_hash = rt.hasher.hash(new_password)  # before the transaction: it takes a while
     session = db_session()
-    outcome, account = verify_recovery(
+    outcome, account = recover_with_otp(
         session,
         identifier,
         code,
-        new_password_hash=new_hash,
+        new_password,
+        hasher=rt.hasher,
         settings=rt.settings,
         catalog=rt.catalog,
         now=rt.clock.now(),
@@ -101,23 +103,17 @@ def verify_email_recovery() -> ResponseReturnValue:
     return jsonify(status="verified", **session_answer(account, restricted=True))
 
 
-def _caller(session: Session, data: dict[str, object]) -> str:
-    """Say who asks: the app (by its credential) or the portal (which must solve a captcha)."""
+def _captcha_of(data: dict[str, object]) -> tuple[str, str] | None:
+    """Return the captcha to solve, or None for the app (identified by its credential)."""
     settings = runtime().settings
     credential = request.headers.get(APP_CREDENTIAL_HEADER)
     if credential is not None:
         if settings.app_credential and hmac.compare_digest(
             credential.encode(), settings.app_credential.encode()
         ):
-            return "app"
+            return None
         raise InvalidCredentials("unknown app credential")
     challenge, answer = data.get("captcha_id"), data.get("captcha_answer")
     if not (isinstance(challenge, str) and isinstance(answer, str) and challenge and answer):
         raise InvalidCaptcha("captcha_id and captcha_answer are required")
-    solved = solve_captcha(
-        session, challenge[:64], answer[:16], settings=settings, now=runtime().clock.now()
-    )
-    if not solved:
-        session.commit()  # a challenge is used up by any answer, right or wrong
-        raise InvalidCaptcha("the captcha answer is wrong, expired or already used")
-    return "portal"
+    return challenge, answer

@@ -45,10 +45,16 @@ LIMITED_ENDPOINTS = {
     # The staff console's forms that check a password: staff sign-in is throttled like login.
     "console.sign_in": "login",
     "console.enrol": "login",
+    # The citizens' portal: the same use cases as the API above, so the same limits.
+    "portal_account.sign_in": "login",
+    "portal_account.change_password": "login",
+    "portal_account.change_email": "login",
+    "portal_recovery.enter_otp": "login",
+    "portal_recovery.forgot_password": "recovery",
 }
-# Counted on every method; the others only when a form or body is posted (a page view of the
-# console's sign-in form hashes nothing).
-EVERY_METHOD = {"email_recovery.new_captcha"}
+# Counted on every method (each view draws a captcha); the others only when a form or body is
+# posted (a page view of the console's sign-in form hashes nothing).
+EVERY_METHOD = {"email_recovery.new_captcha", "portal_recovery.forgot_password"}
 
 
 class DatabaseStorage(Storage):

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -24,9 +22,21 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from billing.periods import LOCAL_TZ
 from tests.conftest import fresh_database
+from tests.e2e.browser import (
+    WAIT,
+    chromium,
+    fill,
+    require_chromium,
+    screenshots,
+    severe_console_errors,
+    submit,
+)
 from tests.e2e.support import (
     CARRIER,
     CARRIER_SECRET,
@@ -45,24 +55,10 @@ from tests.e2e.support import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-if not (CHROMIUM and CHROMEDRIVER):
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail("REQUIRE_BROWSER=1 but chromium or chromedriver is missing", pytrace=False)
-    pytest.skip("chromium and chromedriver are not installed", allow_module_level=True)
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+require_chromium()
 
 PASSWORD = "mat khau nhan vien dai"
 PHONE = "0912345678"
-LAPTOP, PHONE_SIZE = (1280, 900), (390, 844)
-WAIT = 15  # seconds for a page or a file
 
 
 @dataclass
@@ -125,76 +121,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM or ""
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={site.workdir / 'chromium-profile'}",
-        f"--window-size={LAPTOP[0]},{LAPTOP[1]}",
-        "--lang=vi-VN",  # dates in the pickers as a Vietnamese user sees them
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs",
-        {
-            "download.default_directory": str(site.downloads),
-            "download.prompt_for_download": False,
-            "intl.accept_languages": "vi-VN,vi",
-        },
-    )
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not go online
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER or ""))
-    driver.set_page_load_timeout(WAIT)
-    try:
+    prefs = {
+        "download.default_directory": str(site.downloads),
+        "download.prompt_for_download": False,
+    }
+    with chromium(site.workdir / "chromium-profile", prefs) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
-@contextlib.contextmanager
-def page_check(browser: WebDriver, site: Site, name: str) -> Iterator[None]:
+def page_check(
+    browser: WebDriver, site: Site, name: str
+) -> contextlib.AbstractContextManager[None]:
     """Screenshot the page at laptop and phone width; on failure, say where the picture is."""
-    try:
-        yield
-    except BaseException:
-        path = site.shots / f"FAILED-{name}.png"
-        browser.save_screenshot(str(path))
-        print(
-            f"\nconsole browser test failed on {name}: screenshot {path}\n"
-            f"{site.gateway.output()[-3000:]}"
-        )
-        raise
-    browser.save_screenshot(str(site.shots / f"{name}-laptop.png"))
-    browser.set_window_size(*PHONE_SIZE)
-    try:
-        browser.save_screenshot(str(site.shots / f"{name}-phone.png"))
-    finally:
-        browser.set_window_size(*LAPTOP)
+    return screenshots(browser, site.shots, name, site.gateway.output)
 
 
 def go(browser: WebDriver, site: Site, path: str) -> None:
     browser.get(site.gateway.url + path)
-
-
-def fill(browser: WebDriver, **fields: str) -> None:
-    for name, value in fields.items():
-        element = browser.find_element(By.NAME, name)
-        element.clear()
-        element.send_keys(value)
-
-
-def submit(browser: WebDriver, css: str) -> None:
-    """Click a submit button and wait until the next page has replaced this one."""
-    old = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(browser, WAIT).until(staleness_of(old))
 
 
 def text(browser: WebDriver, element_id: str) -> str:
@@ -338,9 +281,4 @@ def test_admin_adds_a_member_in_the_browser(browser: WebDriver, site: Site) -> N
 
 
 def test_the_browser_reported_no_policy_violation(browser: WebDriver, site: Site) -> None:
-    errors = [
-        entry
-        for entry in browser.get_log("browser")
-        if entry["level"] == "SEVERE" and "favicon" not in entry["message"]
-    ]
-    assert errors == []
+    assert severe_console_errors(browser) == []

@@ -141,14 +141,29 @@ ROUTES = {
     "/console/staff": ("GET", "POST"),
     "/console/staff/<int:staff_id>/<any(reset, disable):action>": ("POST",),
     "/console/static/<path:filename>": ("GET",),
+    # The citizens' portal: its forms, its account pages and its static files.
+    "/quen-mat-khau": ("GET", "POST"),
+    "/quen-mat-khau/otp": ("GET", "POST"),
+    "/quen-mat-khau/captcha/<captcha_id>/answer": ("GET",),
+    "/dang-nhap": ("GET", "POST"),
+    "/dang-xuat": ("POST",),
+    "/doi-mat-khau": ("GET", "POST"),
+    "/tai-khoan": ("GET",),
+    "/tai-khoan/email": ("GET", "POST"),
+    "/portal/static/<path:filename>": ("GET",),
 }
-# What the console's URL parameters become in an attack.
+PORTAL = ("/quen-mat-khau", "/dang-", "/doi-mat-khau", "/tai-khoan", "/portal/")
+# What the console's and the portal's URL parameters become in an attack.
 URL_PARTS = {
+    "<captcha_id>": st.one_of(st.sampled_from(NASTY), st.text(max_size=80)),
     "<token>": st.one_of(st.sampled_from(NASTY), st.text(max_size=40)),
     "<int:staff_id>": st.one_of(st.integers(-5, 10**20).map(str), st.sampled_from(NASTY)),
     "<any(reset, disable):action>": st.sampled_from(["reset", "disable", "delete", "²"]),
     "<path:filename>": st.sampled_from(
-        ["console.css", "../../settings.py", "%00", "vendor/chart.umd.min.js", "a/" * 50, "²"]
+        [
+            *("console.css", "portal.css", "../../settings.py", "%00"),
+            *("vendor/chart.umd.min.js", "a/" * 50, "²"),
+        ]
     ),
 }
 
@@ -165,7 +180,7 @@ def attacks(draw: st.DrawFn, clock: FakeClock) -> Attack:
     query = draw(params())
     if carrier in TOKENS and draw(st.integers(0, 4)):
         query += f"&token={TOKENS[carrier]}".encode()
-    form = carrier in TOKENS or route.startswith("/console/")
+    form = carrier in TOKENS or route.startswith(("/console/", *PORTAL))
     usual = "application/x-www-form-urlencoded" if form else "application/json"
     content_type = draw(st.sampled_from([usual, usual, usual, *CONTENT_TYPES]))
     shaped = params() if form else json_bodies()

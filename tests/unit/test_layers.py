@@ -27,8 +27,10 @@ MAY_IMPORT = {
     "ops": {"process", "core"},
     "finance": {"ops", "process", "core"},
     "console": {"accounts", "finance", "ops", "process", "core"},
+    # A front door of both the accounts and the email channel.
+    "portal": {"email", "accounts", "delivery", "ops", "process", "core"},
 }
-PROCESS = {"runtime", "web"}
+PROCESS = {"runtime", "web", "pages"}
 # The top-level modules that wire the packages together; everything else at the top is core.
 WIRING = {"app", "worker", "__main__"}
 ENTRY_POINTS = {"gateway.__main__"}

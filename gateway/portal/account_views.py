@@ -1,0 +1,191 @@
+"""Sign in, set a new password, add or change the email: the account pages of the portal.
+
+The same use cases as the login and account APIs. A temporary password signs in to a
+restricted session that :mod:`gateway.portal.guard` sends to ``/doi-mat-khau`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from gateway.accounts.http import account_context
+from gateway.accounts.login import change_password as change_own_password
+from gateway.accounts.login import log_in, set_password_with_session
+from gateway.accounts.sessions import account_for
+from gateway.email.change import confirm_email_change, request_email_change
+from gateway.email.fields import email_field, otp_field
+from gateway.errors import InvalidPayload, RequestRefused
+from gateway.models import Account
+from gateway.portal import guard
+from gateway.portal.words import in_vietnamese
+from gateway.web import db_session, runtime
+
+bp = Blueprint("portal_account", __name__, template_folder="templates")
+guard.protect(bp)
+
+FIELD_LIMIT = 256
+MISMATCH = "Hai lần nhập mật khẩu mới không giống nhau."
+CODE_REFUSED = (
+    "Mã không đúng, đã hết hạn hoặc đã được dùng. Hãy kiểm tra email mới hoặc xin mã khác."
+)
+
+
+@bp.route("/dang-nhap", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    """Sign in with the number and a password; a temporary one leads to /doi-mat-khau."""
+    if request.method == "GET":
+        return render_template("portal/sign_in.html", bhxh="", error=None)
+    identifier = request.form.get("bhxh", "").strip()[:12]
+    password = request.form.get("password", "")[:FIELD_LIMIT]
+    if not (identifier and password):
+        error = "Nhập mã số và mật khẩu."
+        return render_template("portal/sign_in.html", bhxh=identifier, error=error), 400
+    try:
+        granted = log_in(account_context("portal"), identifier, password)
+    except RequestRefused as exc:
+        error = in_vietnamese(exc.reason)
+        return render_template("portal/sign_in.html", bhxh=identifier, error=error), exc.status
+    guard.start_session(granted.account, restricted=granted.restricted)
+    target = "change_password" if granted.restricted else "account_home"
+    return redirect(url_for(f"portal_account.{target}"), code=303)
+
+
+@bp.get("/tai-khoan")
+def account_home() -> ResponseReturnValue:
+    """Say who is signed in and what they can do."""
+    account = _account()
+    if account is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    return render_template("portal/account.html", account=account)
+
+
+@bp.route("/doi-mat-khau", methods=["GET", "POST"])
+def change_password() -> ResponseReturnValue:
+    """Set a new password: the restricted session's only page, or proving the current one."""
+    claims, account = guard.signed_in(), _account()
+    if claims is None or account is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    if request.method == "GET":
+        return _password_page(claims.restricted, {})
+    form = request.form
+    new, again = form.get("password", "")[:FIELD_LIMIT], form.get("password2", "")[:FIELD_LIMIT]
+    current = form.get("current", "")[:FIELD_LIMIT]
+    errors = {}
+    if not claims.restricted and not current:
+        errors["current"] = "Nhập mật khẩu hiện tại."
+    if not new:
+        errors["password"] = "Nhập mật khẩu mới."  # noqa: S105 (a message)
+    elif new != again:
+        errors["password2"] = MISMATCH
+    if errors:
+        return _password_page(claims.restricted, errors)
+    ctx = account_context("portal")
+    try:
+        if claims.restricted:
+            changed = set_password_with_session(ctx, claims, new)
+        else:  # a signed-in session still proves the current password
+            changed = change_own_password(ctx, account.bhxh, current, new)
+    except InvalidPayload as exc:
+        return _password_page(claims.restricted, {"password": in_vietnamese(exc.reason)})
+    except RequestRefused as exc:
+        field = "form" if claims.restricted else "current"
+        return _password_page(claims.restricted, {field: in_vietnamese(exc.reason)})
+    guard.start_session(changed, restricted=False)
+    return render_template("portal/password_changed.html")
+
+
+@bp.route("/tai-khoan/email", methods=["GET", "POST"])
+def change_email() -> ResponseReturnValue:
+    """Add or change the email: the current password and the address, then the code sent there."""
+    account = _account()
+    if account is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    if request.method == "GET":
+        return _email_page(account, "ask", {}, {})
+    if request.form.get("step") == "code":
+        return _confirm_email(account)
+    form = request.form
+    values = {"email": form.get("email", "").strip()[:FIELD_LIMIT]}
+    password = form.get("current", "")[:FIELD_LIMIT]
+    errors = {}
+    try:
+        email = email_field(values)
+    except InvalidPayload:
+        errors["email"] = "Nhập địa chỉ email mới, ví dụ ten@example.vn."
+    if not password:
+        errors["current"] = "Nhập mật khẩu hiện tại."
+    if errors:
+        return _email_page(account, "ask", values, errors)
+    try:
+        request_email_change(account_context("portal"), account.bhxh, password, email)
+    except RequestRefused as exc:
+        return _email_page(account, "ask", values, {"current": in_vietnamese(exc.reason)})
+    return _email_page(account, "code", values, {}, status=200)
+
+
+@bp.post("/dang-xuat")
+def sign_out() -> ResponseReturnValue:
+    """End the session."""
+    session.clear()
+    return redirect(url_for("portal_account.sign_in"), code=303)
+
+
+def _confirm_email(account: Account) -> ResponseReturnValue:
+    values = {"otp": request.form.get("otp", "").strip()[:FIELD_LIMIT]}
+    try:
+        code = otp_field(values)
+    except InvalidPayload:
+        return _email_page(account, "code", values, {"otp": "Nhập mã gồm 6 chữ số."})
+    rt, db = runtime(), db_session()
+    confirmed = confirm_email_change(
+        db,
+        account.bhxh,
+        code,
+        settings=rt.settings,
+        catalog=rt.catalog,
+        now=rt.clock.now(),
+        client_ip=request.remote_addr,
+    )
+    db.commit()  # wrong codes count even when we refuse
+    if not confirmed:
+        return _email_page(account, "code", values, {"otp": CODE_REFUSED})
+    changed = db.get(Account, account.id)
+    return render_template("portal/email_changed.html", email=changed.email if changed else "")
+
+
+def _account() -> Account | None:
+    claims = guard.signed_in()
+    if claims is None:
+        return None
+    db = db_session()
+    try:
+        account = account_for(db, claims)
+        db.expunge(account)  # its columns stay readable after the read ends
+    except RequestRefused:  # the password changed elsewhere, or the account was disabled
+        session.clear()
+        return None
+    finally:
+        # End this read now: the use cases run their own transactions, and on SQLite an open
+        # one here would hold the write lock they wait for.
+        db.rollback()
+    return account
+
+
+def _password_page(restricted: bool, errors: dict[str, str]) -> ResponseReturnValue:
+    status = 400 if errors else 200
+    return render_template(
+        "portal/change_password.html", restricted=restricted, errors=errors
+    ), status
+
+
+def _email_page(
+    account: Account,
+    step: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int | None = None,
+) -> ResponseReturnValue:
+    return render_template(
+        "portal/email.html", account=account, step=step, values=values, errors=errors
+    ), status or (400 if errors else 200)

@@ -1,0 +1,139 @@
+"""What every portal page shares: its cookie, CSRF, headers, the signed-in account, errors.
+
+Each portal blueprint calls :func:`protect`, so no page can forget a rule. A restricted
+session (after a temporary password) opens the set-a-password page and nothing else.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from gateway import fields, pages
+from gateway.accounts.sessions import Claims, issue_token, read_token
+from gateway.errors import InvalidCredentials, InvalidPayload, RateLimited
+from gateway.models import Account
+from gateway.settings import Settings
+from gateway.web import runtime
+
+# No script at all; the captcha image is a data: URL (its answer is never stored in the clear,
+# so it cannot be drawn again by a second request).
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+PREFIXES = ("/quen-mat-khau", "/dang-nhap", "/doi-mat-khau", "/tai-khoan", "/dang-xuat")
+# What a restricted session may open: set its password, or leave.
+RESTRICTED_OPENS = frozenset({"portal_account.change_password", "portal_account.sign_out"})
+
+
+def cookie_area(settings: Settings) -> pages.CookieArea:
+    """Return the portal's session cookie, separate from the console's."""
+    return pages.CookieArea(
+        name="gw_portal",
+        prefixes=PREFIXES,
+        path="/",  # the pages have no common prefix; other paths ignore this cookie
+        secure=settings.portal_secure_cookies,
+        lifetime=None,  # a browser-session cookie; the login token inside has its own expiry
+    )
+
+
+def protect(bp: Blueprint) -> None:
+    """Give a portal blueprint the session, CSRF, restricted-session, header and error rules."""
+
+    @bp.before_request
+    def _before() -> ResponseReturnValue | None:
+        g.claims = _claims()
+        if (
+            g.claims is not None
+            and g.claims.restricted
+            and request.endpoint not in RESTRICTED_OPENS
+            and request.endpoint != f"{bp.name}.static"
+        ):
+            return redirect(url_for("portal_account.change_password"), code=303)
+        pages.protect_forms()
+        for name, value in request.form.items(multi=True):
+            # A NUL cannot be stored in PostgreSQL nor hashed by every library: refuse at the edge.
+            fields.clean_text(value, name)
+        return None
+
+    @bp.context_processor
+    def _help() -> dict[str, object]:
+        settings = runtime().settings
+        # Vietnamese groups thousands with dots: 1.000 đ.
+        return {
+            "hotline": settings.hotline,
+            "shortcode": settings.shortcode,
+            "charge": f"{settings.charge_vnd:,}".replace(",", "."),
+            "min_length": settings.min_password_length,
+        }
+
+    @bp.after_request
+    def _headers(response: Response) -> Response:
+        return pages.set_page_headers(response, csp=CSP, referrer="no-referrer")
+
+    @bp.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
+        message = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại."
+        return render_template("portal/error.html", status=400, message=message), 400
+
+    @bp.errorhandler(RateLimited)
+    def _limited(exc: RateLimited) -> ResponseReturnValue:
+        message = "Có quá nhiều yêu cầu từ địa chỉ mạng này. Hãy đợi một lát rồi thử lại."
+        response = make_response(
+            render_template("portal/error.html", status=429, message=message), 429
+        )
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @bp.errorhandler(InvalidPayload)
+    def _invalid(exc: InvalidPayload) -> ResponseReturnValue:
+        message = "Yêu cầu không hợp lệ. Hãy tải lại trang và thử lại."
+        return render_template("portal/error.html", status=400, message=message), 400
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> ResponseReturnValue:
+        status = exc.code or 500
+        message = {
+            404: "Không tìm thấy trang.",
+            405: "Trang này không nhận yêu cầu như vậy.",
+            413: "Nội dung gửi lên quá lớn.",
+        }.get(status, "Không thực hiện được yêu cầu.")
+        return render_template("portal/error.html", status=status, message=message), status
+
+
+def _claims() -> Claims | None:
+    token = session.get("token")
+    if not isinstance(token, str):
+        return None
+    try:
+        return read_token(token, settings=runtime().settings, now=runtime().clock.now())
+    except InvalidCredentials:
+        session.pop("token", None)
+        return None
+
+
+def start_session(account: Account, *, restricted: bool) -> None:
+    """Sign the person in: a fresh cookie (no fixation) holding a login token."""
+    session.clear()
+    session["token"] = issue_token(
+        account, settings=runtime().settings, restricted=restricted, now=runtime().clock.now()
+    )
+
+
+def signed_in() -> Claims | None:
+    """Return the signed-in session's claims, or None."""
+    return g.get("claims")  # type: ignore[no-any-return]

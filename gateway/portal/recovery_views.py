@@ -1,0 +1,168 @@
+"""The "forgot password" pages: number, email and captcha; then the emailed code and a new password.
+
+The same use cases as ``POST /api/v1/recovery/email`` and ``/verify``: the request is only
+stored (the worker matches it and emails the code), so the answer is the same whether or not
+the pair is registered.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from collections.abc import Callable
+
+from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from gateway.email.captcha import answer_for_tests, create_captcha
+from gateway.email.fields import email_field, identifier_field, otp_field
+from gateway.email.recovery import Verified, recover_with_otp, request_recovery_with_captcha
+from gateway.errors import InvalidPayload
+from gateway.portal import guard
+from gateway.portal.words import in_vietnamese
+from gateway.web import db_session, runtime
+
+bp = Blueprint(
+    "portal_recovery",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/portal/static",
+)
+guard.protect(bp)
+
+FORM_LIMIT = 256  # characters kept of any field: nothing longer is a valid answer
+FIELD_ERRORS = {
+    "bhxh": "Nhập mã số BHXH (10 chữ số) hoặc số CCCD (12 chữ số).",
+    "email": "Nhập địa chỉ email đã đăng ký, ví dụ ten@example.vn.",
+    "otp": "Nhập mã OTP gồm 6 chữ số trong email.",
+}
+CAPTCHA_ERROR = "Mã xác nhận không đúng hoặc đã hết hạn. Hãy nhập mã trong ảnh mới."
+OTP_REFUSED = (
+    "Mã OTP không đúng, đã hết hạn hoặc đã được dùng (nhập sai nhiều lần cũng khóa mã). "
+    "Hãy kiểm tra email hoặc xin mã mới."
+)
+MISMATCH = "Hai lần nhập mật khẩu mới không giống nhau."
+
+
+@bp.route("/quen-mat-khau", methods=["GET", "POST"])
+def forgot_password() -> ResponseReturnValue:
+    """Ask for the number, the email on file and the captcha; the answer tells nothing."""
+    if request.method == "GET":
+        return _ask_page({}, {})
+    form, settings = _form(), runtime().settings
+    values = {"bhxh": form.get("bhxh", "").strip(), "email": form.get("email", "").strip()}
+    errors: dict[str, str] = {}
+    identifier = _field(lambda v: identifier_field(v, settings), values, errors, "bhxh")
+    email = _field(email_field, values, errors, "email")
+    answer = form.get("captcha_answer", "").strip()
+    if not answer:
+        errors["captcha_answer"] = "Nhập các ký tự trong ảnh."
+    if errors:
+        return _ask_page(values, errors, status=400)
+    db = db_session()
+    solved = request_recovery_with_captcha(
+        db,
+        identifier,
+        email,
+        form.get("captcha_id", ""),
+        answer,
+        settings=settings,
+        now=runtime().clock.now(),
+    )
+    db.commit()  # a challenge is used up by any answer, right or wrong
+    if not solved:
+        return _ask_page(values, {"captcha_answer": CAPTCHA_ERROR}, status=400)
+    session["recovering"] = identifier
+    return render_template("portal/otp.html", values={"bhxh": identifier}, errors={}, sent=True)
+
+
+@bp.route("/quen-mat-khau/otp", methods=["GET", "POST"])
+def enter_otp() -> ResponseReturnValue:
+    """Take the emailed code and the new password (twice); set it if the code is right."""
+    if request.method == "GET":
+        values = {"bhxh": session.get("recovering", "")}
+        return render_template("portal/otp.html", values=values, errors={}, sent=False)
+    form, rt = _form(), runtime()
+    values = {"bhxh": form.get("bhxh", "").strip(), "otp": form.get("otp", "").strip()}
+    errors: dict[str, str] = {}
+    identifier = _field(lambda v: identifier_field(v, rt.settings), values, errors, "bhxh")
+    code = _field(otp_field, values, errors, "otp")
+    password, again = form.get("password", ""), form.get("password2", "")
+    if not password:
+        errors["password"] = "Nhập mật khẩu mới."  # noqa: S105 (a message)
+    elif password != again:
+        errors["password2"] = MISMATCH
+    if errors:
+        return _otp_page(values, errors)
+    db = db_session()
+    try:
+        outcome, _ = recover_with_otp(
+            db,
+            identifier,
+            code,
+            password,
+            hasher=rt.hasher,
+            settings=rt.settings,
+            catalog=rt.catalog,
+            now=rt.clock.now(),
+            client_ip=request.remote_addr,
+        )
+    except InvalidPayload as exc:  # the policy: nothing was used up
+        return _otp_page(values, {"password": in_vietnamese(exc.reason)})
+    db.commit()  # wrong codes count even when we refuse
+    if outcome is not Verified.PASSWORD_SET:
+        return _otp_page(values, {"otp": OTP_REFUSED})
+    session.pop("recovering", None)
+    return render_template("portal/recovered.html")
+
+
+@bp.get("/quen-mat-khau/captcha/<captcha_id>/answer")
+def captcha_answer(captcha_id: str) -> ResponseReturnValue:
+    """Tell a browser test a captcha's answer (GATEWAY_TEST_CAPTCHA_ANSWERS only)."""
+    settings = runtime().settings
+    client = ipaddress.ip_address(request.remote_addr or "0.0.0.0")  # noqa: S104
+    if not settings.test_captcha_answers or not client.is_loopback:
+        abort(404)
+    return jsonify(answer=answer_for_tests(settings, captcha_id[:64]))
+
+
+def _form() -> MultiDict[str, str]:
+    return MultiDict({k: v[:FORM_LIMIT] for k, v in request.form.items()})
+
+
+def _field(
+    parse: Callable[[dict[str, str]], str],
+    values: dict[str, str],
+    errors: dict[str, str],
+    name: str,
+) -> str:
+    """Run the JSON API's parser of one field on the form; note a refusal in Vietnamese."""
+    try:
+        return parse(values)
+    except InvalidPayload:
+        errors[name] = FIELD_ERRORS[name]
+        return ""
+
+
+def _ask_page(
+    values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> ResponseReturnValue:
+    rt, db = runtime(), db_session()
+    challenge = create_captcha(db, settings=rt.settings, now=rt.clock.now())
+    db.commit()
+    image = "data:image/png;base64," + base64.b64encode(challenge.png).decode()
+    return render_template(
+        "portal/forgot.html",
+        values=values,
+        errors=errors,
+        captcha_id=challenge.id,
+        captcha_image=image,
+        captcha_length=rt.settings.captcha_length,
+        new_image=url_for("portal_recovery.forgot_password"),
+    ), status
+
+
+def _otp_page(values: dict[str, str], errors: dict[str, str]) -> ResponseReturnValue:
+    return render_template("portal/otp.html", values=values, errors=errors, sent=False), 400

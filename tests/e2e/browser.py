@@ -1,0 +1,119 @@
+"""What the real-browser tests share: headless Debian Chromium, screenshots, forms.
+
+Import it only after the test module has checked that Chromium is installed (see
+:func:`require_chromium`): the tests skip without it, unless REQUIRE_BROWSER=1 (CI sets it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+LAPTOP, PHONE_SIZE = (1280, 900), (390, 844)
+WAIT = 15  # seconds for a page or a file
+
+
+def require_chromium() -> None:
+    """Skip the calling test module without Chromium, or fail it if REQUIRE_BROWSER=1."""
+    if CHROMIUM and CHROMEDRIVER:
+        return
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail("REQUIRE_BROWSER=1 but chromium or chromedriver is missing", pytrace=False)
+    pytest.skip("chromium and chromedriver are not installed", allow_module_level=True)
+
+
+@contextlib.contextmanager
+def chromium(profile: Path, prefs: dict[str, Any] | None = None) -> Iterator[WebDriver]:
+    """Run a headless Chromium (Vietnamese, laptop-sized) until the block ends."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or ""
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        f"--window-size={LAPTOP[0]},{LAPTOP[1]}",
+        "--lang=vi-VN",
+    ):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "vi-VN,vi", **(prefs or {})})
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not go online
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER or ""))
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@contextlib.contextmanager
+def screenshots(
+    browser: WebDriver, shots: Path, name: str, output: Callable[[], str]
+) -> Iterator[None]:
+    """Screenshot the page at laptop and phone width; on failure, say where the picture is."""
+    try:
+        yield
+    except BaseException:
+        path = shots / f"FAILED-{name}.png"
+        browser.save_screenshot(str(path))
+        print(f"\nbrowser test failed on {name}: screenshot {path}\n{output()[-3000:]}")
+        raise
+    browser.save_screenshot(str(shots / f"{name}-laptop.png"))
+    browser.set_window_size(*PHONE_SIZE)
+    try:
+        browser.save_screenshot(str(shots / f"{name}-phone.png"))
+    finally:
+        browser.set_window_size(*LAPTOP)
+
+
+def fill(browser: WebDriver, **fields: str) -> None:
+    """Type into the named inputs, replacing what they held."""
+    for name, value in fields.items():
+        element = browser.find_element(By.NAME, name)
+        element.clear()
+        element.send_keys(value)
+
+
+def submit(browser: WebDriver, css: str) -> None:
+    """Click a submit button and wait until the next page has replaced this one."""
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.CSS_SELECTOR, css).click()
+    wait_replaced(browser, old)
+
+
+def wait_replaced(browser: WebDriver, old: WebElement) -> None:
+    """Wait until ``old`` has left the document (the next page has loaded)."""
+    # Mid-navigation chromedriver can answer "Node ... does not belong to the document" (a
+    # plain WebDriverException) instead of a stale reference: ask again until it settles.
+    wait = WebDriverWait(browser, WAIT, ignored_exceptions=(WebDriverException,))
+    wait.until(staleness_of(old))
+
+
+def severe_console_errors(browser: WebDriver) -> list[dict[str, Any]]:
+    """Return the browser's own errors so far (a CSP violation, a failed load), not favicon's."""
+    return [
+        entry
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and "favicon" not in entry["message"]
+    ]
