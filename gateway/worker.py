@@ -1,9 +1,10 @@
 """The background worker: process received messages and email recovery requests and, in a
 second loop beside it, hand due replies, notices and emails to the carriers and the SMTP relay.
 
-Each message is processed in its own transaction after locking its row (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL; SQLite serialises writers), and only while it is still ``received``:
-two workers never both process one message, and a crash leaves nothing half-done.
+Received messages are decided in batches, one transaction each (gateway/sms/batch.py): rows
+claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, re-checked under SQLite's one writer,
+and only while still ``received``. Two workers never both process one message, and a crash
+leaves nothing half-done. A batch that fails is decided again one message per transaction.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from gateway.delivery.outbox import dispatch_pending
 from gateway.delivery.replies import ReplyCatalog
 from gateway.delivery.sending import ReplySender
 from gateway.email.recovery import process_requests
+from gateway.errors import BatchFailed
 from gateway.models import InboundMessage
 from gateway.ops import metrics
-from gateway.ops.switches import SMS_RESET, is_enabled
 from gateway.preflight import describe
 from gateway.settings import Settings
+from gateway.sms.batch import process_batch
+from gateway.sms.batch_store import Charged
 from gateway.sms.recovery import Context, fail_message, process_message
 from gateway.states import MessageStatus
 
@@ -125,23 +128,34 @@ class Worker:
                 stop.wait(self.settings.worker_poll_interval)
 
     def process_pending(self) -> int:
-        """Process one batch of received messages; return how many were looked at."""
+        """Decide one batch of received messages; return how many were looked at.
+
+        The batch commits as a whole (gateway/sms/batch.py). If it fails, each of its messages
+        is decided alone, so one that cannot be processed ends as system_error after
+        GATEWAY_WORKER_MAX_ATTEMPTS tries instead of holding back the others.
+        """
         started = time.perf_counter()
-        with self.session_factory() as session:
-            ids = list(
-                session.scalars(
-                    select(InboundMessage.id)
-                    .where(InboundMessage.status == MessageStatus.RECEIVED)
-                    .order_by(InboundMessage.id)
-                    .limit(self.settings.worker_batch_size)
-                )
+        try:
+            batch = process_batch(
+                self.session_factory,
+                self._context(self.settings.sms_reset_enabled),
+                self.settings.worker_batch_size,
             )
-            enabled = is_enabled(session, SMS_RESET, default=self.settings.sms_reset_enabled)
-        for message_id in ids:
-            self._process_one(message_id, enabled)
-        if ids:  # idle polls would bury the real batches under near-zero timings
+        except BatchFailed as failed:
+            log.warning(
+                "batch of %d messages failed (%s); deciding them one by one",
+                len(failed.ids),
+                type(failed.__cause__).__name__,
+                exc_info=failed.__cause__,  # a bug, or a database failing: worth one look
+            )
+            for message_id in failed.ids:
+                self._process_one(message_id, failed.sms_reset_enabled)
+            return len(failed.ids)
+        for charged in batch.charged:  # counted once committed
+            _count(charged)
+        if batch.looked_at:  # idle polls would bury the real batches under near-zero timings
             metrics.observe_batch("messages", time.perf_counter() - started)
-        return len(ids)
+        return batch.looked_at
 
     def _process_one(self, message_id: int, sms_reset_enabled: bool) -> None:
         charge = None
@@ -200,6 +214,6 @@ def _log_outage(exc: Exception, delay: float) -> None:
         log.exception("worker pass failed; retrying with back-off, silent until it works again")
 
 
-def _count(charge: LedgerEntry | None) -> None:
+def _count(charge: LedgerEntry | Charged | None) -> None:
     if charge is not None:
         metrics.count_processed(charge.carrier, charge.outcome.value, charge.amount_vnd)
