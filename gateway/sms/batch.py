@@ -11,6 +11,8 @@ the reads that must be current (accounts, limits) and the writes only. The rules
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,11 +25,18 @@ from billing.outcomes import Outcome
 from billing.tariffs import tariff_book
 from gateway.accounts.passwords import keyed_hash
 from gateway.accounts.services import AccountView, find_accounts
-from gateway.delivery.replies import PASSWORD_MASK, Reply, format_wait
+from gateway.delivery.replies import PASSWORD_MASK, Reply, ReplyCatalog, format_wait
 from gateway.errors import BatchFailed
 from gateway.models import InboundMessage
 from gateway.ops.switches import SMS_RESET, is_enabled
-from gateway.sms.batch_store import Charged, Counts, Message, Writes, read_counts
+from gateway.sms.batch_store import (
+    Charged,
+    Counts,
+    Message,
+    Writes,
+    read_counts,
+    render_notices,
+)
 from gateway.sms.recovery import Context
 from gateway.states import MessageStatus, check_transition
 from parsers import ParseFailure, RecoveryRequest, generate_sms_password, parse_recovery
@@ -68,14 +77,22 @@ def process_batch(session_factory: sessionmaker[Session], context: Context, limi
 
 def _on_sqlite(session_factory: sessionmaker[Session], context: Context, limit: int) -> Batch:
     with session_factory() as session:
+        # Read without the write lock: the webhook keeps storing messages meanwhile.
         session.connection(execution_options={"sqlite_begin": "DEFERRED"})
         messages = session.execute(_received(limit)).all()
         if not messages:
             return Batch(0, [])
         ctx = _with_switch(session, context)
-    ids = [message.id for message in messages]
+        ids = [message.id for message in messages]
+        try:
+            prepared = _prepare(messages, ctx)
+            # The notices to the emails on file as they are now; re-read under the lock,
+            # and rendered again there only if an address changed meanwhile.
+            seen = find_accounts(session, _identifiers(prepared)).values()
+            notices = render_notices(seen, ctx.settings, ctx.now)
+        except Exception as exc:
+            raise BatchFailed(ids, ctx.sms_reset_enabled) from exc
     try:
-        prepared = _prepare(messages, ctx)
         with session_factory.begin() as session:
             # Another worker may have decided some of them since they were read.
             still = set(
@@ -85,7 +102,8 @@ def _on_sqlite(session_factory: sessionmaker[Session], context: Context, limit: 
                     )
                 )
             )
-            charged = _decide(session, [p for p in prepared if p.message.id in still], ctx)
+            batch = [item for item in prepared if item.message.id in still]
+            charged = _decide(session, batch, ctx, notices)
     except Exception as exc:
         raise BatchFailed(ids, ctx.sms_reset_enabled) from exc
     return Batch(len(ids), charged)
@@ -161,17 +179,24 @@ def _prepare(messages: Sequence[Any], ctx: Context) -> list[Prepared]:
     return prepared
 
 
-def _decide(session: Session, batch: list[Prepared], ctx: Context) -> list[Charged]:
+def _identifiers(batch: list[Prepared]) -> list[str]:
+    return [item.parsed.identifier for item in batch if isinstance(item.parsed, RecoveryRequest)]
+
+
+def _decide(
+    session: Session,
+    batch: list[Prepared],
+    ctx: Context,
+    notices: dict[tuple[str, str], dict[str, object]] | None = None,
+) -> list[Charged]:
     if not batch:
         return []
     check_transition(MessageStatus.RECEIVED, MessageStatus.PROCESSED)
     phones = sorted({item.message.sender for item in batch})
     _lock_phones(session, phones)
-    accounts = find_accounts(
-        session, [p.parsed.identifier for p in batch if isinstance(p.parsed, RecoveryRequest)]
-    )
+    accounts = find_accounts(session, _identifiers(batch))
     counts = read_counts(session, phones, {a.id for a in accounts.values()}, ctx.settings, ctx.now)
-    writes = Writes(ctx.settings, ctx.now)
+    writes = Writes(ctx.settings, ctx.now, notices)
     for item in batch:  # in id order: earlier messages count against later ones
         outcome, reply, account = _decide_one(item, accounts, counts, ctx)
         if outcome is Outcome.RESET_SENT:
@@ -208,27 +233,35 @@ def _decide_one(
         if sender in counts.phones_told:
             return Outcome.RATE_LIMITED, None, None
         counts.phones_told.add(sender)
-        wait = format_wait(settings.phone_window)
-        return Outcome.RATE_LIMITED, _same(catalog.render(Reply.RATE_LIMITED, wait=wait)), None
+        return (
+            Outcome.RATE_LIMITED,
+            _fixed(catalog, Reply.RATE_LIMITED, settings.phone_window),
+            None,
+        )
     if not ctx.sms_reset_enabled:
-        return Outcome.SERVICE_DISABLED, _same(catalog.render(Reply.SERVICE_DISABLED)), None
+        return Outcome.SERVICE_DISABLED, _fixed(catalog, Reply.SERVICE_DISABLED), None
     parsed = item.parsed
     if isinstance(parsed, ParseFailure):
         return Outcome.WRONG_SYNTAX, item.reply, None
     account = accounts.get(parsed.identifier)
     if account is None or not account.usable_from(sender):
-        return Outcome.NOT_MATCHED, _same(catalog.render(Reply.NOT_MATCHED)), None
+        return Outcome.NOT_MATCHED, _fixed(catalog, Reply.NOT_MATCHED), None
     issued = counts.per_account.get(account.id, 0)
     if issued >= settings.resets_per_account:
         if account.id in counts.accounts_told:
             return Outcome.RATE_LIMITED, None, account
         counts.accounts_told.add(account.id)
         counts.phones_told.add(sender)  # the phone's own check counts this notice too
-        wait = format_wait(settings.resets_window)
-        return Outcome.RATE_LIMITED, _same(catalog.render(Reply.RATE_LIMITED, wait=wait)), account
+        reply = _fixed(catalog, Reply.RATE_LIMITED, settings.resets_window)
+        return Outcome.RATE_LIMITED, reply, account
     counts.per_account[account.id] = issued + 1
     return Outcome.RESET_SENT, item.reply, account
 
 
-def _same(reply: str) -> tuple[str, str]:
-    return reply, reply
+@functools.lru_cache(maxsize=32)
+def _fixed(
+    catalog: ReplyCatalog, reply: Reply, wait: dt.timedelta | None = None
+) -> tuple[str, str]:
+    """A reply without a secret or a per-message value, rendered once per process."""
+    text_ = catalog.render(reply) if wait is None else catalog.render(reply, wait=format_wait(wait))
+    return text_, text_

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -107,10 +108,26 @@ def read_counts(
     return counts
 
 
+def render_notices(
+    accounts: Iterable[AccountView], settings: Settings, now: dt.datetime
+) -> dict[tuple[str, str], dict[str, object]]:
+    """Render the SMS-reset notice of every account with an email, keyed by (number, address)."""
+    return {
+        (account.bhxh, account.email): sms_reset_notice(account.bhxh, account.email, settings, now)
+        for account in accounts
+        if account.email
+    }
+
+
 class Writes:
     """What a batch decided, gathered as rows and written with one statement per table."""
 
-    def __init__(self, settings: Settings, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        now: dt.datetime,
+        notices: dict[tuple[str, str], dict[str, object]] | None = None,
+    ) -> None:
         self.settings, self.now = settings, now
         self.charged: list[Charged] = []
         self._messages: list[dict[str, Any]] = []
@@ -120,7 +137,7 @@ class Writes:
         self._audit: list[dict[str, Any]] = []
         self._passwords: dict[int, str] = {}  # account id → keyed hash; the last one wins
         self._cleared: set[str] = set()
-        self._notices: dict[tuple[str, str], dict[str, object]] = {}
+        self._notices = notices or {}  # rendered before the lock, by (number, address)
 
     def decide(
         self,
@@ -216,7 +233,9 @@ class Writes:
         identifiers = (account.bhxh, account.personal_id)
         self._cleared.update(throttle_key(key) for key in identifiers if key)
         if account.email:
-            notice = sms_reset_notice(account.bhxh, account.email, self.settings, self.now)
+            notice = self._notices.get((account.bhxh, account.email))
+            if notice is None:
+                notice = sms_reset_notice(account.bhxh, account.email, self.settings, self.now)
             self._outbox.append(notice)
 
     def flush(self, session: Session) -> None:
