@@ -83,6 +83,7 @@ def scale_out(workdir: Path, carrier_url: str, record: Path, args: argparse.Name
     subprocess.run([sys.executable, "-m", "gateway", "init-db"], env=env, cwd=workdir, check=True)
     mos = MoFactory()
     rates = {}
+    database = database_pid(env.get("DATABASE_URL"))
     with gunicorn(workdir, env, "wsgi:app", "gateway") as (port, _pid):
         for processes in (1, 2):
             replied_before = len(record.read_text().splitlines())
@@ -94,13 +95,17 @@ def scale_out(workdir: Path, carrier_url: str, record: Path, args: argparse.Name
                 # otherwise flatter one worker.
                 first, _ = wait_replies(record, replied_before + 1, args.drain_limit)
                 cpu_before = sum(process_cpu_seconds(pid) for pid in pids)
+                db_before = process_cpu_seconds(database) if database else 0.0
                 drained, seconds = wait_replies(record, mos.count, args.drain_limit)
                 cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
+                db_cpu = process_cpu_seconds(database) - db_before if database else None
             done = drained - first
             rates[processes] = done / seconds
+            db_text = "" if db_cpu is None else f", database {1000 * db_cpu / max(done, 1):.1f}"
             print(
                 f"{processes} worker process(es): {done} of {backlog} replies in {seconds:.1f} s: "
-                f"{rates[processes]:,.0f}/s; worker CPU {1000 * cpu / max(done, 1):.1f} ms/reply"
+                f"{rates[processes]:,.0f}/s; CPU ms/reply: workers {1000 * cpu / max(done, 1):.1f}"
+                f"{db_text}; CPUs busy {(cpu + (db_cpu or 0)) / seconds:.2f}"
             )
     print(f"two workers / one: {rates[2] / rates[1]:.2f}x")
 
@@ -143,6 +148,28 @@ def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespac
     e2e += f"; worker CPU {1000 * cpu_running / max(mos.count - sent_before, 1):.1f} ms/reply"
     results.append(("end to end (MO → reply accepted)", None, e2e))
     report(results, bare, bare_insert, replied, mos.count)
+
+
+def database_pid(url: str | None) -> int | None:
+    """Return the PostgreSQL server's main process when it runs on this machine, else None
+    (its backends are its children, so its CPU time covers every connection's work)."""
+    if not url or not url.startswith("postgresql"):
+        return None
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.scalar(
+                text("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+            )
+    finally:
+        engine.dispose()
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None  # a server on another machine
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
 
 
 def measured(pid: int, run: Callable[[], LoadResult]) -> LoadResult:

@@ -98,6 +98,29 @@ def test_one_phone_many_times_in_one_batch_counts_against_itself(
     assert_charged_once_each(session)
 
 
+def test_five_messages_per_phone_hold_within_one_batch(
+    client: FlaskClient,
+    worker: Worker,
+    carriers: dict[str, FakeTransport],
+    clock: FakeClock,
+    session: Session,
+) -> None:
+    for _ in range(8):
+        post(client, clock, "0912345678", "hello")
+
+    assert worker.process_pending() == 8
+    worker.drain()
+
+    texts = replies(carriers, "84912345678")
+    assert [t.split(".")[0] + "." for t in texts] == ["Sai cu phap."] * 5 + [LIMITED]
+    assert "thu lai sau 1 gio" in texts[5]
+    assert [o for _, o, _ in outcomes(session)] == [Outcome.WRONG_SYNTAX] * 5 + [
+        Outcome.RATE_LIMITED
+    ] * 3
+    assert [replied for _, _, replied in outcomes(session)][5:] == [True, False, False]
+    assert_charged_once_each(session)
+
+
 def test_one_account_from_two_phones_and_both_numbers_in_one_batch(
     client: FlaskClient,
     worker: Worker,
