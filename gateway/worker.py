@@ -96,18 +96,24 @@ class Worker:
         the database, where the leases and row locks already keep two workers apart.
         """
         log.info("worker %s started", self.worker_id)
+        outage = threading.Event()  # shared: one database outage is logged once, not per loop
         outbox = threading.Thread(
-            target=self._loop, args=(self.dispatch_outbox, stop), name="outbox", daemon=True
+            target=self._loop,
+            args=(self.dispatch_outbox, stop, outage),
+            name="outbox",
+            daemon=True,
         )
         outbox.start()
         try:
-            self._loop(self.process_inbound, stop)
+            self._loop(self.process_inbound, stop, outage)
         finally:
             stop.set()
             outbox.join()
         log.info("worker %s stopped", self.worker_id)
 
-    def _loop(self, work: Callable[[], int], stop: threading.Event) -> None:
+    def _loop(
+        self, work: Callable[[], int], stop: threading.Event, outage: threading.Event
+    ) -> None:
         failures = 0
         while not stop.is_set():
             try:
@@ -117,12 +123,15 @@ class Worker:
                 # outage (a pass every poll interval would bury the log in tracebacks).
                 failures += 1
                 delay = backoff_delay(self.settings.worker_poll_interval, failures)
-                if failures == 1:
+                if failures == 1 and not outage.is_set():
+                    outage.set()
                     _log_outage(exc, delay)
                 stop.wait(delay)
                 continue
             if failures:
-                log.info("worker passes work again after %d failed", failures)
+                if outage.is_set():
+                    outage.clear()
+                    log.info("worker passes work again after %d failed", failures)
                 failures = 0
             if not done:
                 stop.wait(self.settings.worker_poll_interval)
