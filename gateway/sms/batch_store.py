@@ -240,13 +240,20 @@ class Writes:
 
     def flush(self, session: Session) -> None:
         """Write everything gathered, in the caller's transaction."""
-        run = session.connection().execute
-        run(
+        connection = session.connection()
+        run = connection.execute
+        decided = run(
             update(_messages)
             .where(_messages.c.id == bindparam("b_id"))
             .where(_messages.c.status == MessageStatus.RECEIVED),
             self._messages,
         )
+        # The batch's rows are locked (or SQLite's one writer re-checked them): a message that
+        # is no longer received here is a bug, and the whole batch must roll back.
+        if connection.dialect.supports_sane_multi_rowcount and decided.rowcount != len(
+            self._messages
+        ):
+            raise RuntimeError("a message of the batch was decided elsewhere meanwhile")
         run(insert(LedgerEntry.__table__), self._charges)
         if self._passwords:
             run(

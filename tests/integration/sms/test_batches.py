@@ -261,3 +261,42 @@ def test_a_batch_that_fails_while_writing_leaves_nothing_behind(
     assert session.scalar(select(func.count(PasswordIssue.id))) == 3
     assert len(replies(carriers, "84912345678")) == 4
     assert_charged_once_each(session)
+
+
+def test_a_message_decided_elsewhere_under_the_batch_rolls_the_batch_back(
+    client: FlaskClient,
+    worker: Worker,
+    carriers: dict[str, FakeTransport],
+    clock: FakeClock,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gateway.sms import batch
+
+    real = batch.read_counts
+    first = []
+
+    def meanwhile(session: Session, *args: object) -> object:
+        # As if another writer had decided the first message after the batch re-checked it.
+        if not first:
+            first.append(session.scalar(select(func.min(InboundMessage.id))))
+            session.execute(
+                InboundMessage.__table__.update()
+                .where(InboundMessage.id == first[0])
+                .values(status="processed", outcome="wrong_syntax", replied=False)
+            )
+        return real(session, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("gateway.sms.batch.read_counts", meanwhile)
+    post(client, clock, "0912345678", "hello")
+    post(client, clock, "0922222222", "hello")
+
+    worker.drain()
+
+    # The batch saw one row fewer than it decided and wrote nothing (the stand-in for the
+    # other writer rolled back with it); one by one then decided both, once each.
+    assert "batch of 2 messages failed (RuntimeError)" in caplog.text
+    assert [o for _, o, _ in outcomes(session)] == [Outcome.WRONG_SYNTAX] * 2
+    assert len(replies(carriers, "84912345678")) == len(replies(carriers, "84922222222")) == 1
+    assert_charged_once_each(session)
