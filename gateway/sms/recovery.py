@@ -3,6 +3,10 @@
 Everything for one message happens in the caller's transaction: the outcome, the charge,
 the new temporary password and the queued reply commit together or not at all, so a worker
 that dies half-way leaves the message exactly as it found it.
+
+The worker decides messages in batches by the same rules (gateway/sms/batch.py) and comes
+here, one message per transaction, only when a batch fails: a rule changed here must change
+there too (tests/integration/sms holds both to the same transcripts).
 """
 
 from __future__ import annotations
