@@ -1,6 +1,7 @@
 """Measure the message path (MO ingest, then MO → reply) beside bare Flask in the same run.
 
     python benchmarks/message_path.py [--seconds 5] [--connections 16] [--drain-limit 30]
+    DATABASE_URL=postgresql+psycopg://…/empty_db python benchmarks/message_path.py --scale-out
 
 Every server runs under the project's ``gunicorn.conf.py`` (same workers, timeouts, logging)
 and is driven by the same load generator (``loadgen.py``) on loopback:
@@ -58,12 +59,55 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per phase")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--drain-limit", type=float, default=30.0, help="seconds to wait to drain")
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="only compare one worker process with two draining the same backlog (PostgreSQL)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-path-") as tmp:
         workdir = Path(tmp)
         with fake_carrier(workdir) as (carrier_url, record):
-            bench(workdir, carrier_url, record, args)
+            if args.scale_out:
+                scale_out(workdir, carrier_url, record, args)
+            else:
+                bench(workdir, carrier_url, record, args)
     return 0
+
+
+def scale_out(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespace) -> None:
+    """Store a backlog with the workers stopped, drain it with one worker process; again with
+    two; print each drain rate (replies accepted per second) and the ratio of two to one."""
+    env = environ(workdir, carrier_url)
+    load = {"connections": args.connections, "seconds": args.seconds}
+    subprocess.run([sys.executable, "-m", "gateway", "init-db"], env=env, cwd=workdir, check=True)
+    mos = MoFactory()
+    rates = {}
+    database = database_pid(env.get("DATABASE_URL"))
+    with gunicorn(workdir, env, "wsgi:app", "gateway") as (port, _pid):
+        for processes in (1, 2):
+            replied_before = len(record.read_text().splitlines())
+            run_load("127.0.0.1", port, mos.next_request, **load)
+            backlog = mos.count - replied_before
+            with contextlib.ExitStack() as stack:
+                pids = [stack.enter_context(worker(workdir, env)) for _ in range(processes)]
+                # Timed from the first reply: both runs pay the same start-up, which would
+                # otherwise flatter one worker.
+                first, _ = wait_replies(record, replied_before + 1, args.drain_limit)
+                cpu_before = sum(process_cpu_seconds(pid) for pid in pids)
+                db_before = process_cpu_seconds(database) if database else 0.0
+                drained, seconds = wait_replies(record, mos.count, args.drain_limit)
+                cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
+                db_cpu = process_cpu_seconds(database) - db_before if database else None
+            done = drained - first
+            rates[processes] = done / seconds
+            db_text = "" if db_cpu is None else f", database {1000 * db_cpu / max(done, 1):.1f}"
+            print(
+                f"{processes} worker process(es): {done} of {backlog} replies in {seconds:.1f} s: "
+                f"{rates[processes]:,.0f}/s; CPU ms/reply: workers {1000 * cpu / max(done, 1):.1f}"
+                f"{db_text}; CPUs busy {(cpu + (db_cpu or 0)) / seconds:.2f}"
+            )
+    print(f"two workers / one: {rates[2] / rates[1]:.2f}x")
 
 
 def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespace) -> None:
@@ -104,6 +148,28 @@ def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespac
     e2e += f"; worker CPU {1000 * cpu_running / max(mos.count - sent_before, 1):.1f} ms/reply"
     results.append(("end to end (MO → reply accepted)", None, e2e))
     report(results, bare, bare_insert, replied, mos.count)
+
+
+def database_pid(url: str | None) -> int | None:
+    """Return the PostgreSQL server's main process when it runs on this machine, else None
+    (its backends are its children, so its CPU time covers every connection's work)."""
+    if not url or not url.startswith("postgresql"):
+        return None
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.scalar(
+                text("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+            )
+    finally:
+        engine.dispose()
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None  # a server on another machine
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
 
 
 def measured(pid: int, run: Callable[[], LoadResult]) -> LoadResult:

@@ -22,7 +22,8 @@ GatewayError
  ├── SendError                an outbound message was not accepted
  │    ├── RetryableSendError      try again later (timeouts, 429, 5xx; SMTP 4xx, no connection)
  │    └── PermanentSendError      never retry (other 4xx, malformed answers; SMTP 5xx)
- └── IllegalTransition        a state change the transition table forbids
+ ├── IllegalTransition        a state change the transition table forbids
+ └── BatchFailed              a batch of received messages did not commit (worker: one by one)
 """
 
 from __future__ import annotations
@@ -130,3 +131,12 @@ class PermanentSendError(SendError):
 
 class IllegalTransition(GatewayError):
     """A status change that the transition table does not allow."""
+
+
+class BatchFailed(GatewayError):
+    """A batch of received messages was rolled back; the worker decides them one by one."""
+
+    def __init__(self, ids: list[int], sms_reset_enabled: bool) -> None:
+        super().__init__(f"batch of {len(ids)} messages failed")
+        self.ids = ids
+        self.sms_reset_enabled = sms_reset_enabled

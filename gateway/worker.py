@@ -1,9 +1,10 @@
 """The background worker: process received messages and email recovery requests and, in a
 second loop beside it, hand due replies, notices and emails to the carriers and the SMTP relay.
 
-Each message is processed in its own transaction after locking its row (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL; SQLite serialises writers), and only while it is still ``received``:
-two workers never both process one message, and a crash leaves nothing half-done.
+Received messages are decided in batches, one transaction each (gateway/sms/batch.py): rows
+claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, re-checked under SQLite's one writer,
+and only while still ``received``. Two workers never both process one message, and a crash
+leaves nothing half-done. A batch that fails is decided again one message per transaction.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from gateway.delivery.outbox import dispatch_pending
 from gateway.delivery.replies import ReplyCatalog
 from gateway.delivery.sending import ReplySender
 from gateway.email.recovery import process_requests
+from gateway.errors import BatchFailed
 from gateway.models import InboundMessage
 from gateway.ops import metrics
-from gateway.ops.switches import SMS_RESET, is_enabled
 from gateway.preflight import describe
 from gateway.settings import Settings
+from gateway.sms.batch import process_batch
+from gateway.sms.batch_store import Charged
 from gateway.sms.recovery import Context, fail_message, process_message
 from gateway.states import MessageStatus
 
@@ -53,8 +56,6 @@ class Worker:
     mailer: Mailer | None = None
     # Kept for the process's life, so that a carrier's rate limit spans batches.
     sender: ReplySender | None = None
-    # Set while the database is away: the two loops share one outage, said once.
-    outage: threading.Event = field(default_factory=threading.Event)
 
     def run_once(self) -> int:
         """Process one batch of messages and of email requests, send one batch of the outbox;
@@ -95,18 +96,24 @@ class Worker:
         the database, where the leases and row locks already keep two workers apart.
         """
         log.info("worker %s started", self.worker_id)
+        outage = threading.Event()  # shared: one database outage is logged once, not per loop
         outbox = threading.Thread(
-            target=self._loop, args=(self.dispatch_outbox, stop), name="outbox", daemon=True
+            target=self._loop,
+            args=(self.dispatch_outbox, stop, outage),
+            name="outbox",
+            daemon=True,
         )
         outbox.start()
         try:
-            self._loop(self.process_inbound, stop)
+            self._loop(self.process_inbound, stop, outage)
         finally:
             stop.set()
             outbox.join()
         log.info("worker %s stopped", self.worker_id)
 
-    def _loop(self, work: Callable[[], int], stop: threading.Event) -> None:
+    def _loop(
+        self, work: Callable[[], int], stop: threading.Event, outage: threading.Event
+    ) -> None:
         failures = 0
         while not stop.is_set():
             try:
@@ -116,37 +123,48 @@ class Worker:
                 # outage (a pass every poll interval would bury the log in tracebacks).
                 failures += 1
                 delay = backoff_delay(self.settings.worker_poll_interval, failures)
-                if failures == 1 and not self.outage.is_set():
-                    self.outage.set()
+                if failures == 1 and not outage.is_set():
+                    outage.set()
                     _log_outage(exc, delay)
                 stop.wait(delay)
                 continue
             if failures:
+                if outage.is_set():
+                    outage.clear()
+                    log.info("worker passes work again after %d failed", failures)
                 failures = 0
-                if self.outage.is_set():
-                    self.outage.clear()
-                    log.info("worker passes work again")
             if not done:
                 stop.wait(self.settings.worker_poll_interval)
 
     def process_pending(self) -> int:
-        """Process one batch of received messages; return how many were looked at."""
+        """Decide one batch of received messages; return how many were looked at.
+
+        The batch commits as a whole (gateway/sms/batch.py). If it fails, each of its messages
+        is decided alone, so one that cannot be processed ends as system_error after
+        GATEWAY_WORKER_MAX_ATTEMPTS tries instead of holding back the others.
+        """
         started = time.perf_counter()
-        with self.session_factory() as session:
-            ids = list(
-                session.scalars(
-                    select(InboundMessage.id)
-                    .where(InboundMessage.status == MessageStatus.RECEIVED)
-                    .order_by(InboundMessage.id)
-                    .limit(self.settings.worker_batch_size)
-                )
+        try:
+            batch = process_batch(
+                self.session_factory,
+                self._context(self.settings.sms_reset_enabled),
+                self.settings.worker_batch_size,
             )
-            enabled = is_enabled(session, SMS_RESET, default=self.settings.sms_reset_enabled)
-        for message_id in ids:
-            self._process_one(message_id, enabled)
-        if ids:  # idle polls would bury the real batches under near-zero timings
+        except BatchFailed as failed:
+            log.warning(
+                "batch of %d messages failed (%s); deciding them one by one",
+                len(failed.ids),
+                type(failed.__cause__).__name__,
+                exc_info=failed.__cause__,  # a bug, or a database failing: worth one look
+            )
+            for message_id in failed.ids:
+                self._process_one(message_id, failed.sms_reset_enabled)
+            return len(failed.ids)
+        for charged in batch.charged:  # counted once committed
+            _count(charged)
+        if batch.looked_at:  # idle polls would bury the real batches under near-zero timings
             metrics.observe_batch("messages", time.perf_counter() - started)
-        return len(ids)
+        return batch.looked_at
 
     def _process_one(self, message_id: int, sms_reset_enabled: bool) -> None:
         charge = None
@@ -205,7 +223,7 @@ def _log_outage(exc: Exception, delay: float) -> None:
         log.exception("worker pass failed; retrying with back-off, silent until it works again")
 
 
-def _count(charge: LedgerEntry | None) -> None:
+def _count(charge: LedgerEntry | Charged | None) -> None:
     if charge is not None:
         metrics.count_processed(
             charge.carrier, charge.outcome.value, charge.amount_vnd, charge.phone

@@ -48,16 +48,32 @@ def notify_sms_reset(
 ) -> None:
     """Tell the email on file that a temporary password went by SMS (never the password)."""
     if account.email:
-        _email(
-            session,
-            account.email,
-            EmailKind.SMS_RESET,
-            settings,
-            now,
-            account=account.bhxh,
-            when=local_time(now),
-            minutes=str(max(1, int(settings.temp_password_ttl.total_seconds() // 60))),
-        )
+        session.add(OutboxMessage(**sms_reset_notice(account.bhxh, account.email, settings, now)))
+        log.info("queued %s email to %s", EmailKind.SMS_RESET.value, mask_email(account.email))
+
+
+def sms_reset_notice(
+    bhxh: str, address: str, settings: Settings, now: dt.datetime
+) -> dict[str, object]:
+    """Return the outbox row of the SMS-reset notice to ``address``, for bulk inserts too."""
+    email = email_catalog(settings).render(
+        EmailKind.SMS_RESET,
+        account=bhxh,
+        when=local_time(now),
+        minutes=str(max(1, int(settings.temp_password_ttl.total_seconds() // 60))),
+    )
+    return {
+        "channel": Channel.EMAIL,
+        "carrier": EMAIL_CARRIER,
+        "sender": settings.smtp.sender,
+        "recipient": address,
+        "subject": email.subject,
+        "text": email.text,
+        "safe_text": email.safe_text,
+        "html": email.html,
+        "safe_html": email.safe_html,
+        **_fresh(settings, now),
+    }
 
 
 def send_first_password(

@@ -8,8 +8,10 @@ that opened the session does. Login and password checks are in :mod:`gateway.acc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.accounts.passwords import keyed_hash
@@ -23,6 +25,48 @@ def find_account(session: Session, identifier: str) -> Account | None:
     """Find an account by its 10-digit social insurance number or 12-digit personal ID."""
     column = Account.personal_id if len(identifier) == 12 else Account.bhxh
     return session.scalars(select(Account).where(column == identifier)).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """What deciding an SMS reset needs to know of an account, read in bulk."""
+
+    id: int
+    bhxh: str
+    personal_id: str | None
+    phone: str
+    email: str | None
+    state: AccountState
+
+    def usable_from(self, phone: str) -> bool:
+        """Tell whether an SMS from ``phone`` may reset this account: approved, its phone."""
+        return self.state is AccountState.ACTIVE and self.phone == phone
+
+
+def find_accounts(session: Session, identifiers: Iterable[str]) -> dict[str, AccountView]:
+    """Find the accounts of many identifiers (10 or 12 digits) in one query, keyed by each
+    identifier that matched; an account found by both of its numbers appears under both."""
+    wanted = set(identifiers)
+    numbers = {i for i in wanted if len(i) != 12}
+    personal_ids = wanted - numbers
+    if not wanted:
+        return {}
+    query = select(
+        Account.id,
+        Account.bhxh,
+        Account.personal_id,
+        Account.phone,
+        Account.email,
+        Account.state,
+    ).where(or_(Account.bhxh.in_(numbers), Account.personal_id.in_(personal_ids)))
+    found: dict[str, AccountView] = {}
+    for row in session.execute(query):
+        view = AccountView(*row)
+        if view.bhxh in numbers:
+            found[view.bhxh] = view
+        if view.personal_id in personal_ids:
+            found[view.personal_id] = view
+    return found
 
 
 def find_active_account(session: Session, identifier: str) -> Account | None:

@@ -3,6 +3,11 @@
 Everything for one message happens in the caller's transaction: the outcome, the charge,
 the new temporary password and the queued reply commit together or not at all, so a worker
 that dies half-way leaves the message exactly as it found it.
+
+The worker decides messages in batches by the same rules (gateway/sms/batch.py) and comes
+here, one message per transaction, only when a batch fails: a rule changed here must change
+there too (the transcripts in tests/integration/sms run through the batch; only the failure
+tests reach this path).
 """
 
 from __future__ import annotations

@@ -190,8 +190,8 @@ def test_the_worker_backs_off_and_says_so_once(
     assert len(failures) == 1 and failures[0].exc_info is None
     assert "retrying with back-off" in failures[0].getMessage()
     assert "run `gateway init-db`" in failures[0].getMessage()
-    # 0.05 s polls would make ~30 passes a loop in 1.5 s; 0.1, 0.2, 0.4, 0.8 s back-off makes
-    # ~5 in each of the two loops (deciding, sending).
+    # 0.05 s polls would make ~30 passes in 1.5 s in each of the worker's two loops (deciding,
+    # sending); 0.1, 0.2, 0.4, 0.8 s back-off makes ~5 in each.
     assert 2 <= len(passes) <= 12
 
 

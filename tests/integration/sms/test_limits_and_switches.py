@@ -123,6 +123,8 @@ def test_a_message_that_keeps_failing_ends_as_system_error_charged_once(
     def broken(*args: object, **kwargs: object) -> None:
         raise Boom("database went away")
 
+    # Broken for the batch and for the one-by-one retry that follows a failed batch.
+    monkeypatch.setattr("gateway.sms.batch.find_accounts", broken)
     monkeypatch.setattr("gateway.sms.recovery.find_account", broken)
     [reply] = phones.text("0912345678", "BH MK 0123456789")
 
@@ -137,10 +139,10 @@ def test_a_message_that_keeps_failing_ends_as_system_error_charged_once(
 def test_a_passing_failure_is_retried_and_succeeds(
     phones: Phones, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway.sms import recovery
+    from gateway.sms import batch
 
     add_account(session, "0123456789", "0912345678")
-    real = recovery.find_account
+    real = batch.find_accounts
     calls = []
 
     def flaky(*args: object, **kwargs: object) -> object:
@@ -149,7 +151,9 @@ def test_a_passing_failure_is_retried_and_succeeds(
             raise Boom("once")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("gateway.sms.recovery.find_account", flaky)
+    monkeypatch.setattr("gateway.sms.batch.find_accounts", flaky)
 
     assert phones.text("0912345678", "BH MK 0123456789")[0].startswith(RESET)
+    assert len(calls) == 1  # the failed batch; the one-by-one retry succeeded
     assert session.scalar(select(func.count(PasswordIssue.id))) == 1
+    assert session.scalar(select(InboundMessage.attempts)) == 0

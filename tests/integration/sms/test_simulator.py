@@ -121,6 +121,9 @@ def test_the_reply_to_this_message_is_told_apart_from_a_notice_queued_before_it(
 ) -> None:
     add_account(session)
     queue_notice(session, runtime)
+    # Sent before the message arrives: queued together, the outbox would send both at once,
+    # in no set order, and the watch ends at the reply.
+    assert runtime.worker().dispatch_outbox() == 1
     message_id = text(client, runtime, "BH MK 0123456789")
 
     events = simulate(runtime, receiver, message_id)
