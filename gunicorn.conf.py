@@ -45,6 +45,12 @@ os.umask(0o077)
 bind = [_settings.bind]
 # gunicorn's rule of thumb; capped because each worker holds its own pool and argon2 memory.
 workers = _settings.web_workers or min(2 * (os.cpu_count() or 1) + 1, 8)
+# Threads, not one request per process: a login waiting for one of the few argon2 slots
+# (GATEWAY_HASH_CONCURRENCY) holds a thread, and the carrier webhook still finds a free one.
+# With sync workers, 16 connections flooding login put the webhook's p99 at 19x its idle
+# value on 2 cores; with 4 threads a worker, at 1.5x (benchmarks/login.py).
+worker_class = "gthread"
+threads = _settings.web_threads
 timeout = 30  # a request taking longer than this is stuck: the worker is replaced
 graceful_timeout = 30  # on SIGTERM or reload, in-flight requests get this long to finish
 keepalive = 5  # behind a proxy that reuses connections; gunicorn's 2 s closes them early
