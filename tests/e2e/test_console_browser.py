@@ -71,6 +71,11 @@ class Site:
     shots: Path
     downloads: Path
     charged: list[str]  # carrier message ids of the messages texted in
+    # The local days and time they were charged: a test running after local midnight must still
+    # look at the day the fixture charged, not at "today".
+    first_day: str
+    last_day: str
+    charged_at: dt.datetime
 
     def cli(self, *args: str) -> str:
         result = subprocess.run(
@@ -107,6 +112,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         gateway = Gateway(f"http://127.0.0.1:{port}", {"server": server_log, "worker": worker_log})
         wait_healthy(gateway.url, gateway, server)
         charged = []
+        started = dt.datetime.now(LOCAL_TZ)
         for text in ("BH MK 0123456789", "xin chao", "BH MK"):
             mo_id = new_mo_id()
             answer = signed_post(f"{gateway.url}/carriers/{CARRIER}/mo", mo(text, PHONE, mo_id))
@@ -116,7 +122,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         shots, downloads = workdir / "screenshots", workdir / "downloads"
         shots.mkdir()
         downloads.mkdir()
-        yield Site(gateway, env, workdir, shots, downloads, charged)
+        ended = dt.datetime.now(LOCAL_TZ)
+        yield Site(
+            gateway,
+            env,
+            workdir,
+            shots,
+            downloads,
+            charged,
+            started.date().isoformat(),
+            ended.date().isoformat(),
+            ended,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -182,16 +199,12 @@ def chart_is_drawn(browser: WebDriver, canvas_id: str) -> None:
     assert drawn["bars"] >= 1 and drawn["inked"] > 1000, drawn
 
 
-def today() -> str:
-    return dt.datetime.now(LOCAL_TZ).date().isoformat()
-
-
 def test_finance_enrols_sees_the_chart_and_downloads_the_export(
     browser: WebDriver, site: Site
 ) -> None:
     enrol_and_sign_in(browser, site, "ketoan@example.vn", "finance")
-    day = today()
-    go(browser, site, f"/console/charges?from={day}&to={day}")
+    first, last = site.first_day, site.last_day
+    go(browser, site, f"/console/charges?from={first}&to={last}")
     with page_check(browser, site, "charges"):
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "vi"
         chart_is_drawn(browser, "charges-chart")
@@ -199,16 +212,18 @@ def test_finance_enrols_sees_the_chart_and_downloads_the_export(
         assert text(browser, "total-net") == "3.000 ₫"
 
     browser.find_element(By.ID, "download-csv").click()
-    downloaded = site.downloads / f"charges-{day}-{day}.csv"
+    downloaded = site.downloads / f"charges-{first}-{last}.csv"
     WebDriverWait(browser, WAIT).until(lambda _: downloaded.exists())
     expected = site.workdir / "cli-export.csv"
-    site.cli("charges", "export", "--from", day, "--to", day, "--excel", "--output", str(expected))
+    site.cli(
+        "charges", "export", "--from", first, "--to", last, "--excel", "--output", str(expected)
+    )
     assert downloaded.read_bytes() == expected.read_bytes()
 
 
 def test_finance_reconciles_a_carrier_file(browser: WebDriver, site: Site) -> None:
     first, second, _ = site.charged
-    local = dt.datetime.now(LOCAL_TZ).strftime("%d/%m/%Y %H:%M:%S")
+    local = site.charged_at.strftime("%d/%m/%Y %H:%M:%S")
     carrier_file = site.workdir / "viettel.csv"
     carrier_file.write_text(
         "id;phone;time;amount\n"
@@ -229,8 +244,8 @@ def test_finance_reconciles_a_carrier_file(browser: WebDriver, site: Site) -> No
 
 
 def test_finance_refunds_one_message_after_confirming(browser: WebDriver, site: Site) -> None:
-    day = today()
-    go(browser, site, f"/console/refunds?from={day}&to={day}")
+    first, last = site.first_day, site.last_day
+    go(browser, site, f"/console/refunds?from={first}&to={last}")
     with page_check(browser, site, "refunds"):
         boxes = browser.find_elements(By.CSS_SELECTOR, "#refundable input[type=checkbox]")
         assert len(boxes) == 2  # the two wrong-syntax messages
@@ -242,7 +257,7 @@ def test_finance_refunds_one_message_after_confirming(browser: WebDriver, site: 
         browser.find_element(By.NAME, "confirm").click()
         submit(browser, "#refund-confirm")
         assert "Đã hoàn 1 tin nhắn, tổng 1.000 ₫" in text(browser, "refund-result")
-    summary = site.cli("charges", "summary", "--from", day, "--to", day, "--csv")
+    summary = site.cli("charges", "summary", "--from", first, "--to", last, "--csv")
     assert summary.splitlines()[-1] == "total,,,3,3000,1000,2000"
 
 
