@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -54,8 +55,19 @@ class _Metrics:
     batch_seconds: Histogram
 
 
-@functools.cache
+_first_use = threading.Lock()
+
+
 def _metrics() -> _Metrics:
+    # Two threads of one gunicorn worker may count their first request at once. Each would
+    # build its own counters; in multi-process mode both write the same keys of the process's
+    # file, each from the value it read when built, and one of the counts is lost.
+    with _first_use:
+        return _build()
+
+
+@functools.cache
+def _build() -> _Metrics:
     # Imported on first use rather than with this module: prometheus_client chooses in-memory or
     # multi-process storage when it is imported, and `gateway serve` imports this module before
     # gunicorn.conf.py has set PROMETHEUS_MULTIPROC_DIR.

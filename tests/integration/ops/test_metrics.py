@@ -7,7 +7,10 @@ scrape taken after its flow with one taken before.
 from __future__ import annotations
 
 import collections
+import threading
+import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask.testing import FlaskClient
@@ -18,6 +21,7 @@ from billing.ledger import EntryKind, LedgerEntry
 from gateway.clock import FakeClock
 from gateway.delivery.carriers import FakeTransport
 from gateway.errors import RetryableSendError
+from gateway.ops import metrics
 from gateway.worker import Worker
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
@@ -166,3 +170,30 @@ def _charged_by_carrier(session: Session) -> Mapping[str, int]:
     for entry in session.scalars(query):
         totals[entry.carrier] += entry.amount_vnd
     return totals
+
+
+def test_threads_counting_their_first_request_at_once_share_one_set_of_counters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A gthread worker's first requests arrive together. Two sets of counters in one process
+    # would each write their own running total to the same key: counts lost (issue 17).
+    import prometheus_client
+
+    class SlowRegistry(prometheus_client.CollectorRegistry):
+        def __init__(self) -> None:  # as slow as the first import is in a fresh worker
+            time.sleep(0.05)
+            super().__init__()
+
+    monkeypatch.setattr(prometheus_client, "CollectorRegistry", SlowRegistry)
+    metrics._build.cache_clear()
+    threads = 8
+    together = threading.Barrier(threads)
+
+    def first_use(_: int) -> int:
+        together.wait()
+        return id(metrics._metrics())
+
+    with ThreadPoolExecutor(threads) as pool:
+        built = set(pool.map(first_use, range(threads)))
+
+    assert len(built) == 1
