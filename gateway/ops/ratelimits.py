@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import threading
 import time
 from collections.abc import Mapping
 from typing import ClassVar
@@ -156,25 +157,55 @@ def client_key(address: str | None) -> str:
 class ClientLimits:
     """Checks one request against its endpoint's limits and refuses it with 429 when over."""
 
+    # Clients remembered as refused, per process: enough for a flood from many addresses,
+    # bounded so that one from millions of IPv6 /64s cannot grow a worker without end.
+    REMEMBERED = 10_000
+
     def __init__(self, storage: Storage, limits: Mapping[str, tuple[RateLimitItem, ...]]) -> None:
         self.storage = storage
         self._limiter = FixedWindowRateLimiter(storage)
         self._limits = limits
+        # (group, client) -> (end of the window it was refused in, the limit it was over).
+        self._refused: dict[tuple[str, str], tuple[float, RateLimitItem]] = {}
+        self._remembering = threading.Lock()  # a gthread worker's threads share the memory
 
     def check(self, group: str, client: str) -> None:
         """Count one hit for ``client``; raise RateLimited if any of the group's limits is over."""
+        now = time.time()
+        until, item = self._refused.get((group, client), (0.0, None))
+        if item is not None and now < until:
+            # A fixed window's count only grows until the window ends, so a client refused in
+            # it is refused until then: a flood of refusals costs this process no query at all.
+            self._refuse(group, item, until, now)
         for item in self._limits[group]:
-            # A client already over the limit is refused on a read: a flood of refusals then
+            # A client over the limit in another process is refused on a read: its flood then
             # costs no write (on SQLite, no wait for the one writer the webhook needs too).
             if not self._limiter.test(item, group, client) or not self._limiter.hit(
                 item, group, client
             ):
-                reset_at = self._limiter.get_window_stats(item, group, client).reset_time
-                metrics.count_rate_limited(group)
-                raise RateLimited(
-                    f"too many requests from this address; limit {item}",
-                    retry_after=max(1, math.ceil(reset_at - time.time())),
-                )
+                until = self._limiter.get_window_stats(item, group, client).reset_time
+                self._remember(group, client, until, item, now)
+                self._refuse(group, item, until, now)
+
+    def _remember(
+        self, group: str, client: str, until: float, item: RateLimitItem, now: float
+    ) -> None:
+        with self._remembering:
+            refused = self._refused
+            if len(refused) >= self.REMEMBERED:
+                refused = {key: seen for key, seen in refused.items() if seen[0] > now}
+            if len(refused) >= self.REMEMBERED:
+                refused = {}  # the store still counts: forgetting costs queries, not safety
+            refused[group, client] = (until, item)
+            self._refused = refused
+
+    @staticmethod
+    def _refuse(group: str, item: RateLimitItem, until: float, now: float) -> None:
+        metrics.count_rate_limited(group)
+        raise RateLimited(
+            f"too many requests from this address; limit {item}",
+            retry_after=max(1, math.ceil(until - now)),
+        )
 
 
 def install(app: Flask, settings: Settings, engine: Engine) -> None:

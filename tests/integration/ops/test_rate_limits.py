@@ -15,16 +15,20 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from limits import parse
+from limits.storage import MemoryStorage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
+from gateway.errors import RateLimited
 from gateway.models import LoginFailure
-from gateway.ops.ratelimits import LIMITED_ENDPOINTS, client_key
+from gateway.ops.ratelimits import LIMITED_ENDPOINTS, ClientLimits, client_key
 from gateway.settings import load_settings
 from tests.conftest import make_app
 from tests.harness import add_account
@@ -201,3 +205,72 @@ def test_every_limited_endpoint_exists(app: Flask) -> None:
     assert {e for e in endpoints if e.startswith(("auth.", "account.", "email_recovery."))} - set(
         LIMITED_ENDPOINTS
     ) == {"auth.me"}  # the one that needs a login token, not a password
+
+
+class CountingStorage(MemoryStorage):
+    """limits' in-memory store, counting how often it is asked anything."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def incr(self, *args: Any, **kwargs: Any) -> int:
+        self.calls += 1
+        return super().incr(*args, **kwargs)
+
+    def get(self, key: str) -> int:
+        self.calls += 1
+        return super().get(key)
+
+    def get_expiry(self, key: str) -> float:
+        self.calls += 1
+        return super().get_expiry(key)
+
+
+def two_a(period: str) -> ClientLimits:
+    return ClientLimits(CountingStorage(), {"login": (parse(f"2/{period}"),)})
+
+
+def refused(limits: ClientLimits, client: str, group: str = "login") -> bool:
+    try:
+        limits.check(group, client)
+    except RateLimited:
+        return True
+    return False
+
+
+def test_a_flood_of_refusals_costs_the_store_nothing() -> None:
+    limits = two_a("minute")
+    assert [refused(limits, "198.51.100.7") for _ in range(3)] == [False, False, True]
+    asked = limits.storage.calls
+
+    flood = [refused(limits, "198.51.100.7") for _ in range(1000)]
+
+    assert all(flood)
+    assert limits.storage.calls == asked
+    assert not refused(limits, "198.51.100.8")  # another client still has its budget
+
+
+def test_a_remembered_refusal_ends_with_its_window() -> None:
+    limits = two_a("second")
+    while [refused(limits, "198.51.100.7") for _ in range(3)] != [False, False, True]:
+        pass  # the three attempts straddled a window's end: try again in the new one
+
+    time.sleep(1.05)
+
+    assert not refused(limits, "198.51.100.7")
+
+
+def test_refusals_from_a_million_addresses_do_not_grow_the_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limits = two_a("minute")
+    monkeypatch.setattr(limits, "REMEMBERED", 50)
+    clients = [f"2001:db8:{n:x}::/64" for n in range(200)]
+
+    for client in clients:
+        for _ in range(3):
+            refused(limits, client)
+
+    assert len(limits._refused) <= 50
+    assert all(refused(limits, client) for client in clients)  # the store still remembers
