@@ -7,6 +7,7 @@ import os
 import time
 
 from flask import Flask, Response, g, request
+from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import pages, web
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # Once, here: under gunicorn's preload every worker, also each recycled one, inherits
+    # configured mappers instead of configuring them during its first request.
+    configure_mappers()
     runtime = app.extensions["gateway"] = build_runtime(settings, clock)
     passwords.configure_hashing(
         settings.hash_concurrency, settings.instance_dir / "locks", settings.hash_wait
