@@ -1,6 +1,7 @@
 """Measure login throughput on real gunicorn, and what a login flood does to the MO webhook.
 
     python benchmarks/login.py [--workers N] [--seconds 5] [--database-url URL]
+                               [--hash-concurrency N]
 
 It creates a fresh SQLite file (or uses an empty server database), adds accounts with a real
 argon2id password, and starts ``gateway serve`` on a free loopback port. Then, in one run:
@@ -215,6 +216,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=min(2 * (os.cpu_count() or 1) + 1, 8))
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--hash-concurrency",
+        type=int,
+        default=0,
+        help="GATEWAY_HASH_CONCURRENCY for the server (default 0: the gateway's, CPUs but one)",
+    )
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-login-") as tmp:
@@ -227,7 +234,10 @@ def main() -> None:
         print(f"ceiling: min({args.workers} workers, {cores} cores) x raw = {ceiling:.1f} logins/s")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        with gateway(environ(workdir, database_url, port), workdir, args.workers, url):
+        env = environ(workdir, database_url, port)
+        env["GATEWAY_HASH_CONCURRENCY"] = str(args.hash_concurrency)
+        print(f"argon2 slots (GATEWAY_HASH_CONCURRENCY): {args.hash_concurrency or 'default'}")
+        with gateway(env, workdir, args.workers, url):
             webhook_latencies(url, 10)  # warm up every worker
             idle = webhook_latencies(url, 150)
             print(

@@ -43,7 +43,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     configure_mappers()
     runtime = app.extensions["gateway"] = build_runtime(settings, clock)
     passwords.configure_hashing(
-        settings.hash_concurrency, settings.instance_dir / "locks", settings.hash_wait
+        settings.hash_concurrency,
+        settings.instance_dir / "locks",
+        settings.hash_wait,
+        settings.web_threads,
     )
     web.install(app)
     _install_observability(app)

@@ -195,7 +195,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         refund_wrong_syntax=env.get("GATEWAY_REFUND_WRONG_SYNTAX", "false", _bool),
         bind=env.get("GATEWAY_BIND", "127.0.0.1:8000"),
         web_workers=env.get("GATEWAY_WEB_WORKERS", "0", _non_negative_int),  # 0: from CPUs
-        web_threads=env.get("GATEWAY_WEB_THREADS", "4", _positive_int),
+        web_threads=env.get("GATEWAY_WEB_THREADS", "8", _positive_int),
         log_level=env.get("GATEWAY_LOG_LEVEL", "INFO", str.upper),
         log_format=env.get("GATEWAY_LOG_FORMAT", "plain", _log_format),
         smtp=_smtp(env),

@@ -51,16 +51,36 @@ class Hasher(Protocol):
 
 class HashSlots:
     """At most ``count`` argon2 computations at once: per process, and per machine if given
-    a folder for its lock files (flock: released by the kernel if the process dies)."""
+    a folder for its lock files (flock: released by the kernel if the process dies).
 
-    def __init__(self, count: int, lock_dir: Path | None = None, wait: float = 0.2) -> None:
+    ``admitted`` bounds how many of the process's threads may hold or wait for a slot; the
+    next is refused at once. A gunicorn worker with 4 threads then keeps one for requests that
+    hash nothing, however many logins its connections bring: the carrier webhook never queues
+    for a thread behind logins waiting for a slot.
+    """
+
+    def __init__(
+        self, count: int, lock_dir: Path | None = None, wait: float = 0.2, admitted: int = 0
+    ) -> None:
         self.count, self.wait = count, wait
         self._local = threading.BoundedSemaphore(count)
+        self._admitted = threading.BoundedSemaphore(admitted) if admitted else None
         self._lock_dir = lock_dir
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """Hold a slot for the block, or raise Busy when none frees up within the wait."""
+        if self._admitted is not None and not self._admitted.acquire(blocking=False):
+            raise Busy(_BUSY, retry_after=1)
+        try:
+            with self._slot():
+                yield
+        finally:
+            if self._admitted is not None:
+                self._admitted.release()
+
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
         deadline = time.monotonic() + self.wait
         if not self._local.acquire(timeout=self.wait):
             raise Busy(_BUSY, retry_after=1)
@@ -96,10 +116,11 @@ class HashSlots:
 HASH_SLOTS = HashSlots(count=4)
 
 
-def configure_hashing(count: int, lock_dir: Path | None, wait: float) -> None:
-    """Set how many argon2 computations may run at once (GATEWAY_HASH_CONCURRENCY)."""
+def configure_hashing(count: int, lock_dir: Path | None, wait: float, threads: int = 1) -> None:
+    """Set how many argon2 computations may run at once (GATEWAY_HASH_CONCURRENCY), and
+    leave one of the process's ``threads`` (GATEWAY_WEB_THREADS) to requests that hash nothing."""
     global HASH_SLOTS  # one bound per process, set by the app factory
-    HASH_SLOTS = HashSlots(count, lock_dir, wait)
+    HASH_SLOTS = HashSlots(count, lock_dir, wait, admitted=max(1, threads - 1))
 
 
 class Argon2Hasher:

@@ -58,6 +58,37 @@ def test_threads_of_one_process_share_the_bound(tmp_path: Path) -> None:
             thread.join()
 
 
+def test_a_worker_keeps_one_thread_for_requests_that_hash_nothing(tmp_path: Path) -> None:
+    # 4 threads a worker: 3 logins may hold or wait for the slot, and a 4th is refused at
+    # once instead of waiting, so the carrier webhook on the same worker finds a thread.
+    slots = HashSlots(1, tmp_path, wait=5.0, admitted=3)
+    release, got_through = threading.Event(), []
+
+    def login() -> None:
+        with slots.held():
+            got_through.append(True)
+            release.wait(10)
+
+    logins = [threading.Thread(target=login) for _ in range(3)]
+    for thread in logins:
+        thread.start()
+    time.sleep(0.3)  # one holds the slot, two wait for it (up to 5 s)
+    try:
+        started = time.monotonic()
+        with pytest.raises(Busy), slots.held():
+            pass
+        refused_after = time.monotonic() - started
+    finally:
+        release.set()
+        for thread in logins:
+            thread.join()
+
+    assert refused_after < 1.0  # at once, not after the 5 s wait
+    assert len(got_through) == 3  # the waiting ones got the slot in turn
+    with slots.held():  # and every admission was given back
+        pass
+
+
 def test_hashing_still_works_inside_a_slot(client: FlaskClient) -> None:
     stored = hash_password("mat khau moi 1")
 
