@@ -5,7 +5,7 @@
 
 It fills a fresh SQLite file with inbound messages and their charges (a refund for one in
 twenty), spread over November 2026 (or reuses one kept earlier), then times the CSV export of
-the month through the same functions the CLI uses (``export_rows`` + ``write_csv``) in a child
+the month through the same functions the CLI uses (``export_lines`` + ``write_csv``) in a child
 process with its peak resident memory, beside the same for one day (flat memory: both alike),
 the XLSX export of the first three days (``write_xlsx``; with ``--openpyxl`` also openpyxl's
 write-only mode on the same rows, the writer it replaced), and ``/usr/bin/sqlite3 -csv``
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert
 
-from billing.export import BATCH, HEADER, LOCAL_OFFSET, export_rows, write_csv
+from billing.export import BATCH, HEADER, LOCAL_OFFSET, export_lines, write_csv
 from billing.export_xlsx import write_xlsx
 from billing.ledger import LedgerEntry
 from billing.periods import local_days
@@ -138,12 +138,12 @@ def peak_rss() -> int:
 
 
 def export_here(database: Path, path: Path, last_day: str) -> tuple[int, float]:
-    """Export Nov 1 .. ``last_day`` to CSV through export_rows and write_csv; time it."""
+    """Export Nov 1 .. ``last_day`` to CSV through export_lines and write_csv; time it."""
     engine = make_engine(f"sqlite:///{database}")
     factory = make_session_factory(engine.execution_options(sqlite_begin="DEFERRED"))
     start = time.perf_counter()
     with factory() as session, path.open("w", encoding="utf-8", newline="") as stream:
-        batches = export_rows(session, local_days("2026-11-01", last_day), RefundPolicy())
+        batches = export_lines(session, local_days("2026-11-01", last_day), RefundPolicy())
         rows = write_csv(stream, batches)
     return rows, time.perf_counter() - start
 

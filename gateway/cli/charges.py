@@ -53,7 +53,7 @@ def export(
     unmasked: bool,
 ) -> None:
     """Export one row per ledger entry in the period, oldest first (header: docs/finance.md)."""
-    from billing.export import export_rows, write_csv
+    from billing.export import export_lines, write_csv
     from billing.export_xlsx import write_xlsx
     from gateway.finance.queries import reading_session
 
@@ -66,13 +66,13 @@ def export(
         if unmasked:
             log.warning("unmasked charges export of %s by %s", period.describe(), acting_user())
         policy, masked, bom = policy_of(runtime), not unmasked, bom or excel
-        rows = export_rows(session, period, policy, carrier=carrier, masked=masked)
+        lines = export_lines(session, period, policy, carrier=carrier, masked=masked)
         if output is None:
             # Our own wrapper: the CRLF line ends of RFC 4180 must pass through untranslated.
             sys.stdout.flush()
             stream = io.TextIOWrapper(sys.stdout.buffer, "utf-8", newline="")
             try:
-                count = write_csv(stream, rows, bom=bom)
+                count = write_csv(stream, lines, bom=bom)
             finally:
                 stream.flush()
                 stream.detach()
@@ -84,7 +84,7 @@ def export(
                     )
                 else:
                     with temporary.open("w", encoding="utf-8", newline="") as stream:
-                        count = write_csv(stream, rows, bom=bom)
+                        count = write_csv(stream, lines, bom=bom)
     log.info("exported %s ledger entries of %s", count, period.describe())
     if output is not None:
         click.echo(f"{count} entries written to {output}", err=True)

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, g, render_template, request, stream_with_
 from flask.typing import ResponseReturnValue
 
 from billing.errors import BillingError, RefundRefused
-from billing.export import csv_chunks, export_rows
+from billing.export import csv_chunks, export_lines
 from billing.export_xlsx import write_xlsx
 from billing.periods import local_days
 from billing.reconcile import (
@@ -88,8 +88,8 @@ def charges_csv() -> Response:
 
     def generate() -> Iterator[str]:
         with reading_session(rt) as session:
-            rows = export_rows(session, choice.period, policy, carrier=choice.carrier)
-            yield from csv_chunks(rows, bom=True)
+            lines = export_lines(session, choice.period, policy, carrier=choice.carrier)
+            yield from csv_chunks(lines, bom=True)
 
     return Response(
         stream_with_context(generate()),

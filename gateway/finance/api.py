@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, request, stream_with_context
 
 from billing.errors import BillingError
-from billing.export import csv_chunks, export_rows
+from billing.export import csv_chunks, export_lines
 from billing.periods import local_days
 from billing.refunds import RefundPolicy
 from gateway import fields
@@ -68,7 +68,7 @@ def charges_csv() -> Response:
 
     def generate() -> Iterator[str]:
         with reading_session(rt) as session:
-            yield from csv_chunks(export_rows(session, period, policy, carrier=carrier), bom=bom)
+            yield from csv_chunks(export_lines(session, period, policy, carrier=carrier), bom=bom)
 
     name = f"charges-{first.strip()}-{last.strip()}.csv"
     return Response(

@@ -22,6 +22,7 @@ from billing.export import (
     FORMULA_STARTS,
     HEADER,
     csv_chunks,
+    export_lines,
     export_rows,
     guarded,
     masked_phone,
@@ -92,7 +93,7 @@ def add_entry(session: Session, entry_id: int, **changes: Any) -> None:
 def exported(session: Session, policy: RefundPolicy | None = None, **options: Any) -> list[dict]:
     """Run the CSV export of November and read it back as dicts."""
     stream = io.StringIO()
-    write_csv(stream, export_rows(session, NOVEMBER, policy or RefundPolicy(), **options))
+    write_csv(stream, export_lines(session, NOVEMBER, policy or RefundPolicy(), **options))
     return list(csv.DictReader(io.StringIO(stream.getvalue().removeprefix("\ufeff"))))
 
 
@@ -219,8 +220,8 @@ def test_csv_is_rfc4180_with_crlf_quotes_and_a_bom_by_default(session: Session) 
     add_entry(session, 1, carrier_message_id='id, with "quotes"')
     add_entry(session, 2, carrier_message_id="-2", reason="Hoàn tiền đợt 1")
 
-    text = "".join(csv_chunks(export_rows(session, NOVEMBER, RefundPolicy())))
-    plain = "".join(csv_chunks(export_rows(session, NOVEMBER, RefundPolicy()), bom=False))
+    text = "".join(csv_chunks(export_lines(session, NOVEMBER, RefundPolicy())))
+    plain = "".join(csv_chunks(export_lines(session, NOVEMBER, RefundPolicy()), bom=False))
 
     assert text.startswith("\ufeffentry_id,kind,time_utc,")
     assert plain == text.removeprefix("\ufeff")
@@ -232,12 +233,49 @@ def test_csv_is_rfc4180_with_crlf_quotes_and_a_bom_by_default(session: Session) 
     assert parsed[2][14] == "Hoàn tiền đợt 1"
 
 
+HOSTILE_TEXT = [
+    'a "quoted" word',
+    "comma, inside",
+    "line\nbreak",
+    "carriage\rreturn",
+    "crlf\r\nboth",
+    '"',
+    ",",
+    " leading and trailing ",
+    "Hoàn tiền đợt 1 — ổn",
+    "=HYPERLINK(\"x\")",
+    "-1+2",
+    "@SUM(A1)",
+    "tab\tinside",
+    "",
+    None,
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_TEXT)
+def test_the_database_writes_each_line_as_pythons_csv_module_would(
+    session: Session, value: str | None
+) -> None:
+    # The lines are joined in SQL for speed; the csv module is the reference for every cell.
+    add_entry(session, 1, carrier_message_id=value or "x", reason=value, tariff=value or "t")
+    add_entry(session, 2, kind="refund", refund_of=1, message_id=1, amount_vnd=1000, reason=value)
+    buffer = io.StringIO()
+    reference = csv.writer(buffer, lineterminator="\r\n")
+    for batch in export_rows(session, NOVEMBER, RefundPolicy()):
+        reference.writerows(batch)
+
+    lines = [line for batch in export_lines(session, NOVEMBER, RefundPolicy()) for line in batch]
+
+    assert "".join(lines) == buffer.getvalue()
+    assert len(lines) == 2
+
+
 def test_the_bom_makes_the_bytes_excel_reads_as_utf8(session: Session, tmp_path: Path) -> None:
     add_entry(session, 1, reason="Hoàn tiền")
     path = tmp_path / "charges.csv"
 
     with path.open("w", encoding="utf-8", newline="") as stream:
-        write_csv(stream, export_rows(session, NOVEMBER, RefundPolicy()))
+        write_csv(stream, export_lines(session, NOVEMBER, RefundPolicy()))
 
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
@@ -247,7 +285,7 @@ def test_the_bom_makes_the_bytes_excel_reads_as_utf8(session: Session, tmp_path:
 def test_an_empty_period_has_the_header_only(session: Session) -> None:
     stream = io.StringIO()
 
-    assert write_csv(stream, export_rows(session, NOVEMBER, RefundPolicy()), bom=False) == 0
+    assert write_csv(stream, export_lines(session, NOVEMBER, RefundPolicy()), bom=False) == 0
     assert stream.getvalue() == ",".join(HEADER) + "\r\n"
 
 
@@ -258,7 +296,7 @@ def test_rows_come_in_batches_and_are_all_counted(
     for entry_id in range(1, 6):
         add_entry(session, entry_id, created_at=AT + dt.timedelta(minutes=entry_id))
 
-    batches = list(export_rows(session, NOVEMBER, RefundPolicy()))
+    batches = list(export_lines(session, NOVEMBER, RefundPolicy()))
 
     assert [len(batch) for batch in batches] == [2, 2, 1]
     assert write_csv(io.StringIO(), iter(batches)) == 5
