@@ -8,6 +8,7 @@ serve --bind/--workers`` override after this file is read. Also: logging through
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -86,6 +87,8 @@ class GatewayLogger(glogging.Logger):  # type: ignore[misc]
             log.propagate = True
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if not self.access_log.isEnabledFor(logging.INFO):
+            return  # GATEWAY_LOG_LEVEL above INFO: gunicorn would build the line, then drop it
         # The app has already forgotten the request; its id is in the response header.
         headers = {name.lower(): value for name, value in resp.headers}
         token = logs.request_id.set(headers.get(logs.REQUEST_ID_HEADER.lower(), logs.NO_REQUEST))

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, text
+from sqlalchemy import Engine, Insert, Table, create_engine, event, text
 from sqlalchemy import exc as exc_types
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -109,13 +109,13 @@ def lock_for_transaction(session: Session, key: int) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def insert_unless_present(connection: Connection, table: Table, unique: tuple[str, ...]) -> Insert:
+def insert_unless_present(dialect_name: str, table: Table, unique: tuple[str, ...]) -> Insert:
     """Return an INSERT that does nothing when a row with the same ``unique`` columns exists.
 
     ``ON CONFLICT DO NOTHING`` on both SQLite (3.24+) and PostgreSQL: a repeat costs no
     exception, no rollback and no savepoint.
     """
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
 
 

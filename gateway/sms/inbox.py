@@ -9,11 +9,12 @@ row (PostgreSQL) is held for that one statement.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Insert, select
 
 from gateway.db import insert_unless_present
 from gateway.delivery.carriers.base import InboundSms
@@ -31,6 +32,13 @@ class Intake:
 
     message_id: int
     duplicate: bool
+
+
+@functools.cache
+def _insert_once(dialect_name: str) -> Insert:
+    # Built once per process: building it again for every MO cost more than executing it.
+    statement = insert_unless_present(dialect_name, _messages, ("carrier", "carrier_message_id"))
+    return statement.returning(_messages.c.id)
 
 
 def content_digest(sms: InboundSms) -> str:
@@ -62,9 +70,7 @@ def accept_inbound(engine: Engine, carrier: str, sms: InboundSms, now: dt.dateti
     with engine.begin() as connection:
         # A concurrent delivery of the same id either commits first (then this inserts
         # nothing and the look-up below finds it) or waits for this one: never two rows.
-        statement = insert_unless_present(
-            connection, _messages, ("carrier", "carrier_message_id")
-        ).returning(_messages.c.id)
+        statement = _insert_once(connection.dialect.name)
         message_id = connection.execute(statement, row).scalar_one_or_none()
     if message_id is not None:
         metrics.count_received(carrier, duplicate=False)
