@@ -95,7 +95,6 @@ def add_accounts(database_url: str) -> list[str]:
                 password_hash=password_hash,
                 must_change_password=False,
                 temp_password_logged_in=False,
-                failed_logins=0,
                 created_at=now,
                 updated_at=now,
             )

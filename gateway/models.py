@@ -61,9 +61,6 @@ class Account(Base):
     temp_password_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # True once the temporary password has logged in: it never logs in again (single use).
     temp_password_logged_in: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Unused since failed logins count per identifier (LoginFailure); kept for the importer.
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Wrong OTPs count per account, across resends: a new code does not reset the count.
     otp_failures: Mapped[int] = mapped_column(Integer, default=0)
     otp_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

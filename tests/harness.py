@@ -83,7 +83,6 @@ def add_account(
         password_hash=hash_password(password) if password else None,
         must_change_password=False,
         temp_password_logged_in=False,
-        failed_logins=0,
         created_at=now,
         updated_at=now,
     )

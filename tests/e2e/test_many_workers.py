@@ -91,7 +91,6 @@ def _seed(engine: Engine, messages: int, phones: int) -> None:
             "approved_at": now,
             "must_change_password": False,
             "temp_password_logged_in": False,
-            "failed_logins": 0,
             "created_at": now,
             "updated_at": now,
         }
