@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.base import Base, UTCDateTime, enum_column
 from billing.outcomes import Outcome
+from gateway.sealed import SealedText
 from gateway.states import Channel, DeliveryStatus, MessageStatus, OutboxStatus
 
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
@@ -261,7 +262,7 @@ class StaffMember(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(16))  # finance, operator or admin
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(SealedText())  # encrypted: gateway/sealed.py
     # The last TOTP time step accepted: a code works once, even inside its 30 s window.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     enrol_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

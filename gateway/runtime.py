@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from billing.errors import FileError
 from billing.tariffs import tariff_book
+from gateway import sealed
 from gateway.accounts.passwords import DEFAULT_HASHER, Hasher
 from gateway.clock import Clock, SystemClock
 from gateway.db import make_engine, make_session_factory
@@ -69,6 +70,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     except FileError as exc:
         raise ConfigError(f"GATEWAY_TARIFFS_FILE={settings.tariffs_file}: {exc}") from exc
     engine = make_engine(settings.database_url)
+    sealed.configure(settings.secret_key)
     return Runtime(
         settings=settings,
         engine=engine,

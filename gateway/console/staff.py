@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from gateway.accounts.passwords import hash_password, keyed_hash, verify_password
 from gateway.console.errors import SignInRefused
@@ -174,6 +175,9 @@ def _accept_code(staff: StaffMember, code: str, now: dt.datetime) -> bool:
             if staff.totp_last_step is not None and step <= staff.totp_last_step:
                 return False  # replayed: a code (or an older one) already signed someone in
             staff.totp_last_step = step
+            # Written again with the row: a seed stored before sealing (gateway/sealed.py) is
+            # sealed at its owner's next sign-in, and every seed under the current key.
+            flag_modified(staff, "totp_secret")
             return True
     return False
 
