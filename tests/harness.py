@@ -11,12 +11,13 @@ import itertools
 from dataclasses import dataclass, field
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.accounts.passwords import hash_password
 from gateway.clock import FakeClock
 from gateway.delivery.carriers import FakeTransport
-from gateway.models import Account, AccountState
+from gateway.models import Account, AccountState, InboundMessage
 from gateway.worker import Worker
 from parsers import normalise_phone
 from tests.conftest import CARRIER_SECRETS, signed_post
@@ -89,3 +90,31 @@ def add_account(
     session.add(account)
     session.commit()
     return account
+
+
+def url_token_carrier(
+    env: dict[str, str], name: str, token: str, mt_url: str, **extra: str
+) -> dict[str, str]:
+    """Add a carrier of kind ``name`` (kannel, jasmin, vnmo) that calls from loopback only."""
+    prefix = f"CARRIER_{name.upper()}_"
+    env["GATEWAY_CARRIERS"] += f",{name}"
+    env.update(
+        {
+            prefix + "KIND": name,
+            prefix + "ALLOW_IPS": "127.0.0.1/32",
+            prefix + "SECRET": token,
+            prefix + "MT_URL": mt_url,
+            **{prefix + key.upper(): value for key, value in extra.items()},
+        }
+    )
+    return env
+
+
+def fake_transports(*extra: str) -> dict[str, FakeTransport]:
+    """A recording transport for each of the test carriers and the ``extra`` ones."""
+    return {name: FakeTransport() for name in [*CARRIER_SECRETS, *extra]}
+
+
+def stored_messages(session: Session) -> int:
+    """How many inbound messages the gateway has stored."""
+    return session.scalar(select(func.count(InboundMessage.id))) or 0

@@ -243,7 +243,7 @@ HOSTILE_TEXT = [
     ",",
     " leading and trailing ",
     "Hoàn tiền đợt 1 — ổn",
-    "=HYPERLINK(\"x\")",
+    '=HYPERLINK("x")',
     "-1+2",
     "@SUM(A1)",
     "tab\tinside",

@@ -7,7 +7,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.delivery.carriers import FakeTransport, WebhookRequest, jasmin
@@ -17,8 +17,8 @@ from gateway.models import InboundMessage, OutboxMessage
 from gateway.runtime import Runtime
 from gateway.states import DeliveryStatus
 from gateway.worker import Worker
-from tests.conftest import CARRIER_SECRETS, base_environ
-from tests.harness import add_account
+from tests.conftest import base_environ
+from tests.harness import add_account, fake_transports, stored_messages, url_token_carrier
 from tests.payloads import path_and_query, recorded, replay
 
 TOKEN = "jasmin-token-0123456789"
@@ -26,28 +26,19 @@ TOKEN = "jasmin-token-0123456789"
 
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
-    env = base_environ(tmp_path)
-    env["GATEWAY_CARRIERS"] += ",jasmin"
-    env.update(
-        {
-            "CARRIER_JASMIN_KIND": "jasmin",
-            "CARRIER_JASMIN_ALLOW_IPS": "127.0.0.1/32",
-            "CARRIER_JASMIN_SECRET": TOKEN,
-            "CARRIER_JASMIN_MT_URL": "http://127.0.0.1:9/send",
-            "CARRIER_JASMIN_MT_USERNAME": "gw8079",
-            "CARRIER_JASMIN_MT_PASSWORD": "jasmin-pass",
-        }
+    return url_token_carrier(
+        base_environ(tmp_path),
+        "jasmin",
+        TOKEN,
+        "http://127.0.0.1:9/send",
+        mt_username="gw8079",
+        mt_password="jasmin-pass",
     )
-    return env
 
 
 @pytest.fixture
 def carriers() -> dict[str, FakeTransport]:
-    return {name: FakeTransport() for name in [*CARRIER_SECRETS, "jasmin"]}
-
-
-def stored(session: Session) -> int:
-    return session.scalar(select(func.count(InboundMessage.id))) or 0
+    return fake_transports("jasmin")
 
 
 def test_stored_message_and_its_repeat_are_both_acknowledged(
@@ -58,14 +49,14 @@ def test_stored_message_and_its_repeat_are_both_acknowledged(
 
     assert (first.status_code, first.data) == (200, b"ACK/Jasmin")
     assert (again.status_code, again.data) == (200, b"ACK/Jasmin")
-    assert stored(session) == 1
+    assert stored_messages(session) == 1
     message = session.scalars(select(InboundMessage)).one()
     assert (message.carrier, message.text) == ("jasmin", "Bh mk 0123456789 gửi 8079")
 
 
 def test_get_connector_is_acknowledged(client: FlaskClient, session: Session) -> None:
     assert replay(client, "jasmin_mo_get.http").data == b"ACK/Jasmin"
-    assert stored(session) == 1
+    assert stored_messages(session) == 1
 
 
 @pytest.mark.parametrize(
@@ -83,7 +74,7 @@ def test_a_bad_token_is_not_acknowledged(
 
     assert response.status_code == 401
     assert b"ACK/Jasmin" not in response.data
-    assert stored(session) == 0
+    assert stored_messages(session) == 0
 
 
 def test_other_shortcode_is_not_acknowledged(client: FlaskClient, session: Session) -> None:
@@ -92,7 +83,7 @@ def test_other_shortcode_is_not_acknowledged(client: FlaskClient, session: Sessi
 
     assert response.status_code == 422
     assert response.data != b"ACK/Jasmin"
-    assert stored(session) == 0
+    assert stored_messages(session) == 0
 
 
 @pytest.mark.parametrize("coding", [b"coding=%00%08", b"coding=256", b"coding=eight"])
@@ -105,7 +96,7 @@ def test_a_coding_jasmin_never_sends_is_refused_and_stores_nothing(
 
     assert response.status_code == 400
     assert b"coding" in response.data and b"ACK/Jasmin" not in response.data
-    assert stored(session) == 0
+    assert stored_messages(session) == 0
 
 
 def test_a_forged_dlr_without_the_token_changes_nothing(

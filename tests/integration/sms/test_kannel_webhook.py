@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
@@ -20,8 +20,8 @@ from gateway.runtime import Runtime
 from gateway.settings import load_settings
 from gateway.states import DeliveryStatus
 from gateway.worker import Worker
-from tests.conftest import CARRIER_SECRETS, base_environ, make_app
-from tests.harness import add_account
+from tests.conftest import base_environ, make_app
+from tests.harness import add_account, fake_transports, stored_messages, url_token_carrier
 from tests.payloads import path_and_query, replay
 
 TOKEN = "kannel-token-0123456789"
@@ -29,28 +29,19 @@ TOKEN = "kannel-token-0123456789"
 
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
-    env = base_environ(tmp_path)
-    env["GATEWAY_CARRIERS"] += ",kannel"
-    env.update(
-        {
-            "CARRIER_KANNEL_KIND": "kannel",
-            "CARRIER_KANNEL_ALLOW_IPS": "127.0.0.1/32",
-            "CARRIER_KANNEL_SECRET": TOKEN,
-            "CARRIER_KANNEL_MT_URL": "http://127.0.0.1:9/cgi-bin/sendsms",
-            "CARRIER_KANNEL_MT_USERNAME": "gateway",
-            "CARRIER_KANNEL_MT_PASSWORD": "kannel-pass",
-        }
+    return url_token_carrier(
+        base_environ(tmp_path),
+        "kannel",
+        TOKEN,
+        "http://127.0.0.1:9/cgi-bin/sendsms",
+        mt_username="gateway",
+        mt_password="kannel-pass",
     )
-    return env
 
 
 @pytest.fixture
 def carriers() -> dict[str, FakeTransport]:
-    return {name: FakeTransport() for name in [*CARRIER_SECRETS, "kannel"]}
-
-
-def stored(session: Session) -> int:
-    return session.scalar(select(func.count(InboundMessage.id))) or 0
+    return fake_transports("kannel")
 
 
 def test_post_url_is_stored_and_answered_with_an_empty_body(
@@ -76,7 +67,7 @@ def test_a_repeat_does_no_work_and_gets_the_same_empty_answer(
     again = replay(client, "kannel_mo_ucs2.http")
 
     assert (again.status_code, again.data) == (202, b"")
-    assert stored(session) == 1
+    assert stored_messages(session) == 1
     assert session.scalars(select(InboundMessage.text)).one() == "Bh mk 0123456789 gửi 8079"
 
 
@@ -85,7 +76,7 @@ def test_get_url_without_id_is_deduplicated_by_the_fallback(
 ) -> None:
     assert replay(client, "kannel_mo_get_no_id.http").status_code == 202
     assert replay(client, "kannel_mo_get_no_id.http").status_code == 202
-    assert stored(session) == 1
+    assert stored_messages(session) == 1
 
 
 @pytest.mark.parametrize(
@@ -108,7 +99,7 @@ def test_refusals_are_non_2xx_with_a_short_body_and_store_nothing(
 
     assert response.status_code == status
     assert len(response.data) < 40
-    assert stored(session) == 0
+    assert stored_messages(session) == 0
 
 
 def test_allow_list_refuses_other_addresses(environ: dict[str, str], clock: FakeClock) -> None:

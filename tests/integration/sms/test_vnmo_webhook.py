@@ -7,7 +7,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.delivery.carriers import FakeTransport, WebhookRequest, vnmo
@@ -16,8 +16,8 @@ from gateway.delivery.carriers.emulators import mo_accepted, mo_request, mt_answ
 from gateway.models import InboundMessage
 from gateway.runtime import Runtime
 from gateway.worker import Worker
-from tests.conftest import CARRIER_SECRETS, base_environ
-from tests.harness import add_account
+from tests.conftest import base_environ
+from tests.harness import add_account, fake_transports, stored_messages, url_token_carrier
 from tests.payloads import path_and_query, recorded, replay
 from tests.scrape import Scrape, grew
 
@@ -26,32 +26,18 @@ TOKEN = "vnmo-token-01234567890"
 
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
-    env = base_environ(tmp_path)
-    env["GATEWAY_CARRIERS"] += ",vnmo"
-    env.update(
-        {
-            "CARRIER_VNMO_KIND": "vnmo",
-            "CARRIER_VNMO_ALLOW_IPS": "127.0.0.1/32",
-            "CARRIER_VNMO_SECRET": TOKEN,
-            "CARRIER_VNMO_MT_URL": "http://127.0.0.1:9/mt",
-        }
-    )
-    return env
+    return url_token_carrier(base_environ(tmp_path), "vnmo", TOKEN, "http://127.0.0.1:9/mt")
 
 
 @pytest.fixture
 def carriers() -> dict[str, FakeTransport]:
-    return {name: FakeTransport() for name in [*CARRIER_SECRETS, "vnmo"]}
-
-
-def stored(session: Session) -> int:
-    return session.scalar(select(func.count(InboundMessage.id))) or 0
+    return fake_transports("vnmo")
 
 
 def test_form_is_answered_1_also_for_a_repeat(client: FlaskClient, session: Session) -> None:
     assert replay(client, "vnmo_mo_form.http").data == b"1"
     assert replay(client, "vnmo_mo_form.http").data == b"1"
-    assert stored(session) == 1
+    assert stored_messages(session) == 1
 
 
 def test_soap_is_answered_in_soap(client: FlaskClient, session: Session) -> None:
@@ -94,7 +80,7 @@ def test_refusals_answer_negative_codes_in_the_same_shape(
     )
 
     assert code in response.data
-    assert stored(session) == 0
+    assert stored_messages(session) == 0
 
 
 def test_the_same_request_id_with_other_text_is_minus_4(
@@ -104,7 +90,7 @@ def test_the_same_request_id_with_other_text_is_minus_4(
     body = recorded("vnmo_mo_form.http").body.replace(b"0123456789", b"0999999999")
 
     assert replay(client, "vnmo_mo_form.http", body=body).data == b"-4"
-    assert stored(session) == 1
+    assert stored_messages(session) == 1
 
 
 def test_the_reply_is_the_same_flow(

@@ -8,20 +8,16 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
 from gateway.delivery.carriers.signing import signature
 from gateway.models import InboundMessage
 from tests.conftest import CARRIER_SECRETS, signed_post
+from tests.harness import stored_messages
 
 SECRET = CARRIER_SECRETS["viettel"]
 MO = {"id": "vt-1", "from": "0912345678", "to": "8079", "text": "BH MK 0123456789"}
-
-
-def stored(session: Session) -> int:
-    return session.scalar(select(func.count(InboundMessage.id))) or 0
 
 
 def post(client: FlaskClient, clock: FakeClock, payload: Any = MO, **kwargs: Any) -> Any:
@@ -59,7 +55,7 @@ def test_repeat_with_same_content_is_a_duplicate_with_the_same_id(
 
     assert again.status_code == 200
     assert again.get_json() == {"status": "duplicate", "message_id": first["message_id"]}
-    assert stored(session) == 1
+    assert stored_messages(session) == 1
 
 
 def test_same_id_from_another_carrier_is_another_message(
@@ -71,7 +67,7 @@ def test_same_id_from_another_carrier_is_another_message(
     )
 
     assert other.get_json()["status"] == "accepted"
-    assert stored(session) == 2
+    assert stored_messages(session) == 2
 
 
 def test_same_id_with_other_content_is_a_conflict(
@@ -82,7 +78,7 @@ def test_same_id_with_other_content_is_a_conflict(
 
     assert response.status_code == 409
     assert response.get_json()["error"] == "conflicting_duplicate"
-    assert stored(session) == 1
+    assert stored_messages(session) == 1
 
 
 def _unsigned(client: FlaskClient, clock: FakeClock) -> Any:
@@ -178,7 +174,7 @@ def test_refused_requests_store_nothing(
     body = response.get_json()
     assert body["error"] == code
     assert body["reason"]
-    assert stored(session) == 0
+    assert stored_messages(session) == 0
 
 
 def test_a_refused_request_leaves_the_id_free_for_the_real_message(
