@@ -1,4 +1,4 @@
-"""``gateway staff``: add console staff, hand out enrolment links, disable them."""
+"""``gateway staff``: add console staff, hand out enrolment links, change roles, disable them."""
 
 from __future__ import annotations
 
@@ -98,6 +98,30 @@ def disable(ctx: click.Context, email: str) -> None:
             raise BadInput(exc.reason) from exc
         audit(session, member.email, "staff_disable", "ok", now, "cli", f"by {acting_user()}")
     click.echo(f"{member.email}: disabled")
+
+
+@staff.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+@click.pass_context
+def role(ctx: click.Context, email: str, role: str) -> None:
+    """Give a member another role; their open sessions end, the next sign-in has the new one."""
+    from gateway.console.staff import audit, change_role
+    from gateway.errors import InvalidPayload
+
+    runtime = runtime_of(ctx)
+    now = runtime.clock.now()
+    with runtime.session_factory.begin() as session:
+        try:
+            member, before = change_role(session, email, role)
+        except InvalidPayload as exc:
+            raise BadInput(exc.reason) from exc
+        if before == role:
+            click.echo(f"{member.email}: already {role}")
+            return
+        detail = f"by {acting_user()} {before} -> {role}"
+        audit(session, member.email, "staff_role", "ok", now, "cli", detail)
+    click.echo(f"{member.email}: {before} -> {role}; signed out everywhere")
 
 
 @staff.command("list")

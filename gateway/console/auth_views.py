@@ -18,6 +18,7 @@ from gateway.console.staff import (
     Enrolment,
     add_staff,
     audit,
+    change_role,
     complete_enrolment,
     disable_staff,
     provisioning_uri,
@@ -184,6 +185,24 @@ def staff_change(staff_id: int, action: str) -> ResponseReturnValue:
     )
     session.commit()
     return _link_page(enrolment)
+
+
+@bp.post("/staff/<int:staff_id>/role")
+@guard.requires("admin")
+def staff_role(staff_id: int) -> ResponseReturnValue:
+    """Give a member another role (as ``gateway staff role``); their sessions end."""
+    session = db_session()
+    member = session.get(StaffMember, staff_id)
+    if member is None:
+        raise InvalidPayload("không có nhân viên này")
+    if member.id == g.staff.id:
+        raise InvalidPayload("không thể tự đổi vai trò của chính mình")
+    role = request.form.get("role", "")[:32]
+    member, before = change_role(session, member.email, role)
+    if before != role:
+        guard.note(f"staff role {member.email} {before} -> {role}", action="staff_role")
+    session.commit()
+    return redirect(url_for("console.staff_list"), code=303)
 
 
 def _link_page(enrolment: Enrolment) -> ResponseReturnValue:

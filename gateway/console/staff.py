@@ -85,6 +85,21 @@ def disable_staff(session: Session, email: str, now: dt.datetime) -> StaffMember
     return staff
 
 
+def change_role(session: Session, email: str, role: str) -> tuple[StaffMember, str]:
+    """Give a member another role; end their sessions so it applies at once. Return the
+    member and the role they had."""
+    if role not in ROLES:
+        raise InvalidPayload(f"role must be one of {', '.join(ROLES)}")
+    staff = find_staff(session, email)
+    if staff is None:
+        raise InvalidPayload(f"no staff member {email.strip().lower()!r}")
+    before = staff.role
+    if before != role:
+        staff.role = role
+        staff.session_version += 1  # a page open with the old role must not keep its rights
+    return staff, before
+
+
 def find_staff(session: Session, email: str) -> StaffMember | None:
     """Find a staff member by email address (case does not matter)."""
     address = email.strip().lower()

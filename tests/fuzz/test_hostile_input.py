@@ -140,6 +140,7 @@ ROUTES = {
     "/console/switches": ("GET", "POST"),
     "/console/staff": ("GET", "POST"),
     "/console/staff/<int:staff_id>/<any(reset, disable):action>": ("POST",),
+    "/console/staff/<int:staff_id>/role": ("POST",),
     "/console/static/<path:filename>": ("GET",),
     # The citizens' portal: its forms, its account pages and its static files.
     "/quen-mat-khau": ("GET", "POST"),

@@ -58,6 +58,34 @@ def test_staff_add_prints_a_link_that_enrols_once(
     assert sign_in(client, member).headers["Location"] == "/console/charges"
 
 
+def test_staff_role_changes_the_role_ends_sessions_and_says_so(
+    runtime: Runtime, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["staff", "add", "a@example.vn", "--role", "admin"], obj={}).exit_code
+        == 0
+    )
+    with runtime.session_factory() as session:
+        version = session.scalars(select(StaffMember.session_version)).one()
+
+    changed = runner.invoke(cli, ["staff", "role", "A@example.vn", "finance"], obj={})
+    same = runner.invoke(cli, ["staff", "role", "a@example.vn", "finance"], obj={})
+    unknown = runner.invoke(cli, ["staff", "role", "b@example.vn", "finance"], obj={})
+    bad = runner.invoke(cli, ["staff", "role", "a@example.vn", "boss"], obj={})
+
+    assert changed.exit_code == 0 and "admin -> finance" in changed.output
+    assert same.exit_code == 0 and "already finance" in same.output
+    assert (unknown.exit_code, bad.exit_code) == (2, 2)
+    with runtime.session_factory() as session:
+        member = session.scalars(select(StaffMember)).one()
+        roles = session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "staff_role"))
+        assert (member.role, member.session_version) == ("finance", version + 1)
+        assert [detail for detail in roles if detail and "admin -> finance" in detail]
+
+
 def test_staff_add_refuses_a_bad_role_or_a_second_add(
     runtime: Runtime, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -133,3 +133,49 @@ def test_only_an_admin_may_add_or_change_staff(
 
     assert (added.status_code, promoted.status_code) == (403, 403)
     assert [s.email for s in session.scalars(select(StaffMember))] == [member.email]
+
+
+def test_an_admin_changes_a_role_and_the_old_rights_end_at_once(
+    app: Flask,
+    client: FlaskClient,
+    signed_in: Callable[[str], Member],
+    enrolled: Callable[..., Member],
+    session: Session,
+) -> None:
+    other = app.test_client()
+    member = enrolled("admin", "lan@example.vn")
+    sign_in(other, member)
+    assert other.get("/console/staff").status_code == 200  # an admin page, while still admin
+    signed_in("admin")
+    target = session.scalars(select(StaffMember).where(StaffMember.email == member.email)).one()
+
+    changed = post_form(
+        client, f"/console/staff/{target.id}/role", {"role": "finance"}, page="/console/staff"
+    )
+
+    assert changed.status_code == 303
+    assert other.get("/console/staff").status_code == 302  # the open session ended
+    demoted = Member(member.email, "finance", member.secret, member.clock)
+    assert sign_in(other, demoted).status_code == 302
+    assert other.get("/console/staff").status_code == 403  # signed in again: finance only
+    session.expire_all()
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff_role")).all()
+    assert len(audit) == 1
+    assert f"staff role {member.email} admin -> finance" in str(audit[0].detail)
+
+
+def test_a_role_change_refuses_a_bad_role_and_ones_own(
+    client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+) -> None:
+    admin = signed_in("admin")
+    me = session.scalars(select(StaffMember).where(StaffMember.email == admin.email)).one()
+    path = f"/console/staff/{me.id}/role"
+
+    own = post_form(client, path, {"role": "finance"}, page="/console/staff")
+    nobody = post_form(
+        client, "/console/staff/9999/role", {"role": "finance"}, page="/console/staff"
+    )
+
+    assert (own.status_code, nobody.status_code) == (400, 400)
+    session.expire_all()
+    assert session.get(StaffMember, me.id).role == "admin"
