@@ -238,7 +238,8 @@ def main() -> None:
         print(f"argon2 slots (GATEWAY_HASH_CONCURRENCY): {args.hash_concurrency or 'default'}")
         with gateway(env, workdir, args.workers, url):
             webhook_latencies(url, 10)  # warm up every worker
-            idle = webhook_latencies(url, 150)
+            # The ratio's denominator: enough posts for a p99 that holds still between runs.
+            idle = webhook_latencies(url, 500)
             print(
                 f"MO webhook idle:      p50 {statistics.median(idle) * 1000:7.1f} ms  "
                 f"p99 {p99(idle) * 1000:7.1f} ms"
