@@ -50,7 +50,7 @@ workers = _settings.web_workers or min(2 * (os.cpu_count() or 1) + 1, 8)
 # (GATEWAY_HASH_CONCURRENCY) holds a thread, and the carrier webhook still finds a free one;
 # all but one of a worker's threads may hash or wait to (gateway/accounts/passwords.py).
 # With sync workers, 16 connections flooding login put the webhook's p99 at 19x its idle
-# value on 2 cores; with threads, at 1-4x (benchmarks/login.py).
+# value on 2 cores; with threads, at 2-8x (benchmarks/login.py).
 worker_class = "gthread"
 threads = _settings.web_threads
 timeout = 30  # a request taking longer than this is stuck: the worker is replaced
