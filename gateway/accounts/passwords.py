@@ -54,7 +54,7 @@ class HashSlots:
     a folder for its lock files (flock: released by the kernel if the process dies).
 
     ``admitted`` bounds how many of the process's threads may hold or wait for a slot; the
-    next is refused at once. A gunicorn worker with 4 threads then keeps one for requests that
+    next is refused at once. A gunicorn worker with 8 threads then keeps one for requests that
     hash nothing, however many logins its connections bring: the carrier webhook never queues
     for a thread behind logins waiting for a slot.
     """
