@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -31,18 +31,23 @@ from tests.integration.console.conftest import (
 )
 
 
-def test_staff_add_prints_a_link_that_enrols_once(
-    client: FlaskClient,
-    runtime: Runtime,
-    environ: dict[str, str],
-    clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def staff_cli(
+    runtime: Runtime, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """Run ``gateway staff ...`` against the test's database, as an operator would."""
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    result = CliRunner().invoke(
-        cli, ["staff", "add", "Lan@Example.vn", "--role", "finance"], obj={}
-    )
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, ["staff", *args], obj={})
+
+
+def test_staff_add_prints_a_link_that_enrols_once(
+    client: FlaskClient,
+    clock: FakeClock,
+    staff_cli: Callable[..., Result],
+) -> None:
+    result = staff_cli("add", "Lan@Example.vn", "--role", "finance")
     assert result.exit_code == 0, result.output
     link = re.search(r"http://127\.0\.0\.1:8000(/console/enrol/\S+)", result.stdout)
     assert link
@@ -59,22 +64,16 @@ def test_staff_add_prints_a_link_that_enrols_once(
 
 
 def test_staff_role_changes_the_role_ends_sessions_and_says_so(
-    runtime: Runtime, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, staff_cli: Callable[..., Result]
 ) -> None:
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-    assert (
-        runner.invoke(cli, ["staff", "add", "a@example.vn", "--role", "admin"], obj={}).exit_code
-        == 0
-    )
+    assert staff_cli("add", "a@example.vn", "--role", "admin").exit_code == 0
     with runtime.session_factory() as session:
         version = session.scalars(select(StaffMember.session_version)).one()
 
-    changed = runner.invoke(cli, ["staff", "role", "A@example.vn", "finance"], obj={})
-    same = runner.invoke(cli, ["staff", "role", "a@example.vn", "finance"], obj={})
-    unknown = runner.invoke(cli, ["staff", "role", "b@example.vn", "finance"], obj={})
-    bad = runner.invoke(cli, ["staff", "role", "a@example.vn", "boss"], obj={})
+    changed = staff_cli("role", "A@example.vn", "finance")
+    same = staff_cli("role", "a@example.vn", "finance")
+    unknown = staff_cli("role", "b@example.vn", "finance")
+    bad = staff_cli("role", "a@example.vn", "boss")
 
     assert changed.exit_code == 0 and "admin -> finance" in changed.output
     assert same.exit_code == 0 and "already finance" in same.output
@@ -86,25 +85,11 @@ def test_staff_role_changes_the_role_ends_sessions_and_says_so(
         assert [detail for detail in roles if detail and "admin -> finance" in detail]
 
 
-def test_staff_add_refuses_a_bad_role_or_a_second_add(
-    runtime: Runtime, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-    assert (
-        runner.invoke(cli, ["staff", "add", "a@example.vn", "--role", "boss"], obj={}).exit_code
-        == 2
-    )
-    assert (
-        runner.invoke(cli, ["staff", "add", "not-an-email", "--role", "admin"], obj={}).exit_code
-        == 2
-    )
-    assert (
-        runner.invoke(cli, ["staff", "add", "a@example.vn", "--role", "admin"], obj={}).exit_code
-        == 0
-    )
-    again = runner.invoke(cli, ["staff", "add", "A@example.vn", "--role", "finance"], obj={})
+def test_staff_add_refuses_a_bad_role_or_a_second_add(staff_cli: Callable[..., Result]) -> None:
+    assert staff_cli("add", "a@example.vn", "--role", "boss").exit_code == 2
+    assert staff_cli("add", "not-an-email", "--role", "admin").exit_code == 2
+    assert staff_cli("add", "a@example.vn", "--role", "admin").exit_code == 0
+    again = staff_cli("add", "A@example.vn", "--role", "finance")
     assert again.exit_code == 2
     assert "already a staff member" in again.output
 
