@@ -24,7 +24,7 @@ import pyotp
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from billing.periods import LOCAL_TZ
 from tests.conftest import fresh_database
@@ -293,6 +293,14 @@ def test_admin_adds_a_member_in_the_browser(browser: WebDriver, site: Site) -> N
         assert "/console/enrol/" in text(browser, "enrol-link")
     assert "moi@example.vn\toperator\tinvited" not in site.cli("staff", "list")
     assert "moi@example.vn\tfinance\tinvited" in site.cli("staff", "list")
+
+    go(browser, site, "/console/staff")
+    with page_check(browser, site, "staff-role"):
+        row = browser.find_element(By.XPATH, "//tr[td[text()='moi@example.vn']]")
+        Select(row.find_element(By.NAME, "role")).select_by_value("operator")
+        row.find_element(By.CSS_SELECTOR, "form.inline button").click()
+        assert browser.current_url.endswith("/console/staff")
+    assert "moi@example.vn\toperator\tinvited" in site.cli("staff", "list")
 
 
 def test_the_browser_reported_no_policy_violation(browser: WebDriver, site: Site) -> None:
