@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -11,12 +14,28 @@ from gateway.cli.finance_input import BadInput, acting_user
 from gateway.console.roles import ROLES
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from gateway.console.staff import Enrolment
+    from gateway.runtime import Runtime
 
 
 @click.group()
 def staff() -> None:
     """Manage who may sign in to the finance and operations console (/console)."""
+
+
+@contextmanager
+def _changing(ctx: click.Context) -> Iterator[tuple[Runtime, Session, dt.datetime]]:
+    """One staff change in one transaction; a refusal by the use case is a one-line error."""
+    from gateway.errors import InvalidPayload
+
+    runtime = runtime_of(ctx)
+    with runtime.session_factory.begin() as session:
+        try:
+            yield runtime, session, runtime.clock.now()
+        except InvalidPayload as exc:
+            raise BadInput(exc.reason) from exc
 
 
 @staff.command("add")
@@ -26,31 +45,19 @@ def staff() -> None:
 def add(ctx: click.Context, email: str, role: str) -> None:
     """Create a staff member and print their one-time enrolment link (password + TOTP)."""
     from gateway.console.staff import add_staff, audit
-    from gateway.errors import InvalidPayload
 
-    runtime = runtime_of(ctx)
-    settings, now = runtime.settings, runtime.clock.now()
-    with runtime.session_factory.begin() as session:
-        try:
-            enrolment = add_staff(
-                session,
-                email,
-                role,
-                secret_key=settings.secret_key,
-                now=now,
-                ttl=settings.console_enrol_ttl,
-            )
-        except InvalidPayload as exc:
-            raise BadInput(exc.reason) from exc
-        audit(
+    with _changing(ctx) as (runtime, session, now):
+        settings = runtime.settings
+        enrolment = add_staff(
             session,
-            enrolment.staff.email,
-            "staff_add",
-            "ok",
-            now,
-            "cli",
-            f"by {acting_user()} role={role}",
+            email,
+            role,
+            secret_key=settings.secret_key,
+            now=now,
+            ttl=settings.console_enrol_ttl,
         )
+        detail = f"by {acting_user()} role={role}"
+        audit(session, enrolment.staff.email, "staff_add", "ok", now, "cli", detail)
     _print_link(ctx, enrolment)
 
 
@@ -60,24 +67,14 @@ def add(ctx: click.Context, email: str, role: str) -> None:
 def reset(ctx: click.Context, email: str) -> None:
     """Forget a member's password and authenticator; print a new enrolment link."""
     from gateway.console.staff import audit, reset_staff
-    from gateway.errors import InvalidPayload
 
-    runtime = runtime_of(ctx)
-    settings, now = runtime.settings, runtime.clock.now()
-    with runtime.session_factory.begin() as session:
-        try:
-            enrolment = reset_staff(
-                session,
-                email,
-                secret_key=settings.secret_key,
-                now=now,
-                ttl=settings.console_enrol_ttl,
-            )
-        except InvalidPayload as exc:
-            raise BadInput(exc.reason) from exc
-        audit(
-            session, enrolment.staff.email, "staff_reset", "ok", now, "cli", f"by {acting_user()}"
+    with _changing(ctx) as (runtime, session, now):
+        settings = runtime.settings
+        enrolment = reset_staff(
+            session, email, secret_key=settings.secret_key, now=now, ttl=settings.console_enrol_ttl
         )
+        detail = f"by {acting_user()}"
+        audit(session, enrolment.staff.email, "staff_reset", "ok", now, "cli", detail)
     _print_link(ctx, enrolment)
 
 
@@ -87,15 +84,9 @@ def reset(ctx: click.Context, email: str) -> None:
 def disable(ctx: click.Context, email: str) -> None:
     """Stop a member from signing in and end their sessions at once."""
     from gateway.console.staff import audit, disable_staff
-    from gateway.errors import InvalidPayload
 
-    runtime = runtime_of(ctx)
-    now = runtime.clock.now()
-    with runtime.session_factory.begin() as session:
-        try:
-            member = disable_staff(session, email, now)
-        except InvalidPayload as exc:
-            raise BadInput(exc.reason) from exc
+    with _changing(ctx) as (_, session, now):
+        member = disable_staff(session, email, now)
         audit(session, member.email, "staff_disable", "ok", now, "cli", f"by {acting_user()}")
     click.echo(f"{member.email}: disabled")
 
@@ -107,21 +98,16 @@ def disable(ctx: click.Context, email: str) -> None:
 def role(ctx: click.Context, email: str, role: str) -> None:
     """Give a member another role; their open sessions end, the next sign-in has the new one."""
     from gateway.console.staff import audit, change_role
-    from gateway.errors import InvalidPayload
 
-    runtime = runtime_of(ctx)
-    now = runtime.clock.now()
-    with runtime.session_factory.begin() as session:
-        try:
-            member, before = change_role(session, email, role)
-        except InvalidPayload as exc:
-            raise BadInput(exc.reason) from exc
-        if before == role:
-            click.echo(f"{member.email}: already {role}")
-            return
-        detail = f"by {acting_user()} {before} -> {role}"
-        audit(session, member.email, "staff_role", "ok", now, "cli", detail)
-    click.echo(f"{member.email}: {before} -> {role}; signed out everywhere")
+    with _changing(ctx) as (_, session, now):
+        member, before = change_role(session, email, role)
+        if before != role:
+            detail = f"by {acting_user()} {before} -> {role}"
+            audit(session, member.email, "staff_role", "ok", now, "cli", detail)
+    if before == role:
+        click.echo(f"{member.email}: already {role}")
+    else:
+        click.echo(f"{member.email}: {before} -> {role}; signed out everywhere")
 
 
 @staff.command("list")
