@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pyotp
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from flask.testing import FlaskClient
@@ -44,9 +43,6 @@ def test_the_database_holds_no_seed_an_authenticator_could_use(
     assert raw.startswith("gAAAAA")  # a Fernet token
     with pytest.raises(InvalidToken):  # a guessed key (here: a random one) does not open it
         Fernet(Fernet.generate_key()).decrypt(raw.encode())
-    for guess in (raw, raw[:32], raw.upper()):  # nor is the token itself a usable seed
-        with pytest.raises(ValueError):
-            pyotp.TOTP(guess).now()
 
 
 def test_a_seed_stored_before_sealing_still_signs_in_and_is_sealed_by_it(
