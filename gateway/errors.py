@@ -14,6 +14,9 @@ GatewayError
  │    ├── ConflictingDuplicate    409
  │    ├── InvalidCredentials      401
  │    ├── PasswordChangeRequired  403 (a restricted session outside set-password and /me)
+ │    ├── ProofRequired           403 (a sensitive change needs a sign-in of the last minutes)
+ │    ├── PasskeyRefused          400 (a passkey ceremony's answer that does not verify)
+ │    ├── TooManyPasskeys         409
  │    ├── InvalidOtp              400 (wrong, expired, used or locked: one answer for all)
  │    ├── InvalidCaptcha          400
  │    ├── TooManyAttempts         429
@@ -95,6 +98,18 @@ class InvalidCredentials(RequestRefused):
 
 class PasswordChangeRequired(RequestRefused):
     status, code = 403, "password_change_required"
+
+
+class ProofRequired(RequestRefused):
+    status, code = 403, "recent_proof_required"
+
+
+class PasskeyRefused(RequestRefused):
+    status, code = 400, "invalid_passkey"
+
+
+class TooManyPasskeys(RequestRefused):
+    status, code = 409, "too_many_passkeys"
 
 
 class InvalidOtp(RequestRefused):

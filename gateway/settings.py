@@ -35,6 +35,9 @@ CREDENTIAL_KINDS = ("kannel", "jasmin")  # their MT interfaces want a username a
 URL_TOKEN_KINDS = ("kannel", "jasmin", "vnmo")
 ANY_ADDRESS = "any"  # an explicit, documented-unsafe CARRIER_<NAME>_ALLOW_IPS
 CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
+_APK_KEY_HASH = re.compile(r"[A-Za-z0-9_-]{43}=?")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -128,8 +131,22 @@ class Settings:
     metrics_token: str | None
     retention: dt.timedelta
     portal_secure_cookies: bool
+    webauthn: WebAuthnSettings
     # Tests only: the portal answers GET /quen-mat-khau/captcha/<id>/answer (see load_settings).
     test_captcha_answers: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WebAuthnSettings:
+    """Who the passkeys belong to: the relying party's domain, its name, the allowed origins.
+
+    ``rp_id`` is None when GATEWAY_PUBLIC_URL names an IP address and no RP ID is set:
+    browsers refuse an IP as RP ID, so passkeys are then off (the pages do not offer them).
+    """
+
+    rp_id: str | None
+    rp_name: str
+    origins: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +175,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate every setting from ``environ``."""
     env = _Reader(environ)
     instance_dir = Path(env.get("GATEWAY_INSTANCE_DIR", str(DEFAULT_INSTANCE_DIR)))
+    public_url = env.get("GATEWAY_PUBLIC_URL", "http://localhost:8000", _http_url).rstrip("/")
     settings = Settings(
         database_url=env.get("DATABASE_URL", f"sqlite:///{instance_dir / 'gateway.db'}"),
         instance_dir=instance_dir,
@@ -188,7 +206,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         worker_batch_size=env.get("GATEWAY_WORKER_BATCH_SIZE", "100", _positive_int),
         worker_max_attempts=env.get("GATEWAY_WORKER_MAX_ATTEMPTS", "3", _positive_int),
         worker_lease=env.get("GATEWAY_WORKER_LEASE", "60s", _duration),
-        public_url=env.get("GATEWAY_PUBLIC_URL", "http://127.0.0.1:8000", _http_url).rstrip("/"),
+        public_url=public_url,
         proxy_hops=env.get("GATEWAY_PROXY_HOPS", "0", _non_negative_int),
         finance_api_token=env.optional_secret("FINANCE_API_TOKEN"),
         tariffs_file=env.get("GATEWAY_TARIFFS_FILE", "", _optional_path),
@@ -227,6 +245,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         metrics_token=env.optional_secret("GATEWAY_METRICS_TOKEN"),
         retention=env.get("GATEWAY_RETENTION", "90d", _duration),
         portal_secure_cookies=env.get("GATEWAY_PORTAL_SECURE_COOKIES", "true", _bool),
+        webauthn=_webauthn(env, public_url),
         test_captcha_answers=env.get("GATEWAY_TEST_CAPTCHA_ANSWERS", "false", _bool),
     )
     if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
@@ -287,6 +306,36 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             )
         carriers[name] = carrier
     return carriers
+
+
+def _webauthn(env: _Reader, public_url: str) -> WebAuthnSettings:
+    public = urllib.parse.urlsplit(public_url)
+    host = (public.hostname or "").lower()
+    # The public URL serves as RP ID and origin when a browser would take it: a domain, on
+    # https or on http://localhost. Otherwise passkeys stay off unless both are set.
+    usable = not _is_ip(host) and (public.scheme == "https" or host == "localhost")
+    rp_id = env.get("GATEWAY_WEBAUTHN_RP_ID", "", _rp_id) or (host if usable else None)
+    default_origin = f"{public.scheme}://{public.netloc.lower()}" if usable else ""
+    origins = env.get("GATEWAY_WEBAUTHN_ORIGINS", default_origin, _origins)
+    if rp_id is None and origins:
+        raise ConfigError("GATEWAY_WEBAUTHN_ORIGINS is set: set GATEWAY_WEBAUTHN_RP_ID too")
+    if rp_id is not None and not origins:
+        raise ConfigError(
+            f"GATEWAY_WEBAUTHN_RP_ID={rp_id}: set GATEWAY_WEBAUTHN_ORIGINS too "
+            "(GATEWAY_PUBLIC_URL is not an https URL on that domain)"
+        )
+    for origin in origins:
+        web_host = urllib.parse.urlsplit(origin).hostname
+        if rp_id and web_host and not (web_host == rp_id or web_host.endswith("." + rp_id)):
+            raise ConfigError(
+                f"GATEWAY_WEBAUTHN_ORIGINS: {origin} is not on GATEWAY_WEBAUTHN_RP_ID={rp_id} "
+                "or a subdomain of it (browsers refuse such passkeys)"
+            )
+    return WebAuthnSettings(
+        rp_id=rp_id,
+        rp_name=env.get("GATEWAY_WEBAUTHN_RP_NAME", "VssID - Bảo hiểm xã hội số"),
+        origins=origins,
+    )
 
 
 def _smtp(env: _Reader) -> SmtpSettings:
@@ -449,6 +498,40 @@ def _loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _rp_id(raw: str) -> str:
+    host = raw.strip().lower()
+    if not host:
+        return ""
+    if _is_ip(host):
+        raise ValueError("browsers refuse an IP address as RP ID: use a domain, e.g. localhost")
+    if not _DOMAIN.fullmatch(host):
+        raise ValueError("expected a domain name, without scheme, port or path")
+    return host
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin.startswith("android:apk-key-hash:"):
+            if not _APK_KEY_HASH.fullmatch(origin.removeprefix("android:apk-key-hash:")):
+                raise ValueError(f"{origin}: expected android:apk-key-hash:<base64url SHA-256>")
+            continue
+        parts = urllib.parse.urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ValueError(f"{origin}: expected https://host[:port] or android:apk-key-hash:...")
+        if parts.scheme == "http" and parts.hostname != "localhost":
+            raise ValueError(f"{origin}: passkeys need https (plain http only on localhost)")
+    return origins
 
 
 def _carrier_kind(raw: str) -> str:

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from gateway.errors import InvalidCredentials
+from gateway.errors import InvalidCredentials, ProofRequired
 from gateway.models import Account, AccountState
 from gateway.settings import Settings
 
 RESTRICTED_TTL = dt.timedelta(minutes=15)
+# What protects the account (a passkey added or removed) needs a sign-in this recent: a
+# session left open on a shared computer is not enough.
+RECENT_PROOF = dt.timedelta(minutes=5)
 _SALT = "gateway-login"
 
 
@@ -30,6 +33,11 @@ class Claims:
     account_id: int
     version: str
     restricted: bool
+    issued_at: dt.datetime  # when the password, passkey or recovery behind it was proven
+
+    def proved_recently(self, now: dt.datetime) -> bool:
+        """Say whether a full session's proof is fresh enough for a sensitive change."""
+        return not self.restricted and now - self.issued_at <= RECENT_PROOF
 
 
 def password_version(account: Account) -> str:
@@ -58,13 +66,22 @@ def read_token(token: str, *, settings: Settings, now: dt.datetime) -> Claims:
     """Check a token's signature and age; raise InvalidCredentials (401) if it is not valid."""
     try:
         raw = _serializer(settings).loads(token)
-        claims = Claims(int(raw["a"]), str(raw["v"]), bool(raw.get("r")))
         issued = dt.datetime.fromtimestamp(int(raw["t"]), dt.UTC)
+        claims = Claims(int(raw["a"]), str(raw["v"]), bool(raw.get("r")), issued)
     except (BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise InvalidCredentials("the token is invalid or expired") from None
     if not issued <= now < issued + token_ttl(settings, restricted=claims.restricted):
         raise InvalidCredentials("the token is invalid or expired")
     return claims
+
+
+def require_recent_proof(claims: Claims, now: dt.datetime) -> None:
+    """Refuse (403 recent_proof_required) unless a full session was proven in RECENT_PROOF."""
+    if not claims.proved_recently(now):
+        raise ProofRequired(
+            "sign in again (password or passkey) to do this: the last proof is older than "
+            f"{int(RECENT_PROOF.total_seconds() // 60)} minutes"
+        )
 
 
 def bearer_token(header: str) -> str | None:
