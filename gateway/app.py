@@ -17,7 +17,8 @@ from gateway.console import auth_views, finance_views, guard, ops_views
 from gateway.email import change_api, recovery_api
 from gateway.finance import api as finance_api
 from gateway.ops import health, logs, metrics, ratelimits
-from gateway.portal import account_views, recovery_views
+from gateway.passkeys import api as passkeys_api
+from gateway.portal import account_views, passkey_views, recovery_views
 from gateway.portal import guard as portal_guard
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, load_settings
@@ -52,7 +53,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _install_observability(app)
     ratelimits.install(app, settings, runtime.engine)
     health.install(app)
-    for blueprint in (webhooks.bp, login_api.bp, finance_api.bp, recovery_api.bp, change_api.bp):
+    for blueprint in (
+        webhooks.bp,
+        login_api.bp,
+        finance_api.bp,
+        recovery_api.bp,
+        change_api.bp,
+        passkeys_api.bp,
+    ):
         app.register_blueprint(blueprint)
     # The pages: the staff console and the citizens' portal, each with a cookie of its own.
     areas = [guard.cookie_area(settings), portal_guard.cookie_area(settings)]
@@ -60,7 +68,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     guard.install(app)
     for blueprint in (auth_views.bp, finance_views.bp, ops_views.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (recovery_views.bp, account_views.bp):
+    app.config["PASSKEYS_ENABLED"] = settings.webauthn.rp_id is not None
+    for blueprint in (recovery_views.bp, account_views.bp, passkey_views.bp):
         app.register_blueprint(blueprint)
 
     return app

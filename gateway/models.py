@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -51,6 +52,11 @@ class Account(Base):
     # Only a confirmed address is stored here, and only this one is used for recovery: imported
     # from BHXH's records, or confirmed by an OTP. An address being added waits in its OTP row.
     email: Mapped[str | None] = mapped_column(String(254))
+    # When the address on file was confirmed (None: imported from BHXH's records before this
+    # was kept); the page after a recovery shows it, so the owner can spot a thief's address.
+    email_added_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The WebAuthn user handle: random, made at the first passkey, never personal data.
+    webauthn_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     state: Mapped[AccountState] = mapped_column(enum_column(AccountState))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -67,6 +73,47 @@ class Account(Base):
     otp_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Passkey(Base):
+    """A WebAuthn credential (a passkey) that signs the account in or recovers it.
+
+    Only the public key is stored: what signs lives on the citizen's device or in their
+    platform's synced keychain. ``synced`` is the authenticator's backup eligibility.
+    """
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE_Key, as registered
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
+    aaguid: Mapped[str] = mapped_column(String(36))
+    synced: Mapped[bool] = mapped_column(Boolean, default=False)
+    backed_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebAuthnChallenge(Base):
+    """A ceremony's challenge: random, single use, bound to who asked, valid a few minutes.
+
+    ``id`` is the request id handed to the app (or kept in the portal's cookie); the
+    challenge itself is not secret (the options carry it), but it is used at most once.
+    """
+
+    __tablename__ = "webauthn_challenges"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # register, sign_in or recover
+    challenge: Mapped[str] = mapped_column(String(128))  # base64url
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))  # register only
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class LoginFailure(Base):

@@ -22,8 +22,11 @@ from gateway.web import db_session, json_body, runtime, string_field
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
-# The only endpoints a restricted session opens.
-RESTRICTED_ENDPOINTS = frozenset({"auth.set_password", "auth.me"})
+# The only endpoints a restricted session opens: set the password, say whose it is, and review
+# the passkeys in the same step (what a thief added must not survive the owner's recovery).
+RESTRICTED_ENDPOINTS = frozenset(
+    {"auth.set_password", "auth.me", "passkeys.list_passkeys", "passkeys.remove_passkey"}
+)
 
 
 @bp.before_app_request

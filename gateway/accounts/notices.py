@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import unicodedata
 
 from sqlalchemy.orm import Session
 
@@ -174,6 +175,38 @@ def notify_email_changed(
     )
 
 
+def notify_everywhere(
+    session: Session,
+    account: Account,
+    reply: Reply,
+    kind: EmailKind,
+    *,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+    also_to: str | None = None,
+    **values: str,
+) -> None:
+    """Tell the phone and the email on file (and ``also_to``) of a change to what protects
+    the account: a passkey added or removed, a recovery, an address removed. No secret."""
+    sms_values = {k: v for k, v in values.items() if k == "method"}
+    text = catalog.render(
+        reply, account=account.bhxh, **{k: _unaccented(v) for k, v in sms_values.items()}
+    )
+    enqueue_sms(session, account.phone, text=text, safe_text=text, settings=settings, now=now)
+    for address in {a for a in (account.email, also_to) if a}:
+        _email(
+            session,
+            address,
+            kind,
+            settings,
+            now,
+            account=account.bhxh,
+            when=local_time(now),
+            **values,
+        )
+
+
 def enqueue_sms(
     session: Session,
     phone: str,
@@ -268,6 +301,12 @@ def _email(
         now=now,
     )
     log.info("queued %s email to %s", kind.value, mask_email(address))
+
+
+def _unaccented(text: str) -> str:
+    """Drop Vietnamese diacritics for the SMS copy (đ is its own letter, not a mark)."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _hours(ttl: dt.timedelta) -> str:

@@ -30,6 +30,10 @@ class EmailKind(enum.Enum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a name, not a password)
     EMAIL_CHANGED = "email_changed"
     EMAIL_ADDED = "email_added"
+    EMAIL_REMOVED = "email_removed"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    RECOVERED = "recovered"
 
 
 _OTP_WARNING = (
@@ -103,6 +107,42 @@ TEMPLATES: dict[EmailKind, tuple[str, tuple[str, ...]]] = {
             "Xin chào,",
             "Địa chỉ này vừa được xác nhận là email nhận thông báo và mã OTP của tài khoản "
             "{account} lúc {when}.",
+            "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.EMAIL_REMOVED: (
+        "Địa chỉ email đã được gỡ khỏi tài khoản VssID",
+        (
+            "Xin chào,",
+            "Lúc {when}, địa chỉ này đã được gỡ khỏi tài khoản {account}: từ nay thư thông báo "
+            "và mã OTP không còn gửi tới đây.",
+            "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.PASSKEY_ADDED: (
+        "Tài khoản VssID vừa có thêm khóa truy cập",
+        (
+            "Xin chào,",
+            "Lúc {when}, khóa truy cập (passkey) “{name}” đã được thêm vào tài khoản {account}. "
+            "Khóa truy cập cho phép đăng nhập và lấy lại mật khẩu mà không cần mật khẩu.",
+            "Nếu không phải bạn thực hiện, hãy lấy lại mật khẩu tại Cổng Dịch vụ công "
+            "({portal_url}), xóa khóa này và gọi tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.PASSKEY_REMOVED: (
+        "Một khóa truy cập của tài khoản VssID đã bị xóa",
+        (
+            "Xin chào,",
+            "Lúc {when}, khóa truy cập (passkey) “{name}” đã được xóa khỏi tài khoản {account}.",
+            "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.RECOVERED: (
+        "Tài khoản VssID vừa được lấy lại mật khẩu",
+        (
+            "Xin chào,",
+            "Lúc {when}, tài khoản {account} đã được lấy lại mật khẩu bằng {method}. Mật khẩu "
+            "hiện tại vẫn dùng được cho đến khi có mật khẩu mới.",
             "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
         ),
     ),

@@ -34,6 +34,10 @@ class Reply(enum.Enum):
     FIRST_PASSWORD = "first_password"  # noqa: S105 (a name, not a password)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a name, not a password)
     EMAIL_CHANGED = "email_changed"
+    EMAIL_REMOVED = "email_removed"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    RECOVERED = "recovered"
 
 
 TEMPLATES: dict[Reply, str] = {
@@ -93,6 +97,23 @@ TEMPLATES: dict[Reply, str] = {
         "Email nhan thong bao cua tai khoan VssID {account} vua duoc thay doi. "
         "Neu khong phai ban thuc hien, goi ngay {hotline}."
     ),
+    Reply.EMAIL_REMOVED: (
+        "Email nhan thong bao cua tai khoan VssID {account} vua bi go bo. "
+        "Neu khong phai ban thuc hien, goi ngay {hotline}."
+    ),
+    # A passkey signs in without the password: the owner must hear of every new one.
+    Reply.PASSKEY_ADDED: (
+        "Tai khoan VssID {account} vua them khoa truy cap (passkey) moi. "
+        "Neu khong phai ban thuc hien, goi ngay {hotline}."
+    ),
+    Reply.PASSKEY_REMOVED: (
+        "Mot khoa truy cap (passkey) cua tai khoan VssID {account} vua bi xoa. "
+        "Neu khong phai ban thuc hien, goi ngay {hotline}."
+    ),
+    Reply.RECOVERED: (
+        "Tai khoan VssID {account} vua duoc lay lai mat khau bang {method}. "
+        "Neu khong phai ban thuc hien, goi ngay {hotline}."
+    ),
 }
 
 FAILURE_REPLIES = {
@@ -111,6 +132,7 @@ WORST_CASE = {
     "wait": "9999 gio",
     "suggestion": "0" * 12,
     "ttl": "9999 phut",
+    "method": "khoa truy cap",
 }
 
 

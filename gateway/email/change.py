@@ -14,10 +14,10 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from gateway.accounts.login import AccountContext, prove_chosen_password
-from gateway.accounts.notices import notify_email_changed, send_otp
+from gateway.accounts.notices import notify_email_changed, notify_everywhere, send_otp
 from gateway.accounts.services import lock_active_account
 from gateway.delivery.emails import EmailKind
-from gateway.delivery.replies import ReplyCatalog
+from gateway.delivery.replies import Reply, ReplyCatalog
 from gateway.email.otp import EMAIL_CHANGE, issue_otp, otps_sent, use_otp
 from gateway.errors import TooManyAttempts
 from gateway.models import Account
@@ -95,6 +95,7 @@ def confirm_email_change(
         )
         return False
     old, account.email, account.updated_at = account.email, otp.email, now
+    account.email_added_at = now
     notify_email_changed(session, account, old, settings=settings, catalog=catalog, now=now)
     record_event(
         session,
@@ -108,3 +109,44 @@ def confirm_email_change(
         now=now,
     )
     return True
+
+
+def remove_email(
+    session: Session,
+    account: Account,
+    *,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+    channel: str,
+    client_ip: str | None = None,
+) -> None:
+    """Take the email off a (locked) account: recovery stops using it; phone and address told.
+
+    Offered after a recovery, so that an address a thief added cannot bring them back.
+    """
+    old = account.email
+    if old is None:
+        return
+    account.email, account.email_added_at, account.updated_at = None, None, now
+    notify_everywhere(
+        session,
+        account,
+        Reply.EMAIL_REMOVED,
+        EmailKind.EMAIL_REMOVED,
+        settings=settings,
+        catalog=catalog,
+        now=now,
+        also_to=old,
+    )
+    record_event(
+        session,
+        action="email_remove",
+        channel=channel,
+        outcome="removed",
+        subject=mask_id(account.bhxh),
+        account_id=account.id,
+        detail=f"{mask_email(old)} removed",
+        client_ip=client_ip,
+        now=now,
+    )

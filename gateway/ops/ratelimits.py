@@ -52,10 +52,25 @@ LIMITED_ENDPOINTS = {
     "portal_account.change_email": "login",
     "portal_recovery.enter_otp": "login",
     "portal_recovery.forgot_password": "recovery",
+    # Passkeys: starting a ceremony stores a challenge; finishing one checks a signature.
+    "passkeys.registration_options": "recovery",
+    "passkeys.authentication_options": "recovery",
+    "passkeys.recovery_options": "recovery",
+    "passkeys.registration_verify": "login",
+    "passkeys.authentication_verify": "login",
+    "passkeys.recovery_verify": "login",
+    "passkeys.list_passkeys": "login",
+    "passkeys.rename_passkey": "login",
+    "passkeys.remove_passkey": "login",
 }
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Counted on every method (each view draws a captcha); the others only when a form or body is
 # posted (a page view of the console's sign-in form hashes nothing).
-EVERY_METHOD = {"email_recovery.new_captcha", "portal_recovery.forgot_password"}
+EVERY_METHOD = {
+    "email_recovery.new_captcha",
+    "portal_recovery.forgot_password",
+    "passkeys.list_passkeys",
+}
 
 
 class DatabaseStorage(Storage):
@@ -221,7 +236,7 @@ def install(app: Flask, settings: Settings, engine: Engine) -> None:
     def _limit() -> None:
         endpoint = request.endpoint or ""
         group = LIMITED_ENDPOINTS.get(endpoint)
-        if group is None or (request.method != "POST" and endpoint not in EVERY_METHOD):
+        if group is None or (request.method in SAFE_METHODS and endpoint not in EVERY_METHOD):
             return
         try:
             limits.check(group, client_key(request.remote_addr))

@@ -3,7 +3,7 @@ Decree 356/2025/ND-CP): past the retention period, blank what identifies a perso
 
 ``purge`` blanks message texts (they hold social insurance numbers), masks phone numbers,
 email addresses and identifiers on messages, replies, OTPs and email-recovery requests, and
-deletes spent captchas and rate-limit counters. It keeps the rows themselves, so counts,
+deletes spent captchas, passkey challenges and rate-limit counters. It keeps the rows themselves, so counts,
 outcomes and the carrier ids that recognise a repeat stay. The ledger (needed by finance and
 kept under the accounting law's own retention) and the audit trail are left as they are: the
 audit trail is masked when written, and the ledger is append-only by design (docs/deploy.md).
@@ -25,6 +25,7 @@ from gateway.models import (
     Otp,
     OutboxMessage,
     RateLimitCounter,
+    WebAuthnChallenge,
 )
 from gateway.states import MessageStatus, OutboxStatus
 from parsers import mask_email, mask_id, mask_phone
@@ -42,6 +43,7 @@ class PurgeReport:
     recovery_requests: int
     otps: int
     captchas: int
+    passkey_challenges: int
     rate_limit_counters: int
 
     def describe(self) -> str:
@@ -87,11 +89,14 @@ def purge(session: Session, cutoff: dt.datetime) -> PurgeReport:
         {"code_hash": ""},
     )
     captchas = session.execute(delete(Captcha).where(Captcha.expires_at < cutoff)).rowcount
+    challenges = session.execute(
+        delete(WebAuthnChallenge).where(WebAuthnChallenge.expires_at < cutoff)
+    ).rowcount
     counters = session.execute(
         delete(RateLimitCounter).where(RateLimitCounter.expires_at < cutoff.timestamp())
     ).rowcount
     session.commit()
-    return PurgeReport(messages, replies, requests, otps, captchas, counters)
+    return PurgeReport(messages, replies, requests, otps, captchas, challenges, counters)
 
 
 def _blank(

@@ -25,10 +25,11 @@ MAY_IMPORT = {
     "accounts": {"delivery", "ops", "process", "core"},
     "delivery": {"ops", "process", "core"},
     "ops": {"process", "core"},
+    "passkeys": {"accounts", "delivery", "ops", "process", "core"},
     "finance": {"ops", "process", "core"},
     "console": {"accounts", "finance", "ops", "process", "core"},
     # A front door of both the accounts and the email channel.
-    "portal": {"email", "accounts", "delivery", "ops", "process", "core"},
+    "portal": {"email", "passkeys", "accounts", "delivery", "ops", "process", "core"},
 }
 PROCESS = {"runtime", "web", "pages"}
 # The top-level modules that wire the packages together; everything else at the top is core.

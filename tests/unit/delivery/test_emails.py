@@ -18,6 +18,8 @@ VALUES = {
     "hours": "24",
     "when": "10:05 ngày 02/11/2026",
     "new_email": "va***@example.vn",
+    "name": "Điện thoại của Lan",
+    "method": "khóa truy cập",
 }
 
 
