@@ -12,12 +12,12 @@ from flask.typing import ResponseReturnValue
 from gateway.accounts.http import account_context
 from gateway.accounts.login import change_password as change_own_password
 from gateway.accounts.login import log_in, set_password_with_session
-from gateway.accounts.sessions import account_for
 from gateway.email.change import confirm_email_change, request_email_change
 from gateway.email.fields import email_field, otp_field
 from gateway.errors import InvalidPayload, RequestRefused
 from gateway.models import Account
 from gateway.portal import guard
+from gateway.portal.review import apply_review, review_of
 from gateway.portal.words import in_vietnamese
 from gateway.web import db_session, runtime
 
@@ -54,20 +54,22 @@ def sign_in() -> ResponseReturnValue:
 @bp.get("/tai-khoan")
 def account_home() -> ResponseReturnValue:
     """Say who is signed in and what they can do."""
-    account = _account()
+    account = guard.signed_in_account()
     if account is None:
         return redirect(url_for("portal_account.sign_in"), code=303)
-    return render_template("portal/account.html", account=account)
+    return render_template(
+        "portal/account.html", account=account, notice=session.pop("notice", None)
+    )
 
 
 @bp.route("/doi-mat-khau", methods=["GET", "POST"])
 def change_password() -> ResponseReturnValue:
     """Set a new password: the restricted session's only page, or proving the current one."""
-    claims, account = guard.signed_in(), _account()
+    claims, account = guard.signed_in(), guard.signed_in_account()
     if claims is None or account is None:
         return redirect(url_for("portal_account.sign_in"), code=303)
     if request.method == "GET":
-        return _password_page(claims.restricted, {})
+        return _password_page(claims.restricted, account.id, {})
     form = request.form
     new, again = form.get("password", "")[:FIELD_LIMIT], form.get("password2", "")[:FIELD_LIMIT]
     current = form.get("current", "")[:FIELD_LIMIT]
@@ -79,7 +81,7 @@ def change_password() -> ResponseReturnValue:
     elif new != again:
         errors["password2"] = MISMATCH
     if errors:
-        return _password_page(claims.restricted, errors)
+        return _password_page(claims.restricted, account.id, errors)
     ctx = account_context("portal")
     try:
         if claims.restricted:
@@ -87,18 +89,36 @@ def change_password() -> ResponseReturnValue:
         else:  # a signed-in session still proves the current password
             changed = change_own_password(ctx, account.bhxh, current, new)
     except InvalidPayload as exc:
-        return _password_page(claims.restricted, {"password": in_vietnamese(exc.reason)})
+        errors = {"password": in_vietnamese(exc.reason)}
+        return _password_page(claims.restricted, account.id, errors)
     except RequestRefused as exc:
         field = "form" if claims.restricted else "current"
-        return _password_page(claims.restricted, {field: in_vietnamese(exc.reason)})
+        return _password_page(claims.restricted, account.id, {field: in_vietnamese(exc.reason)})
     guard.start_session(changed, restricted=False)
-    return render_template("portal/password_changed.html")
+    # After a recovery, what the owner ticked goes in the same step as the new password.
+    removed = apply_review(ctx, changed.id, form) if claims.restricted else 0
+    return render_template("portal/password_changed.html", removed=removed)
+
+
+@bp.post("/tai-khoan/kiem-tra")
+def review_after_recovery() -> ResponseReturnValue:
+    """Remove what the owner ticked on the email recovery's last page (a fresh sign-in)."""
+    claims, account = guard.signed_in(), guard.signed_in_account()
+    if claims is None or account is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    ctx = account_context("portal")
+    if not claims.proved_recently(ctx.now):
+        session["notice"] = "Hãy xác nhận lại mật khẩu, rồi xóa tại trang Khóa truy cập."
+        return redirect(url_for("portal_passkeys.manage"), code=303)
+    removed = apply_review(ctx, account.id, request.form)
+    session["notice"] = f"Đã xóa {removed} mục." if removed else "Không có gì bị xóa."
+    return redirect(url_for("portal_account.account_home"), code=303)
 
 
 @bp.route("/tai-khoan/email", methods=["GET", "POST"])
 def change_email() -> ResponseReturnValue:
     """Add or change the email: the current password and the address, then the code sent there."""
-    account = _account()
+    account = guard.signed_in_account()
     if account is None:
         return redirect(url_for("portal_account.sign_in"), code=303)
     if request.method == "GET":
@@ -154,28 +174,13 @@ def _confirm_email(account: Account) -> ResponseReturnValue:
     return render_template("portal/email_changed.html", email=changed.email if changed else "")
 
 
-def _account() -> Account | None:
-    claims = guard.signed_in()
-    if claims is None:
-        return None
-    db = db_session()
-    try:
-        account = account_for(db, claims)
-        db.expunge(account)  # its columns stay readable after the read ends
-    except RequestRefused:  # the password changed elsewhere, or the account was disabled
-        session.clear()
-        return None
-    finally:
-        # End this read now: the use cases run their own transactions, and on SQLite an open
-        # one here would hold the write lock they wait for.
-        db.rollback()
-    return account
-
-
-def _password_page(restricted: bool, errors: dict[str, str]) -> ResponseReturnValue:
+def _password_page(
+    restricted: bool, account_id: int, errors: dict[str, str]
+) -> ResponseReturnValue:
     status = 400 if errors else 200
+    review = review_of(account_context("portal"), account_id) if restricted else None
     return render_template(
-        "portal/change_password.html", restricted=restricted, errors=errors
+        "portal/change_password.html", restricted=restricted, review=review, errors=errors
     ), status
 
 

@@ -6,6 +6,8 @@ session (after a temporary password) opens the set-a-password page and nothing e
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import (
     Blueprint,
     Response,
@@ -22,17 +24,19 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from gateway import fields, pages
-from gateway.accounts.sessions import Claims, issue_token, read_token
-from gateway.errors import InvalidCredentials, InvalidPayload, RateLimited
+from gateway.accounts.sessions import Claims, account_for, issue_token, read_token
+from gateway.delivery.emails import LOCAL_TZ
+from gateway.errors import InvalidCredentials, InvalidPayload, RateLimited, RequestRefused
 from gateway.models import Account
 from gateway.settings import Settings
-from gateway.web import runtime
+from gateway.web import db_session, runtime
 
-# No script at all; the captcha image is a data: URL (its answer is never stored in the clear,
-# so it cannot be drawn again by a second request).
+# Scripts only from this origin (the passkey ceremonies, static/passkeys.js), never inline;
+# the captcha image is a data: URL (its answer is never stored in the clear, so it cannot be
+# drawn again by a second request).
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 PREFIXES = ("/quen-mat-khau", "/dang-nhap", "/doi-mat-khau", "/tai-khoan", "/dang-xuat")
 # What a restricted session may open: set its password, or leave.
@@ -79,6 +83,10 @@ def protect(bp: Blueprint) -> None:
             "charge": f"{settings.charge_vnd:,}".replace(",", "."),
             "min_length": settings.min_password_length,
         }
+
+    @bp.app_template_filter("vn_date")
+    def _vn_date(moment: dt.datetime) -> str:
+        return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y")  # as Vietnamese write dates
 
     @bp.after_request
     def _headers(response: Response) -> Response:
@@ -137,3 +145,22 @@ def start_session(account: Account, *, restricted: bool) -> None:
 def signed_in() -> Claims | None:
     """Return the signed-in session's claims, or None."""
     return g.get("claims")  # type: ignore[no-any-return]
+
+
+def signed_in_account() -> Account | None:
+    """Return the signed-in account (detached, read-only), or None; a stale session ends."""
+    claims = signed_in()
+    if claims is None:
+        return None
+    db = db_session()
+    try:
+        account = account_for(db, claims)
+        db.expunge(account)  # its columns stay readable after the read ends
+    except RequestRefused:  # the password changed elsewhere, or the account was disabled
+        session.clear()
+        return None
+    finally:
+        # End this read now: the use cases run their own transactions, and on SQLite an open
+        # one here would hold the write lock they wait for.
+        db.rollback()
+    return account

@@ -15,11 +15,13 @@ from flask import Blueprint, abort, jsonify, render_template, request, session, 
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
+from gateway.accounts.http import account_context
 from gateway.email.captcha import answer_for_tests, create_captcha
 from gateway.email.fields import email_field, identifier_field, otp_field
 from gateway.email.recovery import Verified, recover_with_otp, request_recovery_with_captcha
 from gateway.errors import InvalidPayload
 from gateway.portal import guard
+from gateway.portal.review import review_of
 from gateway.portal.words import in_vietnamese
 from gateway.web import db_session, runtime
 
@@ -98,7 +100,7 @@ def enter_otp() -> ResponseReturnValue:
         return _otp_page(values, errors)
     db = db_session()
     try:
-        outcome, _ = recover_with_otp(
+        outcome, account = recover_with_otp(
             db,
             identifier,
             code,
@@ -112,10 +114,13 @@ def enter_otp() -> ResponseReturnValue:
     except InvalidPayload as exc:  # the policy: nothing was used up
         return _otp_page(values, {"password": in_vietnamese(exc.reason)})
     db.commit()  # wrong codes count even when we refuse
-    if outcome is not Verified.PASSWORD_SET:
+    if outcome is not Verified.PASSWORD_SET or account is None:
         return _otp_page(values, {"otp": OTP_REFUSED})
-    session.pop("recovering", None)
-    return render_template("portal/recovered.html")
+    # The code and the new password prove as much as a sign-in: the owner is signed in, and
+    # can remove at once a passkey someone else added (gateway/portal/review.py).
+    guard.start_session(account, restricted=False)
+    review = review_of(account_context("portal"), account.id)
+    return render_template("portal/recovered.html", review=review)
 
 
 @bp.get("/quen-mat-khau/captcha/<captcha_id>/answer")

@@ -1,0 +1,206 @@
+"""Passkeys in the portal: sign in and recover with one, and the page that manages them.
+
+The ceremonies run in ``static/passkeys.js`` (no inline script: the CSP allows scripts from
+this origin only), which talks to the small JSON endpoints below with the page's CSRF token.
+Each ceremony's request id stays in the portal's cookie, so an answer is only taken from the
+browser that asked. Everything that is not a ceremony (renaming, removing, confirming the
+password) is a plain form that works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from gateway.accounts.http import account_context
+from gateway.accounts.login import prove_chosen_password
+from gateway.accounts.sessions import RECENT_PROOF, Claims
+from gateway.errors import RequestRefused
+from gateway.passkeys import ceremonies, credentials, signin
+from gateway.portal import guard
+from gateway.portal.words import in_vietnamese
+from gateway.web import db_session, runtime
+
+bp = Blueprint("portal_passkeys", __name__, template_folder="templates")
+guard.protect(bp)
+
+FIELD_LIMIT = 256
+# What the page says for each refusal code of the passkey use cases.
+REFUSALS = {
+    "invalid_credentials": "Khóa truy cập không được chấp nhận. Hãy thử lại hoặc dùng cách khác.",
+    "invalid_passkey": "Không thêm được khóa truy cập. Hãy thử lại.",
+    "recent_proof_required": "Hãy xác nhận lại mật khẩu trước (lần xác nhận trước đã quá "
+    f"{int(RECENT_PROOF.total_seconds() // 60)} phút).",
+    "too_many_passkeys": "Tài khoản đã có đủ 10 khóa truy cập. Hãy xóa bớt một khóa trước.",
+    "conflicting_duplicate": "Khóa truy cập này đã có trong tài khoản.",
+    "not_found": "Không tìm thấy khóa truy cập này, hoặc máy chủ chưa bật khóa truy cập.",
+    "rate_limited": "Có quá nhiều yêu cầu. Hãy đợi một lát rồi thử lại.",
+}
+FALLBACK = "Không thực hiện được. Hãy tải lại trang và thử lại."
+_SESSION_KEYS = {
+    ceremonies.SIGN_IN: "passkey_sign_in",
+    ceremonies.RECOVER: "passkey_recover",
+    ceremonies.REGISTER: "passkey_register",
+}
+
+
+@bp.post("/dang-nhap/khoa-truy-cap/tuy-chon")
+def sign_in_options() -> ResponseReturnValue:
+    """Start signing in with a passkey (the button, or the browser's autofill)."""
+    return _begin(ceremonies.SIGN_IN)
+
+
+@bp.post("/dang-nhap/khoa-truy-cap")
+def sign_in() -> ResponseReturnValue:
+    """Finish signing in with a passkey: the same full session as a password."""
+    return _finish(ceremonies.SIGN_IN, "portal_account.account_home")
+
+
+@bp.post("/quen-mat-khau/khoa-truy-cap/tuy-chon")
+def recover_options() -> ResponseReturnValue:
+    """Start a free recovery with a passkey."""
+    return _begin(ceremonies.RECOVER)
+
+
+@bp.post("/quen-mat-khau/khoa-truy-cap")
+def recover() -> ResponseReturnValue:
+    """Finish a recovery: the restricted session that sets a new password (and reviews)."""
+    return _finish(ceremonies.RECOVER, "portal_account.change_password")
+
+
+@bp.get("/tai-khoan/khoa-truy-cap")
+def manage() -> ResponseReturnValue:
+    """List the account's passkeys, with forms to add, rename and remove them."""
+    return _manage_page({})
+
+
+@bp.post("/tai-khoan/khoa-truy-cap/tuy-chon")
+def register_options() -> ResponseReturnValue:
+    """Start adding a passkey (a password confirmed in the last minutes)."""
+    claims = guard.signed_in()
+    if claims is None:
+        return _refused("invalid_credentials", 401)
+    return _begin(ceremonies.REGISTER, claims)
+
+
+@bp.post("/tai-khoan/khoa-truy-cap/them")
+def register() -> ResponseReturnValue:
+    """Store the new passkey once the authenticator's answer verifies."""
+    claims, body = guard.signed_in(), request.get_json(silent=True)
+    request_id = session.pop(_SESSION_KEYS[ceremonies.REGISTER], None)
+    if claims is None or not isinstance(body, dict) or not isinstance(request_id, str):
+        return _refused("invalid_passkey", 400)
+    name = body.get("name") if isinstance(body.get("name"), str) else ""
+    try:
+        added = credentials.register(
+            account_context("portal"),
+            claims,
+            request_id,
+            body.get("credential"),
+            name=name[:FIELD_LIMIT],
+            user_agent=request.headers.get("User-Agent", "")[:512],
+        )
+    except RequestRefused as exc:
+        return _refused(exc.code, exc.status)
+    session["notice"] = f"Đã thêm khóa truy cập “{added.name}”."
+    return jsonify(redirect=url_for("portal_passkeys.manage"))
+
+
+@bp.post("/tai-khoan/khoa-truy-cap/<int:passkey_id>/doi-ten")
+def rename(passkey_id: int) -> ResponseReturnValue:
+    """Rename a passkey (a form: works without JavaScript)."""
+    claims = guard.signed_in()
+    if claims is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    try:
+        name = request.form.get("name", "")[:FIELD_LIMIT]
+        renamed = credentials.rename(account_context("portal"), claims, passkey_id, name)
+    except RequestRefused:
+        return _manage_page({f"name-{passkey_id}": "Tên cần từ 1 đến 64 ký tự."}, status=400)
+    session["notice"] = f"Đã đổi tên thành “{renamed.name}”."
+    return redirect(url_for("portal_passkeys.manage"), code=303)
+
+
+@bp.post("/tai-khoan/khoa-truy-cap/<int:passkey_id>/xoa")
+def remove(passkey_id: int) -> ResponseReturnValue:
+    """Remove a passkey (a password confirmed in the last minutes)."""
+    claims = guard.signed_in()
+    if claims is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    try:
+        credentials.remove(account_context("portal"), claims, passkey_id)
+    except RequestRefused as exc:
+        return _manage_page({"current": REFUSALS.get(exc.code, FALLBACK)}, status=exc.status)
+    session["notice"] = "Đã xóa khóa truy cập. Chúng tôi đã báo cho số điện thoại và email."
+    return redirect(url_for("portal_passkeys.manage"), code=303)
+
+
+@bp.post("/tai-khoan/xac-nhan")
+def confirm_password() -> ResponseReturnValue:
+    """Prove the password again: a fresh session, so the next minutes allow sensitive changes."""
+    account = guard.signed_in_account()
+    if account is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    password = request.form.get("current", "")[:FIELD_LIMIT]
+    if not password:
+        return _manage_page({"current": "Nhập mật khẩu hiện tại."}, status=400)
+    try:
+        proven = prove_chosen_password(
+            account_context("portal"), account.bhxh, password, action="reauthenticate"
+        )
+    except RequestRefused as exc:
+        return _manage_page({"current": in_vietnamese(exc.reason)}, status=exc.status)
+    guard.start_session(proven, restricted=False)
+    return redirect(url_for("portal_passkeys.manage"), code=303)
+
+
+def _begin(purpose: str, claims: Claims | None = None) -> ResponseReturnValue:
+    ctx = account_context("portal")
+    try:
+        if purpose == ceremonies.REGISTER:
+            assert claims is not None
+            begun = credentials.registration_options(ctx, claims)
+        else:
+            begun = signin.options(ctx, purpose)
+    except RequestRefused as exc:
+        return _refused(exc.code, exc.status)
+    session[_SESSION_KEYS[purpose]] = begun.request_id
+    return jsonify(options=begun.options)
+
+
+def _finish(purpose: str, target: str) -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    request_id = session.pop(_SESSION_KEYS[purpose], None)
+    if not isinstance(body, dict) or not isinstance(request_id, str):
+        return _refused("invalid_credentials", 401)
+    try:
+        proven = signin.authenticate(
+            account_context("portal"), purpose, request_id, body.get("credential")
+        )
+    except RequestRefused as exc:
+        return _refused(exc.code, exc.status)
+    guard.start_session(proven.account, restricted=proven.restricted)
+    return jsonify(redirect=url_for(target))
+
+
+def _refused(code: str, status: int) -> ResponseReturnValue:
+    return jsonify(error=code, message=REFUSALS.get(code, FALLBACK)), status
+
+
+def _manage_page(errors: dict[str, str], status: int | None = None) -> ResponseReturnValue:
+    claims, account = guard.signed_in(), guard.signed_in_account()
+    if claims is None or account is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    rt = runtime()
+    passkeys = credentials.list_passkeys(db_session(), account.id)
+    db_session().rollback()
+    return render_template(
+        "portal/passkeys.html",
+        account=account,
+        passkeys=passkeys,
+        recent=claims.proved_recently(rt.clock.now()),
+        enabled=rt.settings.webauthn.rp_id is not None,
+        errors=errors,
+        notice=session.pop("notice", None),
+        max_passkeys=credentials.MAX_PER_ACCOUNT,
+    ), status or (400 if errors else 200)
