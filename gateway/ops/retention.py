@@ -3,10 +3,11 @@ Decree 356/2025/ND-CP): past the retention period, blank what identifies a perso
 
 ``purge`` blanks message texts (they hold social insurance numbers), masks phone numbers,
 email addresses and identifiers on messages, replies, OTPs and email-recovery requests, and
-deletes spent captchas, passkey challenges and rate-limit counters. It keeps the rows themselves, so counts,
-outcomes and the carrier ids that recognise a repeat stay. The ledger (needed by finance and
-kept under the accounting law's own retention) and the audit trail are left as they are: the
-audit trail is masked when written, and the ledger is append-only by design (docs/deploy.md).
+deletes spent captchas, passkey challenges and rate-limit counters. It keeps the rows
+themselves, so counts, outcomes and the carrier ids that recognise a repeat stay. The ledger
+(needed by finance and kept under the accounting law's own retention) and the audit trail are
+left as they are: the audit trail is masked when written, and the ledger is append-only by
+design (docs/deploy.md).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from gateway.accounts.http import account_context
 from gateway.accounts.login import prove_chosen_password
 from gateway.accounts.sessions import RECENT_PROOF, Claims
-from gateway.errors import RequestRefused
+from gateway.errors import NotFound, RequestRefused
 from gateway.passkeys import ceremonies, credentials, signin
 from gateway.portal import guard
 from gateway.portal.words import in_vietnamese
@@ -115,6 +115,8 @@ def rename(passkey_id: int) -> ResponseReturnValue:
     try:
         name = request.form.get("name", "")[:FIELD_LIMIT]
         renamed = credentials.rename(account_context("portal"), claims, passkey_id, name)
+    except NotFound:
+        return _manage_page({"form": REFUSALS["not_found"]}, status=404)
     except RequestRefused:
         return _manage_page({f"name-{passkey_id}": "Tên cần từ 1 đến 64 ký tự."}, status=400)
     session["notice"] = f"Đã đổi tên thành “{renamed.name}”."
@@ -178,7 +180,9 @@ def _finish(purpose: str, target: str) -> ResponseReturnValue:
             account_context("portal"), purpose, request_id, body.get("credential")
         )
     except RequestRefused as exc:
-        return _refused(exc.code, exc.status)
+        # A malformed answer is a 400, but the person reads the same words as for a refusal.
+        code = "invalid_credentials" if exc.code == "invalid_passkey" else exc.code
+        return jsonify(error=exc.code, message=REFUSALS.get(code, FALLBACK)), exc.status
     guard.start_session(proven.account, restricted=proven.restricted)
     return jsonify(redirect=url_for(target))
 
