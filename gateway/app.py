@@ -11,7 +11,7 @@ from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import pages, web
-from gateway.accounts import login_api, passwords
+from gateway.accounts import login_api, passwords, smart_otp_api
 from gateway.clock import Clock
 from gateway.console import auth_views, finance_views, guard, ops_views
 from gateway.email import change_api, recovery_api
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         recovery_api.bp,
         change_api.bp,
         passkeys_api.bp,
+        smart_otp_api.bp,
     ):
         app.register_blueprint(blueprint)
     # The pages: the staff console and the citizens' portal, each with a cookie of its own.

@@ -15,6 +15,7 @@ GatewayError
  │    ├── InvalidCredentials      401
  │    ├── PasswordChangeRequired  403 (a restricted session outside set-password and /me)
  │    ├── ProofRequired           403 (a sensitive change needs a sign-in of the last minutes)
+ │    ├── StepUpRequired          403 (a sensitive change needs a current Smart OTP code)
  │    ├── PasskeyRefused          400 (a passkey ceremony's answer that does not verify)
  │    ├── TooManyPasskeys         409
  │    ├── InvalidOtp              400 (wrong, expired, used or locked: one answer for all)
@@ -102,6 +103,10 @@ class PasswordChangeRequired(RequestRefused):
 
 class ProofRequired(RequestRefused):
     status, code = 403, "recent_proof_required"
+
+
+class StepUpRequired(RequestRefused):
+    status, code = 403, "smart_otp_required"
 
 
 class PasskeyRefused(RequestRefused):

@@ -98,6 +98,24 @@ class Passkey(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class SmartOtp(Base):
+    """An account's Smart OTP: the seed of the code app on the citizen's own phone (RFC 6238).
+
+    Both seeds are sealed (gateway/sealed.py), like the staff's. A new seed waits in
+    ``pending_secret`` until the citizen types a code from the app; only then does it replace
+    ``secret``. ``last_step`` makes each 30-second code work once, however many ask at once.
+    """
+
+    __tablename__ = "smart_otp"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    secret: Mapped[str | None] = mapped_column(SealedText())
+    enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    pending_secret: Mapped[str | None] = mapped_column(SealedText())
+    pending_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class WebAuthnChallenge(Base):
     """A ceremony's challenge: random, single use, bound to who asked, valid a few minutes.
 

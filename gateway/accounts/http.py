@@ -9,6 +9,15 @@ from gateway.accounts.sessions import issue_token, token_ttl
 from gateway.models import Account
 from gateway.web import runtime
 
+STEP_UP_HEADER = "X-Smart-OTP"
+CODE_LENGTH = 16  # a 6-digit code, perhaps with spaces; anything longer is not one
+
+
+def step_up_code() -> str | None:
+    """Return the Smart OTP step-up code of this request's ``X-Smart-OTP`` header, if any."""
+    code = request.headers.get(STEP_UP_HEADER, "").strip()
+    return code[:CODE_LENGTH] or None
+
 
 def account_context(channel: str = "api") -> AccountContext:
     """Build the account use cases' context for this request."""

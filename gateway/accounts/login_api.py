@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
 
 from gateway.accounts.http import account_context, session_answer
 from gateway.accounts.login import (
@@ -17,7 +18,9 @@ from gateway.accounts.login import (
     set_password_with_session,
 )
 from gateway.accounts.sessions import account_for, bearer_token, read_token
+from gateway.accounts.smart_otp import enabled_since
 from gateway.errors import InvalidCredentials, PasswordChangeRequired
+from gateway.models import Passkey
 from gateway.web import db_session, json_body, runtime, string_field
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -25,7 +28,13 @@ bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 # The only endpoints a restricted session opens: set the password, say whose it is, and review
 # the passkeys in the same step (what a thief added must not survive the owner's recovery).
 RESTRICTED_ENDPOINTS = frozenset(
-    {"auth.set_password", "auth.me", "passkeys.list_passkeys", "passkeys.remove_passkey"}
+    {
+        "auth.set_password",
+        "auth.me",
+        "passkeys.list_passkeys",
+        "passkeys.remove_passkey",
+        "smart_otp.disable",
+    }
 )
 
 
@@ -77,7 +86,14 @@ def me() -> ResponseReturnValue:
     if token is None:
         raise InvalidCredentials("a Bearer token is required")
     claims = read_token(token, settings=runtime().settings, now=runtime().clock.now())
-    account = account_for(db_session(), claims)
+    session = db_session()
+    account = account_for(session, claims)
+    passkeys = session.scalar(
+        select(func.count()).select_from(Passkey).where(Passkey.account_id == account.id)
+    )
     return jsonify(
-        bhxh=account.bhxh, must_change_password=claims.restricted or account.must_change_password
+        bhxh=account.bhxh,
+        must_change_password=claims.restricted or account.must_change_password,
+        passkeys=int(passkeys or 0),
+        smart_otp=enabled_since(session, account.id) is not None,
     )

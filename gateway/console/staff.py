@@ -11,11 +11,11 @@ import re
 import secrets
 from dataclasses import dataclass
 
-import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from gateway.accounts import totp
 from gateway.accounts.passwords import hash_password, keyed_hash, verify_password
 from gateway.console.errors import SignInRefused
 from gateway.console.policy import check_password
@@ -25,7 +25,6 @@ from gateway.models import StaffMember
 from gateway.ops.audit import record_event
 
 ISSUER = "8079 gateway"
-TOTP_STEP = 30  # seconds, RFC 6238's default, which every authenticator app uses
 FREE_FAILURES = 3  # wrong sign-ins before each further one makes the next wait
 MAX_DELAY = dt.timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
@@ -126,14 +125,14 @@ def staff_for_enrolment(
     if staff is None or staff.enrol_expires_at is None or staff.enrol_expires_at <= now:
         return None
     if staff.totp_secret is None:
-        staff.totp_secret = pyotp.random_base32()
+        staff.totp_secret = totp.new_secret()
     return staff
 
 
 def provisioning_uri(staff: StaffMember) -> str:
     """Return the otpauth:// URI an authenticator app reads from the QR code."""
     assert staff.totp_secret is not None
-    return pyotp.TOTP(staff.totp_secret).provisioning_uri(name=staff.email, issuer_name=ISSUER)
+    return totp.provisioning_uri(staff.totp_secret, name=staff.email, issuer=ISSUER)
 
 
 def complete_enrolment(
@@ -180,21 +179,18 @@ def sign_in(
 
 def _accept_code(staff: StaffMember, code: str, now: dt.datetime) -> bool:
     """Accept a current TOTP code (±1 step for clock drift) that was never used before."""
-    code = code.strip().replace(" ", "")
-    if staff.totp_secret is None or len(code) != 6 or not code.isdigit():
+    if staff.totp_secret is None:
         return False
-    totp = pyotp.TOTP(staff.totp_secret)
-    current = int(now.timestamp()) // TOTP_STEP
-    for step in (current - 1, current, current + 1):
-        if secrets.compare_digest(totp.at(step * TOTP_STEP), code):
-            if staff.totp_last_step is not None and step <= staff.totp_last_step:
-                return False  # replayed: a code (or an older one) already signed someone in
-            staff.totp_last_step = step
-            # Written again with the row: a seed stored before sealing (gateway/sealed.py) is
-            # sealed at its owner's next sign-in, and every seed under the current key.
-            flag_modified(staff, "totp_secret")
-            return True
-    return False
+    step = totp.matching_step(staff.totp_secret, code, now)
+    if step is None:
+        return False
+    if staff.totp_last_step is not None and step <= staff.totp_last_step:
+        return False  # replayed: a code (or an older one) already signed someone in
+    staff.totp_last_step = step
+    # Written again with the row: a seed stored before sealing (gateway/sealed.py) is sealed
+    # at its owner's next sign-in, and every seed under the current key.
+    flag_modified(staff, "totp_secret")
+    return True
 
 
 def audit(

@@ -34,6 +34,8 @@ class EmailKind(enum.Enum):
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
     RECOVERED = "recovered"
+    SMART_OTP_ON = "smart_otp_on"
+    SMART_OTP_OFF = "smart_otp_off"
 
 
 _OTP_WARNING = (
@@ -134,6 +136,24 @@ TEMPLATES: dict[EmailKind, tuple[str, tuple[str, ...]]] = {
         (
             "Xin chào,",
             "Lúc {when}, khóa truy cập (passkey) “{name}” đã được xóa khỏi tài khoản {account}.",
+            "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.SMART_OTP_ON: (
+        "Smart OTP của tài khoản VssID vừa được bật",
+        (
+            "Xin chào,",
+            "Lúc {when}, Smart OTP của tài khoản {account} đã được bật trên một thiết bị. Từ nay "
+            "mã Smart OTP trên thiết bị đó dùng để lấy lại mật khẩu và xác nhận các thay đổi quan "
+            "trọng; thiết bị cũ (nếu có) không còn dùng được.",
+            "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
+        ),
+    ),
+    EmailKind.SMART_OTP_OFF: (
+        "Smart OTP của tài khoản VssID đã bị tắt",
+        (
+            "Xin chào,",
+            "Lúc {when}, Smart OTP của tài khoản {account} đã bị tắt.",
             "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
         ),
     ),

@@ -38,6 +38,8 @@ class Reply(enum.Enum):
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
     RECOVERED = "recovered"
+    SMART_OTP_ON = "smart_otp_on"
+    SMART_OTP_OFF = "smart_otp_off"
 
 
 TEMPLATES: dict[Reply, str] = {
@@ -108,6 +110,14 @@ TEMPLATES: dict[Reply, str] = {
     ),
     Reply.PASSKEY_REMOVED: (
         "Mot khoa truy cap (passkey) cua tai khoan VssID {account} vua bi xoa. "
+        "Neu khong phai ban thuc hien, goi ngay {hotline}."
+    ),
+    Reply.SMART_OTP_ON: (
+        "Smart OTP cua tai khoan VssID {account} vua duoc bat tren mot thiet bi moi. "
+        "Neu khong phai ban thuc hien, goi ngay {hotline}."
+    ),
+    Reply.SMART_OTP_OFF: (
+        "Smart OTP cua tai khoan VssID {account} vua bi tat. "
         "Neu khong phai ban thuc hien, goi ngay {hotline}."
     ),
     Reply.RECOVERED: (

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.accounts.login import AccountContext, prove_chosen_password
 from gateway.accounts.notices import notify_email_changed, notify_everywhere, send_otp
 from gateway.accounts.services import lock_active_account
+from gateway.accounts.smart_otp import require_step_up
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply, ReplyCatalog
 from gateway.email.otp import EMAIL_CHANGE, issue_otp, otps_sent, use_otp
@@ -27,15 +28,21 @@ from parsers import mask_email, mask_id
 
 
 def request_email_change(
-    ctx: AccountContext, identifier: str, password: str, new_email: str
+    ctx: AccountContext,
+    identifier: str,
+    password: str,
+    new_email: str,
+    smart_otp_code: str | None = None,
 ) -> None:
-    """Prove the chosen password, then email an OTP to the new address."""
+    """Prove the chosen password (and a Smart OTP code once it is on), then email an OTP to
+    the new address."""
     # Its own transactions: no lock is held while the password is hashed (issue 17).
     proven = prove_chosen_password(ctx, identifier, password, action="email_change_request")
     settings, now = ctx.settings, ctx.now
     with ctx.sessions.begin() as session:
         account = session.get(Account, proven.id, with_for_update=True)
         assert account is not None
+        require_step_up(session, account.id, smart_otp_code, now)
         limited = otps_sent(session, account.id, now - settings.otp_window) >= (
             settings.otp_emails_per_account
         )

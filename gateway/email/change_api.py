@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from gateway.accounts.http import account_context
+from gateway.accounts.http import account_context, step_up_code
 from gateway.email.change import confirm_email_change, request_email_change
 from gateway.email.fields import email_field, identifier_field, otp_field
 from gateway.email.otp import OTP_REFUSED
@@ -21,7 +21,7 @@ def change_email() -> ResponseReturnValue:
     data = json_body()
     identifier = identifier_field(data, runtime().settings)
     password, email = string_field(data, "password", max_length=1024), email_field(data)
-    request_email_change(account_context(), identifier, password, email)
+    request_email_change(account_context(), identifier, password, email, step_up_code())
     return jsonify(status="otp_sent"), 202
 
 

@@ -62,6 +62,22 @@ LIMITED_ENDPOINTS = {
     "passkeys.list_passkeys": "login",
     "passkeys.rename_passkey": "login",
     "passkeys.remove_passkey": "login",
+    "portal_passkeys.sign_in_options": "recovery",
+    "portal_passkeys.recover_options": "recovery",
+    "portal_passkeys.register_options": "recovery",
+    "portal_passkeys.sign_in": "login",
+    "portal_passkeys.recover": "login",
+    "portal_passkeys.register": "login",
+    "portal_passkeys.rename": "login",
+    "portal_passkeys.remove": "login",
+    "portal_passkeys.confirm_password": "login",
+    "portal_account.review_after_recovery": "login",
+    # Smart OTP: every endpoint checks or makes a code.
+    "smart_otp.enrol": "login",
+    "smart_otp.confirm": "login",
+    "smart_otp.verify": "login",
+    "smart_otp.disable": "login",
+    "smart_otp.recover": "login",
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Counted on every method (each view draws a captcha); the others only when a form or body is

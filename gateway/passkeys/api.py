@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from gateway.accounts.http import account_context, session_answer
+from gateway.accounts.http import account_context, session_answer, step_up_code
 from gateway.accounts.sessions import Claims, account_for, bearer_token, read_token
 from gateway.errors import InvalidCredentials, InvalidPayload
 from gateway.passkeys import ceremonies, credentials, signin
@@ -28,7 +28,7 @@ REQUEST_ID_LENGTH = 64
 @bp.post("/passkeys/registration/options")
 def registration_options() -> ResponseReturnValue:
     """Start adding a passkey to the token's account (a recent sign-in needed)."""
-    begun = credentials.registration_options(account_context(), _claims())
+    begun = credentials.registration_options(account_context(), _claims(), step_up_code())
     return jsonify(request_id=begun.request_id, options=begun.options)
 
 
@@ -96,7 +96,7 @@ def rename_passkey(passkey_id: int) -> ResponseReturnValue:
 @bp.delete("/passkeys/<int:passkey_id>")
 def remove_passkey(passkey_id: int) -> ResponseReturnValue:
     """Remove one of the account's passkeys (a recent sign-in, or a recovery's session)."""
-    credentials.remove(account_context(), _claims(), passkey_id)
+    credentials.remove(account_context(), _claims(), passkey_id, step_up_code())
     return "", 204
 
 

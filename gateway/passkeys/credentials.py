@@ -19,6 +19,7 @@ from webauthn.helpers import bytes_to_base64url
 from gateway.accounts.login import AccountContext
 from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.sessions import Claims, account_for, require_recent_proof
+from gateway.accounts.smart_otp import require_step_up
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
 from gateway.errors import ConflictingDuplicate, NotFound, PasskeyRefused, TooManyPasskeys
@@ -76,11 +77,14 @@ class PasskeyView:
         }
 
 
-def registration_options(ctx: AccountContext, claims: Claims) -> ceremonies.Begun:
-    """Start adding a passkey: a recent full sign-in, and room for one more."""
+def registration_options(
+    ctx: AccountContext, claims: Claims, smart_otp_code: str | None = None
+) -> ceremonies.Begun:
+    """Start adding a passkey: a recent full sign-in (and a Smart OTP code once it is on)."""
     require_recent_proof(claims, ctx.now)
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
+        require_step_up(session, account.id, smart_otp_code, ctx.now)
         existing = list(
             session.scalars(select(Passkey.credential_id).where(Passkey.account_id == account.id))
         )
@@ -164,12 +168,17 @@ def rename(ctx: AccountContext, claims: Claims, passkey_id: int, name: str) -> P
         return view(passkey)
 
 
-def remove(ctx: AccountContext, claims: Claims, passkey_id: int) -> None:
-    """Remove one of the account's passkeys (a recent proof, or a recovery's session)."""
+def remove(
+    ctx: AccountContext, claims: Claims, passkey_id: int, smart_otp_code: str | None = None
+) -> None:
+    """Remove one of the account's passkeys: a recent proof (and a Smart OTP code once it is
+    on), or a recovery's restricted session."""
     if not claims.restricted:
         require_recent_proof(claims, ctx.now)
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
+        if not claims.restricted:
+            require_step_up(session, account.id, smart_otp_code, ctx.now)
         remove_owned(ctx, session, account, passkey_id)
 
 
@@ -220,6 +229,8 @@ def _count(session: Session, account_id: int) -> int:
 
 
 def _owned(session: Session, account_id: int, passkey_id: int) -> Passkey:
+    if not 0 < passkey_id < 2**63:  # a URL may carry any integer; no BIGINT key is outside
+        raise NotFound("no such passkey on this account")
     passkey = session.get(Passkey, passkey_id)
     if passkey is None or passkey.account_id != account_id:
         raise NotFound("no such passkey on this account")

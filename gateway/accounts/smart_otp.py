@@ -1,0 +1,197 @@
+"""Smart OTP: a code app on the citizen's own phone, bound to the account (RFC 6238).
+
+Enrolment shows a fresh seed once (a QR code and text); it becomes the account's only after a
+code from the app proves the app has it, and then replaces any earlier one (one device per
+account). Every 30-second step is accepted once per account: :func:`use_code` records it with
+a conditional UPDATE, so of many requests racing with one code exactly one wins, on SQLite and
+PostgreSQL alike.
+
+Once enrolled, a current code is also the step-up for what protects the account (a passkey
+added or removed, the email added or changed, Smart OTP replaced or turned off):
+:func:`require_step_up`. A recovery's restricted session may turn it off without a code (the
+phone may be what was lost); so may the hotline, audited (``gateway accounts smart-otp-reset``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from gateway.accounts import totp
+from gateway.accounts.login import AccountContext
+from gateway.accounts.notices import notify_everywhere
+from gateway.accounts.sessions import Claims, account_for, require_recent_proof
+from gateway.delivery.emails import EmailKind
+from gateway.delivery.replies import Reply
+from gateway.errors import InvalidPayload, NotFound, StepUpRequired
+from gateway.models import Account, SmartOtp
+from gateway.ops.audit import record_event
+from parsers import mask_id
+
+ISSUER = "VssID BHXH"
+# How long a seed shown at enrolment waits for its first code.
+PENDING_TTL = dt.timedelta(minutes=15)
+STEP_UP = "this change needs a current Smart OTP code from the app on your phone"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """A seed shown once: as text (in groups of 4) and as the URI its QR code holds."""
+
+    secret: str
+    otpauth_uri: str
+
+    @property
+    def grouped(self) -> str:
+        """Return the seed as people copy it: ABCD EFGH ..."""
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
+
+
+def enabled_since(session: Session, account_id: int) -> dt.datetime | None:
+    """Return when the account's Smart OTP was turned on, or None when it has none."""
+    device = session.get(SmartOtp, account_id)
+    return device.enabled_at if device is not None and device.secret is not None else None
+
+
+def use_code(session: Session, account_id: int, code: str, now: dt.datetime) -> bool:
+    """Accept a current code of the account's Smart OTP once; False for anything else."""
+    device = session.get(SmartOtp, account_id)
+    secret = device.secret if device is not None else None
+    step = totp.matching_step(secret or totp.DUMMY_SECRET, code, now)
+    if secret is None or step is None:
+        return False
+    spent = session.execute(
+        update(SmartOtp)
+        .where(
+            SmartOtp.account_id == account_id,
+            SmartOtp.enabled_at.is_not(None),
+            or_(SmartOtp.last_step.is_(None), SmartOtp.last_step < step),
+        )
+        .values(last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return spent.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def require_step_up(session: Session, account_id: int, code: str | None, now: dt.datetime) -> None:
+    """Refuse (403 smart_otp_required) unless Smart OTP is off or ``code`` is a current one."""
+    if enabled_since(session, account_id) is None:
+        return
+    if not code or not use_code(session, account_id, code, now):
+        raise StepUpRequired(STEP_UP)
+
+
+def begin_enrolment(ctx: AccountContext, claims: Claims, code: str | None) -> Enrolment:
+    """Make a seed for the app (a recent full sign-in; replacing one needs its current code)."""
+    require_recent_proof(claims, ctx.now)
+    with ctx.sessions.begin() as session:
+        account = _lock(session, claims)
+        require_step_up(session, account.id, code, ctx.now)
+        device = session.get(SmartOtp, account.id) or SmartOtp(account_id=account.id)
+        device.pending_secret, device.pending_since = totp.new_secret(), ctx.now
+        session.add(device)
+        _audit(ctx, session, account, "smart_otp_enrol", "started")
+        assert device.pending_secret is not None
+        return Enrolment(
+            device.pending_secret,
+            totp.provisioning_uri(device.pending_secret, name=account.bhxh, issuer=ISSUER),
+        )
+
+
+def confirm_enrolment(ctx: AccountContext, claims: Claims, code: str) -> None:
+    """Turn the shown seed on once a code from the app matches it; tell the owner everywhere."""
+    with ctx.sessions.begin() as session:
+        account = _lock(session, claims)
+        device = session.get(SmartOtp, account.id)
+        pending = device.pending_secret if device is not None else None
+        fresh = device is not None and device.pending_since is not None
+        if device is None or pending is None or not fresh:
+            raise NotFound("no Smart OTP enrolment is waiting: start again")
+        assert device.pending_since is not None
+        step = totp.matching_step(pending, code, ctx.now)
+        if device.pending_since + PENDING_TTL < ctx.now or step is None:
+            raise InvalidPayload(
+                "the code does not match the new Smart OTP: check the app's time, or start again",
+                code="invalid_code",
+            )
+        replaced = device.secret is not None
+        device.secret, device.enabled_at, device.last_step = pending, ctx.now, step
+        device.pending_secret = device.pending_since = None
+        notify_everywhere(
+            session,
+            account,
+            Reply.SMART_OTP_ON,
+            EmailKind.SMART_OTP_ON,
+            settings=ctx.settings,
+            catalog=ctx.catalog,
+            now=ctx.now,
+        )
+        _audit(ctx, session, account, "smart_otp_enrol", "replaced" if replaced else "enabled")
+
+
+def disable(ctx: AccountContext, claims: Claims, code: str | None) -> None:
+    """Turn Smart OTP off: a recent sign-in and a current code, or a recovery's session."""
+    if not claims.restricted:
+        require_recent_proof(claims, ctx.now)
+    with ctx.sessions.begin() as session:
+        account = _lock(session, claims)
+        if not claims.restricted:
+            require_step_up(session, account.id, code, ctx.now)
+        if not turn_off(ctx, session, account, actor="user"):
+            raise NotFound("this account has no Smart OTP")
+
+
+def turn_off(
+    ctx: AccountContext, session: Session, account: Account, *, actor: str, reason: str = ""
+) -> bool:
+    """Forget the account's seeds in the caller's transaction; tell the owner and audit."""
+    device = session.get(SmartOtp, account.id, with_for_update=True)
+    if device is None or (device.secret is None and device.pending_secret is None):
+        return False
+    was_on = device.secret is not None
+    session.delete(device)
+    if was_on:
+        notify_everywhere(
+            session,
+            account,
+            Reply.SMART_OTP_OFF,
+            EmailKind.SMART_OTP_OFF,
+            settings=ctx.settings,
+            catalog=ctx.catalog,
+            now=ctx.now,
+        )
+    _audit(ctx, session, account, "smart_otp_disable", "disabled", actor=actor, detail=reason)
+    return True
+
+
+def _lock(session: Session, claims: Claims) -> Account:
+    account = account_for(session, claims)
+    session.refresh(account, with_for_update=True)
+    return account
+
+
+def _audit(
+    ctx: AccountContext,
+    session: Session,
+    account: Account,
+    action: str,
+    outcome: str,
+    *,
+    actor: str = "user",
+    detail: str = "",
+) -> None:
+    record_event(
+        session,
+        action=action,
+        channel=ctx.channel,
+        outcome=outcome,
+        subject=mask_id(account.bhxh),
+        account_id=account.id,
+        actor=actor,
+        detail=detail or None,
+        client_ip=ctx.client_ip,
+        now=ctx.now,
+    )

@@ -1,0 +1,91 @@
+"""Recover with Smart OTP: the number and a code from the app give the restricted session.
+
+Free, and it needs neither an email on file nor passkey support: the app keeps making codes
+after the password is forgotten. Wrong codes count in the login throttle of the identifier as
+typed (the same doubling waits and hard cap as wrong passwords: one counter, not two), and the
+answer is the same whether the number is unknown, has no Smart OTP or got a wrong code: the
+same status and body, and the same work (a code is checked against a dummy seed, a failure is
+written). The other recovery channels (SMS, email, passkey) never look at this counter.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from gateway.accounts.login import AccountContext, Granted
+from gateway.accounts.notices import notify_everywhere
+from gateway.accounts.services import find_active_account
+from gateway.accounts.smart_otp import use_code
+from gateway.accounts.throttle import (
+    capped,
+    clear_failures,
+    read_failures,
+    record_failure,
+    throttle_key,
+    wait_left,
+)
+from gateway.delivery.emails import EmailKind
+from gateway.delivery.replies import Reply
+from gateway.errors import InvalidCredentials, TooManyAttempts
+from gateway.ops.audit import record_event
+from parsers import mask_id
+
+WRONG = "wrong number or Smart OTP code"
+CAPPED = "too many wrong attempts: recover the password by SMS, email or a passkey"
+METHOD = "Smart OTP"
+
+
+def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> Granted:
+    """Check the number and a current code; give the 15-minute restricted session."""
+    key = throttle_key(identifier)
+    with ctx.sessions() as session:
+        failures = read_failures(session, key)
+    if capped(failures, ctx.settings):
+        _refuse(ctx, key, "capped")
+        raise TooManyAttempts(CAPPED)
+    left = wait_left(failures, ctx.settings, ctx.now)
+    if left is not None:
+        _refuse(ctx, key, "throttled")
+        seconds = int(left.total_seconds()) + 1
+        raise TooManyAttempts(f"too many wrong attempts; try again in {seconds} s")
+    with ctx.sessions.begin() as session:
+        account = find_active_account(session, key)
+        # Checked (against a dummy seed when there is none) whether or not the account exists.
+        accepted = use_code(session, account.id if account else 0, code, ctx.now)
+        if accepted and account is not None:
+            clear_failures(session, [key, account.bhxh, account.personal_id])
+            notify_everywhere(
+                session,
+                account,
+                Reply.RECOVERED,
+                EmailKind.RECOVERED,
+                settings=ctx.settings,
+                catalog=ctx.catalog,
+                now=ctx.now,
+                method=METHOD,
+            )
+            _audit(ctx, session, key, account.id, "smart_otp")
+            return Granted(account, restricted=True)
+        record_failure(session, key, ctx.now)
+        _audit(ctx, session, key, account.id if account else None, "wrong_code")
+    raise InvalidCredentials(WRONG)
+
+
+def _refuse(ctx: AccountContext, key: str, outcome: str) -> None:
+    with ctx.sessions.begin() as session:
+        _audit(ctx, session, key, None, outcome)
+
+
+def _audit(
+    ctx: AccountContext, session: Session, key: str, account_id: int | None, outcome: str
+) -> None:
+    record_event(
+        session,
+        action="smart_otp_recovery",
+        channel=ctx.channel,
+        outcome=outcome,
+        subject=mask_id(key),
+        account_id=account_id,
+        client_ip=ctx.client_ip,
+        now=ctx.now,
+    )
