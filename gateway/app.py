@@ -18,7 +18,7 @@ from gateway.email import change_api, recovery_api
 from gateway.finance import api as finance_api
 from gateway.ops import health, logs, metrics, ratelimits
 from gateway.passkeys import api as passkeys_api
-from gateway.portal import account_views, passkey_views, recovery_views
+from gateway.portal import account_views, passkey_views, recovery_views, smart_otp_views
 from gateway.portal import guard as portal_guard
 from gateway.runtime import build_runtime
 from gateway.settings import Settings, load_settings
@@ -70,7 +70,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for blueprint in (auth_views.bp, finance_views.bp, ops_views.bp):
         app.register_blueprint(blueprint)
     app.config["PASSKEYS_ENABLED"] = settings.webauthn.rp_id is not None
-    for blueprint in (recovery_views.bp, account_views.bp, passkey_views.bp):
+    portal = (recovery_views.bp, account_views.bp, passkey_views.bp, smart_otp_views.bp)
+    for blueprint in portal:
         app.register_blueprint(blueprint)
 
     return app

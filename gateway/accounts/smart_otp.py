@@ -56,6 +56,18 @@ def enabled_since(session: Session, account_id: int) -> dt.datetime | None:
     return device.enabled_at if device is not None and device.secret is not None else None
 
 
+def pending_enrolment(session: Session, account_id: int) -> Enrolment | None:
+    """Return the seed still waiting for its first code, to show it again; None if none."""
+    device = session.get(SmartOtp, account_id)
+    account = session.get(Account, account_id)
+    if device is None or device.pending_secret is None or account is None:
+        return None
+    return Enrolment(
+        device.pending_secret,
+        totp.provisioning_uri(device.pending_secret, name=account.bhxh, issuer=ISSUER),
+    )
+
+
 def use_code(session: Session, account_id: int, code: str, now: dt.datetime) -> bool:
     """Accept a current code of the account's Smart OTP once; False for anything else."""
     device = session.get(SmartOtp, account_id)

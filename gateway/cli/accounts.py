@@ -125,6 +125,44 @@ def accounts_approve(ctx: click.Context, bhxh: str, approved_at: str | None) -> 
     click.echo(f"approved; first password queued by {channel.value}")
 
 
+@accounts.command("smart-otp-reset")
+@click.argument("bhxh")
+@click.option("--reason", required=True, help="Why (the hotline ticket, say); kept in the audit.")
+@click.pass_context
+def accounts_smart_otp_reset(ctx: click.Context, bhxh: str, reason: str) -> None:
+    """Turn off an account's Smart OTP for a citizen who lost the phone (hotline staff).
+
+    The phone and the email on file are told, and the audit keeps who did it (operator) and
+    the reason. The citizen enrols again from the portal or the app. Exits 1 if the account is
+    unknown or has no Smart OTP.
+    """
+    from gateway.accounts.login import AccountContext
+    from gateway.accounts.services import lock_active_account
+    from gateway.accounts.smart_otp import turn_off
+
+    reason = " ".join(reason.split())[:150]
+    if not reason:
+        raise click.BadParameter("say why", param_hint="--reason")
+    runtime = runtime_of(ctx)
+    context = AccountContext(
+        sessions=runtime.session_factory,
+        settings=runtime.settings,
+        catalog=runtime.catalog,
+        hasher=runtime.hasher,
+        now=runtime.clock.now(),
+        channel="cli",
+    )
+    with runtime.session_factory.begin() as session:
+        account = lock_active_account(session, bhxh.strip())
+        done = account is not None and turn_off(
+            context, session, account, actor="operator", reason=f"reason: {reason}"
+        )
+    if not done:
+        click.echo("not reset: unknown or not approved account, or it has no Smart OTP", err=True)
+        sys.exit(1)
+    click.echo("Smart OTP turned off; the phone and the email on file were told")
+
+
 def _noting(
     rows: Iterable[AccountRow | RowError], named: list[str]
 ) -> Iterator[AccountRow | RowError]:

@@ -72,6 +72,11 @@ LIMITED_ENDPOINTS = {
     "portal_passkeys.remove": "login",
     "portal_passkeys.confirm_password": "login",
     "portal_account.review_after_recovery": "login",
+    "portal_smart_otp.confirm_proof": "login",
+    "portal_smart_otp.enrol": "login",
+    "portal_smart_otp.confirm": "login",
+    "portal_smart_otp.disable": "login",
+    "portal_smart_otp.recover": "login",
     # Smart OTP: every endpoint checks or makes a code.
     "smart_otp.enrol": "login",
     "smart_otp.confirm": "login",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from webauthn.helpers import bytes_to_base64url
+from webauthn.helpers.structs import RegistrationCredential
 
 from gateway.accounts.login import AccountContext
 from gateway.accounts.notices import notify_everywhere
@@ -29,6 +30,8 @@ from gateway.passkeys import ceremonies
 from parsers import mask_id
 
 MAX_PER_ACCOUNT = 10
+MAX_CREDENTIAL_ID = 1023
+TRANSPORTS_LENGTH = 200  # the column's size
 NAME_LENGTH = 64
 # A name for a new passkey when the citizen gives none: the password manager that keeps it
 # (by AAGUID, from the public passkey-authenticator-aaguids list), else the device's system.
@@ -121,6 +124,8 @@ def register(
     if challenge is None or challenge.account_id != claims.account_id:
         raise PasskeyRefused("this passkey request is unknown, used or expired: start again")
     verified = ceremonies.verify_new(credential, challenge, ctx.settings)
+    if len(verified.credential_id) > MAX_CREDENTIAL_ID:  # WebAuthn L3 §7.1 step 24
+        raise PasskeyRefused(f"a credential id is at most {MAX_CREDENTIAL_ID} bytes")
     credential_id = bytes_to_base64url(verified.credential_id)
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
@@ -133,7 +138,7 @@ def register(
             credential_id=credential_id,
             public_key=verified.credential_public_key,
             sign_count=verified.sign_count,
-            transports=",".join(t.value for t in credential.response.transports or ()),
+            transports=_transports(credential),
             aaguid=verified.aaguid,
             synced=verified.credential_device_type.value == "multi_device",
             backed_up=verified.credential_backed_up,
@@ -214,6 +219,18 @@ def default_name(aaguid: str, user_agent: str) -> str:
         return PROVIDERS[aaguid]
     system = next((label for marker, label in SYSTEMS if marker in user_agent), None)
     return f"Khóa truy cập trên {system}" if system else "Khóa truy cập"
+
+
+def _transports(credential: RegistrationCredential) -> str:
+    """Return the transports as stored: each once, within the column, whatever was sent."""
+    names = dict.fromkeys(t.value for t in credential.response.transports or ())
+    kept = ""
+    for name in names:
+        candidate = f"{kept},{name}" if kept else name
+        if len(candidate) > TRANSPORTS_LENGTH:
+            break
+        kept = candidate
+    return kept
 
 
 def _lock(session: Session, claims: Claims) -> Account:

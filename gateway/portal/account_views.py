@@ -9,12 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from gateway.accounts.http import account_context
+from gateway.accounts.http import CODE_LENGTH, account_context
 from gateway.accounts.login import change_password as change_own_password
 from gateway.accounts.login import log_in, set_password_with_session
+from gateway.accounts.smart_otp import enabled_since
 from gateway.email.change import confirm_email_change, request_email_change
 from gateway.email.fields import email_field, otp_field
-from gateway.errors import InvalidPayload, RequestRefused
+from gateway.errors import InvalidPayload, RequestRefused, StepUpRequired
 from gateway.models import Account
 from gateway.portal import guard
 from gateway.portal.review import apply_review, review_of
@@ -26,6 +27,7 @@ guard.protect(bp)
 
 FIELD_LIMIT = 256
 MISMATCH = "Hai lần nhập mật khẩu mới không giống nhau."
+STEP_UP = "Hãy nhập mã Smart OTP hiện tại trong ứng dụng (mỗi mã chỉ dùng được một lần)."
 CODE_REFUSED = (
     "Mã không đúng, đã hết hạn hoặc đã được dùng. Hãy kiểm tra email mới hoặc xin mã khác."
 )
@@ -137,8 +139,11 @@ def change_email() -> ResponseReturnValue:
         errors["current"] = "Nhập mật khẩu hiện tại."
     if errors:
         return _email_page(account, "ask", values, errors)
+    code = form.get("smart_otp_code", "").strip()[:CODE_LENGTH] or None
     try:
-        request_email_change(account_context("portal"), account.bhxh, password, email)
+        request_email_change(account_context("portal"), account.bhxh, password, email, code)
+    except StepUpRequired:
+        return _email_page(account, "ask", values, {"smart_otp_code": STEP_UP})
     except RequestRefused as exc:
         return _email_page(account, "ask", values, {"current": in_vietnamese(exc.reason)})
     return _email_page(account, "code", values, {}, status=200)
@@ -191,6 +196,13 @@ def _email_page(
     errors: dict[str, str],
     status: int | None = None,
 ) -> ResponseReturnValue:
+    with runtime().session_factory() as read:
+        step_up = enabled_since(read, account.id) is not None
     return render_template(
-        "portal/email.html", account=account, step=step, values=values, errors=errors
+        "portal/email.html",
+        account=account,
+        step=step,
+        values=values,
+        errors=errors,
+        step_up=step_up,
     ), status or (400 if errors else 200)

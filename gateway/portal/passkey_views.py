@@ -12,13 +12,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from gateway.accounts.http import account_context
-from gateway.accounts.login import prove_chosen_password
+from gateway.accounts.http import CODE_LENGTH, account_context
 from gateway.accounts.sessions import RECENT_PROOF, Claims
+from gateway.accounts.smart_otp import enabled_since
 from gateway.errors import NotFound, RequestRefused
 from gateway.passkeys import ceremonies, credentials, signin
 from gateway.portal import guard
-from gateway.portal.words import in_vietnamese
+from gateway.portal.proof import reprove
 from gateway.web import db_session, runtime
 
 bp = Blueprint("portal_passkeys", __name__, template_folder="templates")
@@ -35,6 +35,8 @@ REFUSALS = {
     "conflicting_duplicate": "Khóa truy cập này đã có trong tài khoản.",
     "not_found": "Không tìm thấy khóa truy cập này, hoặc máy chủ chưa bật khóa truy cập.",
     "rate_limited": "Có quá nhiều yêu cầu. Hãy đợi một lát rồi thử lại.",
+    "smart_otp_required": "Hãy nhập mã Smart OTP hiện tại trong ứng dụng trên điện thoại "
+    "(mỗi mã chỉ dùng được một lần).",
 }
 FALLBACK = "Không thực hiện được. Hãy tải lại trang và thử lại."
 _SESSION_KEYS = {
@@ -129,30 +131,26 @@ def remove(passkey_id: int) -> ResponseReturnValue:
     claims = guard.signed_in()
     if claims is None:
         return redirect(url_for("portal_account.sign_in"), code=303)
+    code = request.form.get("smart_otp_code", "").strip()[:CODE_LENGTH] or None
     try:
-        credentials.remove(account_context("portal"), claims, passkey_id)
+        credentials.remove(account_context("portal"), claims, passkey_id, code)
     except RequestRefused as exc:
-        return _manage_page({"current": REFUSALS.get(exc.code, FALLBACK)}, status=exc.status)
+        step_up = exc.code == "smart_otp_required"
+        field = f"smart_otp_code-{passkey_id}" if step_up else "current"
+        return _manage_page({field: REFUSALS.get(exc.code, FALLBACK)}, status=exc.status)
     session["notice"] = "Đã xóa khóa truy cập. Chúng tôi đã báo cho số điện thoại và email."
     return redirect(url_for("portal_passkeys.manage"), code=303)
 
 
 @bp.post("/tai-khoan/xac-nhan")
 def confirm_password() -> ResponseReturnValue:
-    """Prove the password again: a fresh session, so the next minutes allow sensitive changes."""
+    """Prove the password (or a Smart OTP code) again: the next minutes allow changes."""
     account = guard.signed_in_account()
     if account is None:
         return redirect(url_for("portal_account.sign_in"), code=303)
-    password = request.form.get("current", "")[:FIELD_LIMIT]
-    if not password:
-        return _manage_page({"current": "Nhập mật khẩu hiện tại."}, status=400)
-    try:
-        proven = prove_chosen_password(
-            account_context("portal"), account.bhxh, password, action="reauthenticate"
-        )
-    except RequestRefused as exc:
-        return _manage_page({"current": in_vietnamese(exc.reason)}, status=exc.status)
-    guard.start_session(proven, restricted=False)
+    refused = reprove(account, request.form)
+    if refused is not None:
+        return _manage_page(*refused)
     return redirect(url_for("portal_passkeys.manage"), code=303)
 
 
@@ -161,7 +159,10 @@ def _begin(purpose: str, claims: Claims | None = None) -> ResponseReturnValue:
     try:
         if purpose == ceremonies.REGISTER:
             assert claims is not None
-            begun = credentials.registration_options(ctx, claims)
+            body = request.get_json(silent=True)
+            code = body.get("smart_otp_code") if isinstance(body, dict) else None
+            code = code.strip()[:CODE_LENGTH] if isinstance(code, str) else None
+            begun = credentials.registration_options(ctx, claims, code or None)
         else:
             begun = signin.options(ctx, purpose)
     except RequestRefused as exc:
@@ -195,9 +196,10 @@ def _manage_page(errors: dict[str, str], status: int | None = None) -> ResponseR
     claims, account = guard.signed_in(), guard.signed_in_account()
     if claims is None or account is None:
         return redirect(url_for("portal_account.sign_in"), code=303)
-    rt = runtime()
-    passkeys = credentials.list_passkeys(db_session(), account.id)
-    db_session().rollback()
+    rt, db = runtime(), db_session()
+    passkeys = credentials.list_passkeys(db, account.id)
+    step_up = enabled_since(db, account.id) is not None
+    db.rollback()
     return render_template(
         "portal/passkeys.html",
         account=account,
@@ -207,4 +209,5 @@ def _manage_page(errors: dict[str, str], status: int | None = None) -> ResponseR
         errors=errors,
         notice=session.pop("notice", None),
         max_passkeys=credentials.MAX_PER_ACCOUNT,
+        step_up=step_up,
     ), status or (400 if errors else 200)

@@ -3,8 +3,8 @@
 Someone who took the account over (with an SMS read over a shoulder, say) may have added a
 passkey or an email of their own; the owner's recovery must not leave them a way back. The
 page that ends a recovery (the restricted set-password page; the email recovery's last page)
-lists the account's passkeys and its email with the date each was added, as checkboxes; the
-chosen ones are removed, with the usual notices and audit rows.
+lists the account's passkeys, its email and its Smart OTP with the date each was added, as
+checkboxes; the chosen ones are removed, with the usual notices and audit rows.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
+from gateway.accounts import smart_otp
 from gateway.accounts.login import AccountContext
 from gateway.email.change import remove_email
 from gateway.errors import NotFound
@@ -31,9 +32,10 @@ class Review:
     passkeys: list[PasskeyView]
     email: str | None
     email_added_at: dt.datetime | None
+    smart_otp_since: dt.datetime | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.passkeys or self.email)
+        return bool(self.passkeys or self.email or self.smart_otp_since)
 
 
 def review_of(ctx: AccountContext, account_id: int) -> Review:
@@ -43,7 +45,10 @@ def review_of(ctx: AccountContext, account_id: int) -> Review:
         if account is None:
             return Review([], None, None)
         return Review(
-            credentials.list_passkeys(session, account_id), account.email, account.email_added_at
+            credentials.list_passkeys(session, account_id),
+            account.email,
+            account.email_added_at,
+            smart_otp.enabled_since(session, account_id),
         )
 
 
@@ -55,7 +60,8 @@ def apply_review(ctx: AccountContext, account_id: int, form: MultiDict[str, str]
         if value.isdigit() and len(value) <= MAX_ID_DIGITS
     }
     drop_email = form.get("remove_email") == "1"
-    if not chosen and not drop_email:
+    drop_smart_otp = form.get("remove_smart_otp") == "1"
+    if not (chosen or drop_email or drop_smart_otp):
         return 0
     removed = 0
     with ctx.sessions.begin() as session:
@@ -79,4 +85,6 @@ def apply_review(ctx: AccountContext, account_id: int, form: MultiDict[str, str]
                 client_ip=ctx.client_ip,
             )
             removed += 1
+        if drop_smart_otp and smart_otp.turn_off(ctx, session, account, actor="user"):
+            removed += 1  # the phone may be what was lost: no code is asked here
     return removed

@@ -38,6 +38,11 @@ _WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"too many wrong passwords: recover",
             "Sai mật khẩu quá nhiều lần. Hãy lấy lại mật khẩu qua email hoặc SMS để đăng nhập.",
         ),
+        (
+            r"too many wrong attempts: recover",
+            "Nhập sai quá nhiều lần. Hãy lấy lại mật khẩu bằng SMS, email hoặc khóa truy cập.",
+        ),
+        (r"wrong attempts; try again in (\d+) s", "Nhập sai nhiều lần. Hãy thử lại sau {0} giây."),
         (r"try again in (\d+) s", "Sai mật khẩu nhiều lần. Hãy thử lại sau {0} giây."),
         (r"too many codes", "Đã gửi quá nhiều mã. Hãy thử lại sau một giờ."),
         (

@@ -175,6 +175,12 @@ ROUTES = {
     "/dang-nhap/khoa-truy-cap": ("POST",),
     "/quen-mat-khau/khoa-truy-cap/tuy-chon": ("POST",),
     "/quen-mat-khau/khoa-truy-cap": ("POST",),
+    "/quen-mat-khau/smart-otp": ("GET", "POST"),
+    "/tai-khoan/smart-otp": ("GET",),
+    "/tai-khoan/smart-otp/xac-nhan": ("POST",),
+    "/tai-khoan/smart-otp/bat": ("POST",),
+    "/tai-khoan/smart-otp/kich-hoat": ("POST",),
+    "/tai-khoan/smart-otp/tat": ("POST",),
     "/portal/static/<path:filename>": ("GET",),
 }
 PORTAL = ("/quen-mat-khau", "/dang-", "/doi-mat-khau", "/tai-khoan", "/portal/")

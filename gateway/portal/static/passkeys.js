@@ -93,7 +93,9 @@
 
   function ceremony(section, mediation, signal) {
     var mode = section.dataset.passkey;
-    return post(section, section.dataset.options, {}).then(function (data) {
+    var code = section.querySelector("input[name=smart_otp_code]");
+    var ask = code ? { smart_otp_code: code.value } : {}; // the step-up, once Smart OTP is on
+    return post(section, section.dataset.options, ask).then(function (data) {
       if (mode === "register") {
         return navigator.credentials.create({ publicKey: creationOptions(data.options) });
       }

@@ -126,6 +126,8 @@ def test_a_restricted_session_opens_only_set_password_and_me(
     assert client.get("/api/v1/auth/me", headers=bearer(token)).get_json() == {
         "bhxh": "0123456789",
         "must_change_password": True,
+        "passkeys": 0,
+        "smart_otp": False,
     }
 
 

@@ -179,6 +179,8 @@ def test_token_opens_the_account_until_the_password_changes(
     assert client.get("/api/v1/auth/me", headers=headers).get_json() == {
         "bhxh": "0123456789",
         "must_change_password": False,
+        "passkeys": 0,
+        "smart_otp": False,
     }
     assert change(client, "right-password", "a brand new one").status_code == 200
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401

@@ -1,0 +1,46 @@
+"""A fresh proof for the pages that change what protects the account.
+
+Adding or removing a passkey and turning Smart OTP on or off need a sign-in of the last five
+minutes (:data:`gateway.accounts.sessions.RECENT_PROOF`). A person signed in for longer proves
+it again here, with the password or, once it is on, a Smart OTP code; the session starts anew.
+"""
+
+from __future__ import annotations
+
+from werkzeug.datastructures import MultiDict
+
+from gateway.accounts.http import CODE_LENGTH, account_context
+from gateway.accounts.login import prove_chosen_password
+from gateway.accounts.smart_otp import use_code
+from gateway.errors import RequestRefused
+from gateway.models import Account
+from gateway.portal import guard
+from gateway.portal.words import in_vietnamese
+
+FIELD_LIMIT = 256
+CODE_REFUSED = (
+    "Mã Smart OTP không đúng, đã hết hạn hoặc đã được dùng. Hãy nhập mã mới trong ứng dụng."
+)
+
+
+def reprove(account: Account, form: MultiDict[str, str]) -> tuple[dict[str, str], int] | None:
+    """Check the password or the Smart OTP code in ``form``; None once a fresh session began,
+    else the errors by field and the status to answer with."""
+    ctx = account_context("portal")
+    code = form.get("smart_otp_code", "").strip()[:CODE_LENGTH]
+    password = form.get("current", "")[:FIELD_LIMIT]
+    if code and not password:
+        with ctx.sessions.begin() as session:
+            accepted = use_code(session, account.id, code, ctx.now)
+        if not accepted:
+            return {"smart_otp_code": CODE_REFUSED}, 401
+        guard.start_session(account, restricted=False)
+        return None
+    if not password:
+        return {"current": "Nhập mật khẩu hiện tại."}, 400
+    try:
+        proven = prove_chosen_password(ctx, account.bhxh, password, action="reauthenticate")
+    except RequestRefused as exc:
+        return {"current": in_vietnamese(exc.reason)}, exc.status
+    guard.start_session(proven, restricted=False)
+    return None

@@ -1,0 +1,167 @@
+"""Smart OTP in the portal: set it up on the phone, turn it off, and recover with a code.
+
+All plain forms (no script): the seed is shown once as a QR code (segno, a data: URL the CSP
+allows) and as text in groups of 4, and becomes the account's only when a code from the app
+comes back. Turning it on again replaces the old phone; that, and turning it off, need a
+current code as well as a recent sign-in (gateway/accounts/smart_otp.py).
+"""
+
+from __future__ import annotations
+
+import segno
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from gateway.accounts import smart_otp
+from gateway.accounts.http import CODE_LENGTH, account_context
+from gateway.accounts.smart_otp_recovery import recover_with_smart_otp
+from gateway.errors import RequestRefused
+from gateway.portal import guard
+from gateway.portal.proof import reprove
+from gateway.portal.words import in_vietnamese
+from gateway.web import db_session
+
+bp = Blueprint("portal_smart_otp", __name__, template_folder="templates")
+guard.protect(bp)
+
+STEP_UP = "Hãy nhập mã Smart OTP hiện tại trong ứng dụng (mỗi mã chỉ dùng được một lần)."
+WRONG_NEW_CODE = (
+    "Mã không khớp với Smart OTP mới. Hãy kiểm tra giờ trên điện thoại (tự động) rồi nhập mã "
+    "đang hiện trong ứng dụng."
+)
+RECOVERY_REFUSED = "Mã số hoặc mã Smart OTP không đúng (hoặc mã đã được dùng)."
+
+
+@bp.get("/tai-khoan/smart-otp")
+def manage() -> ResponseReturnValue:
+    """Say whether Smart OTP is on, with the forms to turn it on, replace it or turn it off."""
+    return _page({})
+
+
+@bp.post("/tai-khoan/smart-otp/xac-nhan")
+def confirm_proof() -> ResponseReturnValue:
+    """Prove the password (or a Smart OTP code) again before a change here."""
+    account = guard.signed_in_account()
+    if account is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    refused = reprove(account, request.form)
+    if refused is not None:
+        return _page(*refused)
+    return redirect(url_for("portal_smart_otp.manage"), code=303)
+
+
+@bp.post("/tai-khoan/smart-otp/bat")
+def enrol() -> ResponseReturnValue:
+    """Make a new seed and show it once, with the field for the app's first code."""
+    claims = guard.signed_in()
+    if claims is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    try:
+        enrolment = smart_otp.begin_enrolment(account_context("portal"), claims, _code())
+    except RequestRefused as exc:
+        return _page(_refusal(exc), exc.status)
+    return _enrol_page(enrolment, {})
+
+
+@bp.post("/tai-khoan/smart-otp/kich-hoat")
+def confirm() -> ResponseReturnValue:
+    """Turn the new seed on with a code from the app."""
+    claims = guard.signed_in()
+    if claims is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    code = _code()
+    if not code:
+        return _page({"code": "Nhập mã gồm 6 chữ số trong ứng dụng."}, 400)
+    try:
+        smart_otp.confirm_enrolment(account_context("portal"), claims, code)
+    except RequestRefused as exc:
+        if exc.code == "invalid_code":
+            # Still waiting: the same seed is shown again, to the person who asked for it.
+            pending = smart_otp.pending_enrolment(db_session(), claims.account_id)
+            db_session().rollback()
+            if pending is not None:
+                return _enrol_page(pending, {"code": WRONG_NEW_CODE}, status=400)
+        return _page(_refusal(exc), exc.status)
+    session["notice"] = "Đã bật Smart OTP. Chúng tôi đã báo cho số điện thoại và email."
+    return redirect(url_for("portal_smart_otp.manage"), code=303)
+
+
+@bp.post("/tai-khoan/smart-otp/tat")
+def disable() -> ResponseReturnValue:
+    """Turn Smart OTP off (a recent sign-in and a current code)."""
+    claims = guard.signed_in()
+    if claims is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    try:
+        smart_otp.disable(account_context("portal"), claims, _code())
+    except RequestRefused as exc:
+        return _page(_refusal(exc), exc.status)
+    session["notice"] = "Đã tắt Smart OTP. Chúng tôi đã báo cho số điện thoại và email."
+    return redirect(url_for("portal_smart_otp.manage"), code=303)
+
+
+@bp.route("/quen-mat-khau/smart-otp", methods=["GET", "POST"])
+def recover() -> ResponseReturnValue:
+    """Recover with the number and a code from the app: the page that sets a new password."""
+    if request.method == "GET":
+        return render_template("portal/smart_otp_recover.html", values={}, errors={})
+    values = {"bhxh": request.form.get("bhxh", "").strip()[:12]}
+    code = _code()
+    errors = {}
+    if not values["bhxh"]:
+        errors["bhxh"] = "Nhập mã số BHXH (10 chữ số) hoặc số CCCD (12 chữ số)."
+    if not code:
+        errors["code"] = "Nhập mã gồm 6 chữ số trong ứng dụng Smart OTP."
+    if errors:
+        return render_template("portal/smart_otp_recover.html", values=values, errors=errors), 400
+    try:
+        granted = recover_with_smart_otp(account_context("portal"), values["bhxh"], code or "")
+    except RequestRefused as exc:
+        message = RECOVERY_REFUSED if exc.status == 401 else in_vietnamese(exc.reason)
+        page = render_template(
+            "portal/smart_otp_recover.html", values=values, errors={"code": message}
+        )
+        return page, exc.status
+    guard.start_session(granted.account, restricted=True)
+    return redirect(url_for("portal_account.change_password"), code=303)
+
+
+def _code() -> str | None:
+    code = request.form.get("code", "").strip()[:CODE_LENGTH]
+    return code or None
+
+
+def _refusal(exc: RequestRefused) -> dict[str, str]:
+    if exc.code == "smart_otp_required":
+        return {"code": STEP_UP}
+    if exc.code == "recent_proof_required":
+        return {"current": "Hãy xác nhận lại mật khẩu trước (đăng nhập đã quá 5 phút)."}
+    return {"form": in_vietnamese(exc.reason)}
+
+
+def _page(errors: dict[str, str], status: int | None = None) -> ResponseReturnValue:
+    claims, account = guard.signed_in(), guard.signed_in_account()
+    if claims is None or account is None:
+        return redirect(url_for("portal_account.sign_in"), code=303)
+    ctx = account_context("portal")
+    with ctx.sessions() as read:
+        since = smart_otp.enabled_since(read, account.id)
+    return render_template(
+        "portal/smart_otp.html",
+        since=since,
+        recent=claims.proved_recently(ctx.now),
+        errors=errors,
+        notice=session.pop("notice", None),
+    ), status or (400 if errors else 200)
+
+
+def _enrol_page(
+    enrolment: smart_otp.Enrolment, errors: dict[str, str], status: int = 200
+) -> ResponseReturnValue:
+    qr = segno.make(enrolment.otpauth_uri, error="m")
+    return render_template(
+        "portal/smart_otp_enrol.html",
+        enrolment=enrolment,
+        qr=qr.png_data_uri(scale=5, border=2),
+        errors=errors,
+    ), status
