@@ -24,6 +24,7 @@ from gateway.accounts.sessions import Claims, account_for, password_version
 from gateway.accounts.throttle import (
     Failures,
     capped,
+    claim_try,
     clear_failures,
     read_failures,
     record_failure,
@@ -108,7 +109,7 @@ def log_in(ctx: AccountContext, identifier: str, password: str) -> Granted:
         if account is not None:
             if rehashed is not None:
                 account.password_hash = rehashed  # same password: its version stays
-            clear_failures(session, [snap.key])
+            clear_failures(session, [snap.key, account.personal_id])
         _audit(ctx, session, snap, "login", "success" if account else "stale")
     if account is None:
         raise InvalidCredentials(WRONG)
@@ -164,12 +165,19 @@ def set_password_with_session(ctx: AccountContext, claims: Claims, new: str) -> 
     return _store(ctx, account.id, new_hash, expected_version=claims.version)
 
 
+def throttle_subject(session: Session, identifier: str) -> tuple[str, Account | None]:
+    """Return the throttle key of what was typed and its account: one counter per account
+    (its social insurance number, whichever identifier was typed), the typed key otherwise."""
+    typed = throttle_key(identifier)
+    account = find_active_account(session, typed)
+    return (account.bhxh if account is not None else typed), account
+
+
 def _read(ctx: AccountContext, identifier: str) -> _Snapshot:
-    key = throttle_key(identifier)
     with ctx.sessions() as session:
         _read_only(session)
+        key, account = throttle_subject(session, identifier)
         failures = read_failures(session, key)
-        account = find_active_account(session, key)
         if account is None:
             return _Snapshot(key, failures)
         expires = account.temp_password_expires_at
@@ -219,7 +227,12 @@ def _throttle(ctx: AccountContext, snap: _Snapshot, action: str) -> None:
     else:
         left = wait_left(snap.failures, ctx.settings, ctx.now)
         if left is None:
-            return
+            with ctx.sessions.begin() as session:
+                if claim_try(session, snap.key, snap.failures, ctx.settings, ctx.now):
+                    return
+            # Another guess took the try this wait allowed: wait for the next one.
+            left = wait_left(Failures(snap.failures.consecutive, ctx.now), ctx.settings, ctx.now)
+            assert left is not None
         seconds = int(left.total_seconds()) + 1
         error = TooManyAttempts(f"too many wrong passwords; try again in {seconds} s")
         outcome = "throttled"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from gateway.accounts.login import AccountContext, Granted
+from gateway.accounts.login import AccountContext, Granted, throttle_subject
 from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.services import find_active_account
 from gateway.accounts.smart_otp import use_code
@@ -21,7 +21,6 @@ from gateway.accounts.throttle import (
     clear_failures,
     read_failures,
     record_failure,
-    throttle_key,
     wait_left,
 )
 from gateway.delivery.emails import EmailKind
@@ -37,8 +36,8 @@ METHOD = "Smart OTP"
 
 def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> Granted:
     """Check the number and a current code; give the 15-minute restricted session."""
-    key = throttle_key(identifier)
     with ctx.sessions() as session:
+        key, _ = throttle_subject(session, identifier)
         failures = read_failures(session, key)
     if capped(failures, ctx.settings):
         _refuse(ctx, key, "capped")

@@ -64,6 +64,31 @@ def wait_left(failures: Failures, settings: Settings, now: dt.datetime) -> dt.ti
     return left if left > dt.timedelta(0) else None
 
 
+def claim_try(
+    session: Session, key: str, seen: Failures, settings: Settings, now: dt.datetime
+) -> bool:
+    """Take the one try that a finished wait allows; False when a concurrent request took it.
+
+    Past the free failures, each wait allows one guess. Guesses that arrive together when a
+    wait ends all read the same count; only the one whose conditional UPDATE still finds that
+    count takes the try (it restarts the wait), the others are throttled: a burst verifies
+    one password, not eight.
+    """
+    if seen.consecutive <= settings.login_free_failures or seen.last_failed_at is None:
+        return True  # a free try: there is no wait to race for
+    taken = session.execute(
+        update(LoginFailure)
+        .where(
+            LoginFailure.identifier == key,
+            LoginFailure.consecutive == seen.consecutive,
+            LoginFailure.last_failed_at == seen.last_failed_at,
+        )
+        .values(last_failed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return taken.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
 def record_failure(session: Session, key: str, now: dt.datetime) -> None:
     """Count one more wrong password for the identifier (in SQL, so concurrent ones all count)."""
     bumped = session.execute(
