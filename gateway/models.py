@@ -116,6 +116,15 @@ class SmartOtp(Base):
     pending_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class RevokedToken(Base):
+    """A login token ended before its time (signing out): refused until it would expire."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class WebAuthnChallenge(Base):
     """A ceremony's challenge: random, single use, bound to who asked, valid a few minutes.
 

@@ -17,7 +17,7 @@ from gateway.accounts.login import (
     log_in,
     set_password_with_session,
 )
-from gateway.accounts.sessions import account_for, bearer_token, read_token
+from gateway.accounts.sessions import account_for, bearer_token, read_token, revoke
 from gateway.accounts.smart_otp import enabled_since
 from gateway.errors import InvalidCredentials, PasswordChangeRequired
 from gateway.models import Passkey
@@ -31,6 +31,7 @@ RESTRICTED_ENDPOINTS = frozenset(
     {
         "auth.set_password",
         "auth.me",
+        "auth.logout",
         "passkeys.list_passkeys",
         "passkeys.remove_passkey",
         "smart_otp.disable",
@@ -77,6 +78,21 @@ def set_password() -> ResponseReturnValue:
         password = string_field(data, "password", max_length=1024)
         account = change_password(ctx, identifier, password, new_password)
     return jsonify(status="changed", **session_answer(account, restricted=False))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """End this token now; the app signs in again for the next one."""
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
+        raise InvalidCredentials("a Bearer token is required")
+    settings = runtime().settings
+    claims = read_token(token, settings=settings, now=runtime().clock.now())
+    session = db_session()
+    account_for(session, claims)  # an already ended token is refused like any invalid one
+    revoke(session, claims, settings)
+    session.commit()
+    return "", 204
 
 
 @bp.get("/me")

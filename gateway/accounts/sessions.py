@@ -2,7 +2,9 @@
 
 A token is signed (itsdangerous) and carries the account id, the password's version (so a
 password change voids every earlier token), when it was issued by the gateway's clock (so
-expiry follows the same clock as everything else) and, for a restricted session, ``r``. A restricted
+expiry follows the same clock as everything else: a token's lifetime is absolute, never
+slid), a random id (so signing out can end that one token, :func:`revoke`) and, for a
+restricted session, ``r``. A restricted
 session comes from a temporary password, a recovery OTP or an account that must change its
 password; it lives RESTRICTED_TTL and opens only the set-password endpoint and ``/auth/me``.
 """
@@ -10,13 +12,14 @@ password; it lives RESTRICTED_TTL and opens only the set-password endpoint and `
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from gateway.errors import InvalidCredentials, ProofRequired
-from gateway.models import Account, AccountState
+from gateway.models import Account, AccountState, RevokedToken
 from gateway.settings import Settings
 
 RESTRICTED_TTL = dt.timedelta(minutes=15)
@@ -34,6 +37,7 @@ class Claims:
     version: str
     restricted: bool
     issued_at: dt.datetime  # when the password, passkey or recovery behind it was proven
+    token_id: str | None = None  # None on tokens issued before ids were added
 
     def proved_recently(self, now: dt.datetime) -> bool:
         """Say whether a full session's proof is fresh enough for a sensitive change."""
@@ -51,6 +55,7 @@ def issue_token(account: Account, *, settings: Settings, restricted: bool, now: 
         "a": account.id,
         "v": password_version(account),
         "t": int(now.timestamp()),
+        "j": secrets.token_urlsafe(12),
     }
     if restricted:
         claims["r"] = 1
@@ -67,7 +72,14 @@ def read_token(token: str, *, settings: Settings, now: dt.datetime) -> Claims:
     try:
         raw = _serializer(settings).loads(token)
         issued = dt.datetime.fromtimestamp(int(raw["t"]), dt.UTC)
-        claims = Claims(int(raw["a"]), str(raw["v"]), bool(raw.get("r")), issued)
+        token_id = raw.get("j")
+        claims = Claims(
+            int(raw["a"]),
+            str(raw["v"]),
+            bool(raw.get("r")),
+            issued,
+            token_id if isinstance(token_id, str) else None,
+        )
     except (BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise InvalidCredentials("the token is invalid or expired") from None
     if not issued <= now < issued + token_ttl(settings, restricted=claims.restricted):
@@ -97,9 +109,18 @@ def account_for(session: Session, claims: Claims) -> Account:
         account is None
         or account.state is not AccountState.ACTIVE
         or password_version(account) != claims.version
+        or (claims.token_id and session.get(RevokedToken, claims.token_id) is not None)
     ):
         raise InvalidCredentials("the token is invalid or expired")
     return account
+
+
+def revoke(session: Session, claims: Claims, settings: Settings) -> None:
+    """End one token now (signing out): a copy of it opens nothing from here on."""
+    if claims.token_id is None or session.get(RevokedToken, claims.token_id) is not None:
+        return
+    expires = claims.issued_at + token_ttl(settings, restricted=claims.restricted)
+    session.add(RevokedToken(token_id=claims.token_id, expires_at=expires))
 
 
 def _serializer(settings: Settings) -> URLSafeSerializer:

@@ -115,6 +115,7 @@ ROUTES = {
     "/api/v1/auth/login": ("POST",),
     "/api/v1/auth/password": ("POST",),
     "/api/v1/auth/me": ("GET",),
+    "/api/v1/auth/logout": ("POST",),
     "/api/v1/captcha": ("GET",),
     "/api/v1/recovery/email": ("POST",),
     "/api/v1/recovery/email/verify": ("POST",),

@@ -1,0 +1,35 @@
+"""revoked_tokens: login tokens ended by signing out, kept until they would have expired
+
+Signing out of the portal (or POST /api/v1/auth/logout) used to forget the cookie in the
+browser only; a copy of it still opened the account until the token expired.
+
+Revision ID: 0011
+Revises: 0008
+Create Date: 2026-12-07 09:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import billing.base
+
+revision = "0011"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "revoked_tokens",
+        sa.Column("token_id", sa.String(length=32), primary_key=True),
+        sa.Column("expires_at", billing.base.UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_revoked_tokens_expires_at", "revoked_tokens", ["expires_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_revoked_tokens_expires_at", table_name="revoked_tokens")
+    op.drop_table("revoked_tokens")
