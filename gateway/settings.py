@@ -225,7 +225,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         first_password_email_from=env.get(
             "GATEWAY_FIRST_PASSWORD_EMAIL_FROM", "2021-10-22", dt.date.fromisoformat
         ),
-        first_password_ttl=env.get("GATEWAY_FIRST_PASSWORD_TTL", "7d", _duration),
+        first_password_ttl=env.get("GATEWAY_FIRST_PASSWORD_TTL", "24h", _temp_password_ttl),
         otp_ttl=env.get("GATEWAY_OTP_TTL", "10m", _duration),
         otp_max_failures=env.get("GATEWAY_OTP_MAX_FAILURES", "5", _positive_int),
         otp_lockout=env.get("GATEWAY_OTP_LOCKOUT", "1h", _duration),

@@ -97,7 +97,8 @@ def send_first_password(
             settings,
             now,
             account=account.bhxh,
-            password=password,
+            code=password,  # single use, restricted: it only leads to "set your password"
+            activation_url=f"{settings.portal_url}/kich-hoat",
             hours=_hours(settings.first_password_ttl),
         )
         return True

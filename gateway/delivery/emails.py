@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-SECRET_FIELDS = ("otp", "password")
+SECRET_FIELDS = ("otp", "password", "code")
 SECRET_MASK = "*" * 6
 
 SIGNATURE = "Bảo hiểm xã hội Việt Nam\nThư này được gửi tự động, vui lòng không trả lời."
@@ -79,9 +79,10 @@ TEMPLATES: dict[EmailKind, tuple[str, tuple[str, ...]]] = {
         (
             "Xin chào,",
             "Tài khoản giao dịch điện tử {account} với cơ quan BHXH đã được phê duyệt.",
-            "Tài khoản: {account}\nMật khẩu: {password}",
-            "Hãy đăng nhập ứng dụng VssID hoặc Cổng Dịch vụ công ({portal_url}) trong {hours} "
-            "giờ và đổi sang mật khẩu của riêng bạn. Đổi mật khẩu là miễn phí.",
+            "Để đặt mật khẩu của bạn, mở trang {activation_url} và nhập mã số {account} cùng "
+            "mã kích hoạt dưới đây. Mã dùng được một lần, trong {hours} giờ; thư này không "
+            "chứa mật khẩu nào.",
+            "Mã kích hoạt: {code}",
             "Cần hỗ trợ, hãy gọi tổng đài {hotline}.",
         ),
     ),

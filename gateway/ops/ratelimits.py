@@ -72,6 +72,7 @@ LIMITED_ENDPOINTS = {
     "portal_passkeys.remove": "login",
     "portal_passkeys.confirm_password": "login",
     "portal_account.review_after_recovery": "login",
+    "portal_account.activate": "login",
     "portal_smart_otp.confirm_proof": "login",
     "portal_smart_otp.enrol": "login",
     "portal_smart_otp.confirm": "login",

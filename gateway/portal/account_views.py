@@ -54,6 +54,30 @@ def sign_in() -> ResponseReturnValue:
     return redirect(url_for(f"portal_account.{target}"), code=303)
 
 
+@bp.route("/kich-hoat", methods=["GET", "POST"])
+def activate() -> ResponseReturnValue:
+    """Start a newly approved account: the number and the emailed code, then a password."""
+    if request.method == "GET":
+        return render_template("portal/activate.html", bhxh="", error=None)
+    identifier = request.form.get("bhxh", "").strip()[:12]
+    code = "".join(request.form.get("code", "").split())[:FIELD_LIMIT]
+    if not (identifier and code):
+        error = "Nhập mã số và mã kích hoạt trong email."
+        return render_template("portal/activate.html", bhxh=identifier, error=error), 400
+    try:
+        # The code is the account's single-use first credential: it opens nothing but the
+        # page that sets a password.
+        granted = log_in(account_context("portal"), identifier, code.upper())
+    except RequestRefused as exc:
+        error = in_vietnamese(exc.reason).replace("mật khẩu", "mã kích hoạt")
+        return render_template("portal/activate.html", bhxh=identifier, error=error), exc.status
+    if not granted.restricted:  # a chosen password typed here: it is a sign-in all the same
+        guard.start_session(granted.account, restricted=False)
+        return redirect(url_for("portal_account.account_home"), code=303)
+    guard.start_session(granted.account, restricted=True)
+    return redirect(url_for("portal_account.change_password"), code=303)
+
+
 @bp.get("/tai-khoan")
 def account_home() -> ResponseReturnValue:
     """Say who is signed in and what they can do."""

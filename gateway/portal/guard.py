@@ -38,7 +38,14 @@ CSP = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
     "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-PREFIXES = ("/quen-mat-khau", "/dang-nhap", "/doi-mat-khau", "/tai-khoan", "/dang-xuat")
+PREFIXES = (
+    "/quen-mat-khau",
+    "/dang-nhap",
+    "/doi-mat-khau",
+    "/tai-khoan",
+    "/dang-xuat",
+    "/kich-hoat",
+)
 # What a restricted session may open: set its password, or leave.
 RESTRICTED_OPENS = frozenset({"portal_account.change_password", "portal_account.sign_out"})
 

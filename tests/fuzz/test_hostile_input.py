@@ -161,6 +161,7 @@ ROUTES = {
     "/quen-mat-khau/otp": ("GET", "POST"),
     "/quen-mat-khau/captcha/<captcha_id>/answer": ("GET",),
     "/dang-nhap": ("GET", "POST"),
+    "/kich-hoat": ("GET", "POST"),
     "/dang-xuat": ("POST",),
     "/doi-mat-khau": ("GET", "POST"),
     "/tai-khoan": ("GET",),
@@ -184,7 +185,7 @@ ROUTES = {
     "/tai-khoan/smart-otp/tat": ("POST",),
     "/portal/static/<path:filename>": ("GET",),
 }
-PORTAL = ("/quen-mat-khau", "/dang-", "/doi-mat-khau", "/tai-khoan", "/portal/")
+PORTAL = ("/quen-mat-khau", "/dang-", "/doi-mat-khau", "/tai-khoan", "/portal/", "/kich-hoat")
 # What the console's and the portal's URL parameters become in an attack.
 URL_PARTS = {
     "<captcha_id>": st.one_of(st.sampled_from(NASTY), st.text(max_size=80)),

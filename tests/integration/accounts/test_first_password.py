@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -12,13 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.cli import cli
+from gateway.clock import FakeClock
 from gateway.delivery.carriers import FakeTransport
 from gateway.delivery.mail import FakeMailer
-from gateway.models import Account, AccountState, AuditEvent
+from gateway.models import Account, AccountState, AuditEvent, OutboxMessage
 from gateway.runtime import Runtime
 from gateway.worker import Worker
 from tests.conftest import base_environ
 from tests.email_harness import PASSWORD, add_account_with_email
+
+ACTIVATION_CODE = re.compile(r"Mã kích hoạt: (\w+)")
 
 EMAIL = "tran.thi.b@example.vn"
 
@@ -67,7 +71,9 @@ def test_the_first_password_goes_by_sms_or_email_by_approval_date(
         assert sms_texts(carriers) == {}
         [sent] = mailer.to(EMAIL)
         assert sent.subject == "Tài khoản VssID của bạn đã được phê duyệt"
-        password = PASSWORD.search(sent.text)[1]  # type: ignore[index]
+        assert not PASSWORD.search(sent.text), "no password in any mail"
+        assert "/kich-hoat" in sent.text
+        password = ACTIVATION_CODE.search(sent.text)[1]  # type: ignore[index]
     else:
         assert mailer.sent == []
         [text] = carriers["viettel"].texts_to("84961234567")  # 096: Viettel, the home carrier
@@ -167,3 +173,36 @@ def test_an_import_can_issue_first_passwords_once(
     assert sorted(s.recipient for s in carriers["viettel"].sent) == ["84961000001", "84961000003"]
     states = dict(session.execute(select(Account.bhxh, Account.state)).all())
     assert states["0100000004"] is AccountState.PENDING
+
+
+def test_the_emailed_activation_code_leads_once_to_set_your_password_within_a_day(
+    runtime: Runtime,
+    session: Session,
+    mail_worker: Worker,
+    mailer: FakeMailer,
+    client: FlaskClient,
+    clock: FakeClock,
+) -> None:
+    """Issue 22: no password in any mail; a single-use code, at most 24 h, to /kich-hoat."""
+    pending(session)
+    gateway(runtime, "accounts", "approve", "0123456789")
+    mail_worker.drain()
+    [sent] = mailer.to(EMAIL)
+    code = ACTIVATION_CODE.search(sent.text)[1]  # type: ignore[index]
+    kept = session.scalars(select(OutboxMessage.safe_text)).all()
+    assert kept and not any(code in text for text in kept)  # the outbox's copy is masked
+
+    page = client.get("/kich-hoat")
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)[1].decode()  # type: ignore[index]
+    form = {"bhxh": "0123456789", "code": code.lower(), "csrf_token": token}
+    late = runtime.settings.first_password_ttl + dt.timedelta(seconds=1)
+    clock.advance(seconds=late.total_seconds())
+    expired = client.post("/kich-hoat", data=form)
+    assert expired.status_code == 401
+
+    clock.advance(seconds=-late.total_seconds() + 60)
+    opened = client.post("/kich-hoat", data=form)
+    assert opened.status_code == 303
+    assert opened.headers["Location"].endswith("/doi-mat-khau")
+    again = client.application.test_client().post("/kich-hoat", data=form)
+    assert again.status_code in (400, 401)  # the CSRF of another browser, or used: never in

@@ -20,6 +20,8 @@ VALUES = {
     "new_email": "va***@example.vn",
     "name": "Điện thoại của Lan",
     "method": "khóa truy cập",
+    "code": "K7PQ2MXA4R",
+    "activation_url": "https://portal.example.vn/kich-hoat",
 }
 
 
