@@ -3,8 +3,8 @@
 Signing out of the portal (or POST /api/v1/auth/logout) used to forget the cookie in the
 browser only; a copy of it still opened the account until the token expired.
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 09:00:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import billing.base
 
-revision = "0011"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
