@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -71,9 +72,15 @@ errorlog = "-"
 accesslog = "-"
 # The path without the query string (%(U)s, not %(r)s): Kannel and Jasmin put tokens there.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# Paths that carry a secret: the staff console's one-time enrolment links.
+_SECRET_PATH = re.compile(r"(/console/enrol/)[^\s\"?#]+")
 # Ignored by gunicorn < 25. Its default is one socket per user, which a second instance on
 # the same host (blue/green) would delete; keep ours beside the database.
 control_socket = str(_settings.instance_dir / "gunicorn.ctl")
+
+
+def _mask_path(value: str) -> str:
+    return _SECRET_PATH.sub(r"\1…", value)
 
 
 class GatewayLogger(glogging.Logger):  # type: ignore[misc]
@@ -85,6 +92,12 @@ class GatewayLogger(glogging.Logger):  # type: ignore[misc]
             for handler in list(log.handlers):
                 log.removeHandler(handler)
             log.propagate = True
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        """gunicorn's values for the access line, with secrets in paths masked in all of them
+        (the path, the request line, the Referer, and any header or environ atom)."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {k: _mask_path(v) if isinstance(v, str) else v for k, v in atoms.items()}
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         if not self.access_log.isEnabledFor(logging.INFO):

@@ -1,32 +1,25 @@
-"""The console's doors: sign-in, sign-out, enrolment by one-time link, and the staff list."""
+"""The console's doors: sign-in, sign-out and the staff list (enrolment's: enrol_views.py)."""
 
 from __future__ import annotations
 
 import logging
 
-import segno
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask.typing import ResponseReturnValue
-from markupsafe import Markup
 from sqlalchemy import select
 
-from gateway.console import guard
+from gateway.console import enrol_views, guard
 from gateway.console.errors import SignInRefused
 from gateway.console.roles import ROLES
+from gateway.console.signin import sign_in as check_sign_in
 from gateway.console.staff import (
     Enrolment,
     add_staff,
-    audit,
     change_role,
-    complete_enrolment,
     disable_staff,
-    provisioning_uri,
+    end_sessions,
     reset_staff,
-    staff_for_enrolment,
-)
-from gateway.console.staff import (
-    sign_in as check_sign_in,
 )
 from gateway.errors import InvalidPayload
 from gateway.models import StaffMember
@@ -43,6 +36,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 guard.protect(bp)
+enrol_views.add_routes(bp)
 
 
 @bp.get("/")
@@ -69,6 +63,7 @@ def sign_in() -> ResponseReturnValue:
             email,
             form.get("password", ""),
             form.get("code", ""),
+            hasher=runtime().hasher,
             now=runtime().clock.now(),
             client_ip=guard.client_ip(),
         )
@@ -83,53 +78,14 @@ def sign_in() -> ResponseReturnValue:
 
 @bp.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
-    """End the session."""
-    if g.get("staff") is not None:
+    """End the session on the server, so a copy of the cookie opens nothing either."""
+    staff: StaffMember | None = g.get("staff")
+    if staff is not None:
+        end_sessions(staff)
         guard.note("sign out", action="staff_sign_out")
         db_session().commit()
     cookie.clear()
     return redirect(url_for("console.sign_in"))
-
-
-@bp.route("/enrol/<token>", methods=["GET", "POST"])
-def enrol(token: str) -> ResponseReturnValue:
-    """Show the TOTP QR code; take the chosen password and a first code."""
-    rt, session = runtime(), db_session()
-    now = rt.clock.now()
-    staff = staff_for_enrolment(session, token, secret_key=rt.settings.secret_key, now=now)
-    if staff is None:
-        message = (
-            "Liên kết đăng ký không hợp lệ hoặc đã hết hạn. Hãy xin quản trị viên liên kết mới."
-        )
-        return render_template("error.html", status=404, message=message), 404
-    session.commit()  # keep the TOTP secret shown in the QR code
-    error = None
-    if request.method == "POST":
-        form = request.form
-        try:
-            complete_enrolment(
-                staff,
-                form.get("password", "")[:256],
-                form.get("password2", "")[:256],
-                form.get("code", ""),
-                now,
-            )
-        except InvalidPayload as exc:
-            error = exc.reason
-            audit(session, staff.email, "staff_enrol", "refused", now, guard.client_ip())
-            session.commit()
-        else:
-            audit(session, staff.email, "staff_enrol", "ok", now, guard.client_ip())
-            session.commit()
-            return render_template("enrolled.html", email=staff.email)
-    uri = provisioning_uri(staff)
-    # segno draws paths only: nothing of the URI appears in the markup as text or attributes.
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff")
-    qr = Markup(svg)  # noqa: S704
-    status = 400 if error else 200
-    return render_template(
-        "enrol.html", staff=staff, qr=qr, secret=staff.totp_secret, error=error
-    ), status
 
 
 @bp.get("/staff")
@@ -208,6 +164,6 @@ def staff_role(staff_id: int) -> ResponseReturnValue:
 def _link_page(enrolment: Enrolment) -> ResponseReturnValue:
     settings = runtime().settings
     # The same address as `gateway staff add` prints, whatever Host this request came with.
-    link = settings.public_url + url_for("console.enrol", token=enrolment.token)
+    link = settings.public_url + url_for("console.enrol_link", token=enrolment.token)
     hours = settings.console_enrol_ttl.total_seconds() / 3600
     return render_template("staff_link.html", staff=enrolment.staff, link=link, hours=hours)

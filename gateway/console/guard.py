@@ -1,4 +1,4 @@
-"""What every console page shares: the signed-in member, roles, CSRF, idle timeout, headers.
+"""What every console page shares: the signed-in member, roles, CSRF, timeouts, headers.
 
 Each console blueprint calls :func:`protect`, so no page can forget a rule.
 """
@@ -78,7 +78,8 @@ def protect(bp: Blueprint) -> None:
 
     @bp.after_request
     def _headers(response: Response) -> Response:
-        return pages.set_page_headers(response, csp=CSP, referrer="same-origin")
+        referrer = g.get("referrer_policy", "same-origin")  # a page with a secret in its URL
+        return pages.set_page_headers(response, csp=CSP, referrer=referrer)
 
     @bp.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
@@ -102,12 +103,14 @@ def protect(bp: Blueprint) -> None:
 
 def _signed_in() -> StaffMember | None:
     staff_id, version = session.get("staff_id"), session.get("version")
-    seen = session.get("seen")
-    if staff_id is None or seen is None:
+    seen, since = session.get("seen"), session.get("since")
+    if staff_id is None or seen is None or since is None:
         return None
     now = runtime().clock.now()
-    idle = runtime().settings.console_idle_timeout
-    if now - dt.datetime.fromtimestamp(seen, dt.UTC) > idle:
+    settings = runtime().settings
+    idle = now - dt.datetime.fromtimestamp(seen, dt.UTC) > settings.console_idle_timeout
+    old = now - dt.datetime.fromtimestamp(since, dt.UTC) > settings.console_session_lifetime
+    if idle or old:
         session.clear()
         g.timed_out = True
         return None
@@ -125,7 +128,8 @@ def start_session(staff: StaffMember) -> None:
     session.permanent = True
     session["staff_id"] = staff.id
     session["version"] = staff.session_version
-    session["seen"] = int(runtime().clock.now().timestamp())
+    # The idle timeout slides with "seen"; the absolute lifetime counts from "since".
+    session["since"] = session["seen"] = int(runtime().clock.now().timestamp())
 
 
 def requires(*roles: str) -> Callable[[F], F]:

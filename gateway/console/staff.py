@@ -1,7 +1,8 @@
-"""Staff members: enrolment by a one-time link, sign-in with password and TOTP, throttling.
+"""Staff members: added with a one-time enrolment link, reset, disabled, given another role.
 
-Staff are not citizens: they live in their own table, sign in with a second factor, and every
-sign-in (good or bad) lands in the audit trail with the client's address.
+Staff are not citizens: they live in their own table, sign in with a second factor
+(``signin.py``) after enrolling (``enrolment.py``), and every sign-in, good or bad, lands in
+the audit trail with the client's address.
 """
 
 from __future__ import annotations
@@ -16,17 +17,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from gateway.accounts import totp
-from gateway.accounts.passwords import hash_password, keyed_hash, verify_password
-from gateway.console.errors import SignInRefused
-from gateway.console.policy import check_password
+from gateway.accounts.passwords import keyed_hash
 from gateway.console.roles import ROLES
 from gateway.errors import InvalidPayload
 from gateway.models import StaffMember
 from gateway.ops.audit import record_event
 
-ISSUER = "8079 gateway"
-FREE_FAILURES = 3  # wrong sign-ins before each further one makes the next wait
-MAX_DELAY = dt.timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 
 
@@ -70,7 +66,7 @@ def reset_staff(
     staff.disabled_at = None
     staff.failed_signins = 0
     staff.blocked_until = None
-    staff.session_version += 1  # signed-in browsers are signed out
+    end_sessions(staff)
     return Enrolment(staff, _new_link(staff, secret_key, now, ttl))
 
 
@@ -80,7 +76,7 @@ def disable_staff(session: Session, email: str, now: dt.datetime) -> StaffMember
     if staff is None:
         raise InvalidPayload(f"no staff member {email.strip().lower()!r}")
     staff.disabled_at = now
-    staff.session_version += 1
+    end_sessions(staff)
     return staff
 
 
@@ -95,8 +91,13 @@ def change_role(session: Session, email: str, role: str) -> tuple[StaffMember, s
     before = staff.role
     if before != role:
         staff.role = role
-        staff.session_version += 1  # a page open with the old role must not keep its rights
+        end_sessions(staff)  # a page open with the old role must not keep its rights
     return staff, before
+
+
+def end_sessions(staff: StaffMember) -> None:
+    """End every console session of a member, in every browser (guard.py checks the version)."""
+    staff.session_version += 1
 
 
 def find_staff(session: Session, email: str) -> StaffMember | None:
@@ -109,75 +110,14 @@ def _new_link(staff: StaffMember, secret_key: str, now: dt.datetime, ttl: dt.tim
     token = secrets.token_urlsafe(32)
     staff.enrol_token_hash = keyed_hash(secret_key, token)
     staff.enrol_expires_at = now + ttl
+    # A new link starts with no mailed code and no wrong ones (enrolment.py).
+    staff.enrol_code_hash = None
+    staff.enrol_code_sent_at = None
+    staff.enrol_code_failures = 0
     return token
 
 
-def staff_for_enrolment(
-    session: Session, token: str, *, secret_key: str, now: dt.datetime
-) -> StaffMember | None:
-    """Return the member a valid, unexpired enrolment token belongs to, or None."""
-    if not 20 <= len(token) <= 100:
-        return None
-    digest = keyed_hash(secret_key, token)
-    staff = session.scalars(
-        select(StaffMember).where(StaffMember.enrol_token_hash == digest)
-    ).one_or_none()
-    if staff is None or staff.enrol_expires_at is None or staff.enrol_expires_at <= now:
-        return None
-    if staff.totp_secret is None:
-        staff.totp_secret = totp.new_secret()
-    return staff
-
-
-def provisioning_uri(staff: StaffMember) -> str:
-    """Return the otpauth:// URI an authenticator app reads from the QR code."""
-    assert staff.totp_secret is not None
-    return totp.provisioning_uri(staff.totp_secret, name=staff.email, issuer=ISSUER)
-
-
-def complete_enrolment(
-    staff: StaffMember, password: str, repeated: str, code: str, now: dt.datetime
-) -> None:
-    """Set the chosen password and confirm the authenticator with one code; use up the link."""
-    if password != repeated:
-        raise InvalidPayload("the two passwords differ")
-    check_password(password, identifiers=(staff.email, staff.email.partition("@")[0]))
-    if not _accept_code(staff, code, now):
-        raise InvalidPayload("the code from the authenticator app is wrong or expired")
-    staff.password_hash = hash_password(password)
-    staff.enrolled_at = now
-    staff.enrol_token_hash = None
-    staff.enrol_expires_at = None
-    staff.session_version += 1
-
-
-def sign_in(
-    session: Session, email: str, password: str, code: str, *, now: dt.datetime, client_ip: str
-) -> StaffMember:
-    """Check password and TOTP code; count failures; raise SignInRefused on any failure."""
-    staff = find_staff(session, email) if len(email) <= 254 else None
-    if staff is not None and staff.blocked_until is not None and staff.blocked_until > now:
-        wait = int((staff.blocked_until - now).total_seconds()) + 1
-        audit(session, staff.email, "staff_sign_in", "throttled", now, client_ip)
-        raise SignInRefused(f"Quá nhiều lần đăng nhập sai. Thử lại sau {wait} giây.")
-    # Verify even for an unknown address, so the answer time does not tell who is staff.
-    password_ok = verify_password(staff.password_hash if staff else None, password[:256])
-    usable = staff is not None and staff.enrolled_at is not None and staff.disabled_at is None
-    if staff is not None and usable and password_ok and _accept_code(staff, code, now):
-        staff.failed_signins = 0
-        staff.blocked_until = None
-        audit(session, staff.email, "staff_sign_in", "ok", now, client_ip)
-        return staff
-    if staff is not None:
-        staff.failed_signins += 1
-        extra = staff.failed_signins - FREE_FAILURES
-        if extra >= 0:
-            staff.blocked_until = now + min(dt.timedelta(seconds=2**extra), MAX_DELAY)
-    audit(session, email.strip().lower()[:64] or "?", "staff_sign_in", "refused", now, client_ip)
-    raise SignInRefused("Email, mật khẩu hoặc mã xác thực không đúng.")
-
-
-def _accept_code(staff: StaffMember, code: str, now: dt.datetime) -> bool:
+def accept_code(staff: StaffMember, code: str, now: dt.datetime) -> bool:
     """Accept a current TOTP code (±1 step for clock drift) that was never used before."""
     if staff.totp_secret is None:
         return False

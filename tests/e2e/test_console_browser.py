@@ -1,8 +1,9 @@
 """The console in a real browser: Debian's Chromium driven by Selenium against real gunicorn.
 
-A finance member enrols (reading the TOTP secret off the page), signs in, sees the charges
-chart drawn, downloads the CSV (compared with ``gateway charges export``), reconciles a
-carrier file and refunds a message; an operator sees the overview chart and flips the switch.
+A finance member enrols (opening the link from another site, as from webmail, typing the code
+mailed to them, then reading the TOTP secret off the page), signs in, sees the charges chart
+drawn, downloads the CSV (compared with ``gateway charges export``), reconciles a carrier file
+and refunds a message; an operator sees the overview chart and flips the switch.
 Screenshots of every page land in the test's tmp folder; a failure prints where.
 
 Skips when Chromium or chromedriver is missing, unless REQUIRE_BROWSER=1 (CI sets it).
@@ -52,6 +53,7 @@ from tests.e2e.support import (
     signed_post,
     wait_healthy,
 )
+from tests.smtp_server import SmtpServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -59,6 +61,8 @@ require_chromium()
 
 PASSWORD = "mat khau nhan vien dai"
 PHONE = "0912345678"
+MAILED_CODE = re.compile(r"là: (\d{6})")
+MAIL_DEADLINE = 20.0  # seconds for the worker to send the enrolment mail
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Site:
     """The running gateway, its CLI environment and where screenshots go."""
 
     gateway: Gateway
+    smtp: SmtpServer
     env: dict[str, str]
     workdir: Path
     shots: Path
@@ -90,16 +95,38 @@ class Site:
         assert result.returncode in (0, 1), result.stderr
         return result.stdout
 
+    def mailed_code(self, address: str) -> str:
+        """Wait for the enrolment mail to ``address``; return its code."""
+        deadline = time.monotonic() + MAIL_DEADLINE
+        while time.monotonic() < deadline:
+            for mail in self.smtp.messages:
+                body = mail.get_body(preferencelist=("plain",))
+                found = MAILED_CODE.search(body.get_content() if body else "")
+                if address in str(mail["To"]) and found:
+                    return found[1]
+            time.sleep(0.1)
+        pytest.fail(f"no code reached {address} in {MAIL_DEADLINE} s\n{self.gateway.output()}")
+
+    def server_log(self) -> str:
+        """Everything gunicorn has written, its access lines included."""
+        return self.gateway.logs["server"].read_text(errors="replace")
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     workdir = tmp_path_factory.mktemp("console")
     with contextlib.ExitStack() as stack:
         carrier: CarrierStandIn = stack.enter_context(serving_carrier(CARRIER_SECRET))
+        smtp = SmtpServer()
+        smtp.start()
+        stack.callback(smtp.stop)
         database_url = stack.enter_context(fresh_database(workdir))
         env = gateway_environ(workdir, carrier, database_url)
         env["GATEWAY_CONSOLE_SECURE_COOKIES"] = "false"  # plain HTTP on loopback
         env["GATEWAY_REFUND_WRONG_SYNTAX"] = "true"  # so the test has a refundable message
+        env["GATEWAY_SMTP_HOST"] = "127.0.0.1"
+        env["GATEWAY_SMTP_PORT"] = str(smtp.port)
+        env["GATEWAY_SMTP_SECURITY"] = "none"
         port = free_port()
         env["GATEWAY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
         run_cli(env, workdir, "init-db")
@@ -125,6 +152,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         ended = dt.datetime.now(LOCAL_TZ)
         yield Site(
             gateway,
+            smtp,
             env,
             workdir,
             shots,
@@ -163,17 +191,29 @@ def text(browser: WebDriver, element_id: str) -> str:
 
 def enrol_and_sign_in(browser: WebDriver, site: Site, email: str, role: str) -> None:
     printed = site.cli("staff", "add", email, "--role", role)
-    link = re.search(r"http://\S+/console/enrol/\S+", printed)
+    link = re.search(r"http://\S+/console/enrol/(\S+)", printed)
     assert link, printed
     browser.delete_all_cookies()
-    browser.get(link[0])
+    # Opened from a page of another site, as from webmail: the SameSite=Strict cookie that
+    # takes the token's place must still reach the page the link leads to.
+    browser.get(f"data:text/html,<a id='mail-link' href='{link[0]}'>link</a>")
+    browser.find_element(By.ID, "mail-link").click()
+    enrol_page = f"{site.gateway.url}/console/enrol"
+    WebDriverWait(browser, WAIT).until(lambda b: b.current_url == enrol_page)
+    with page_check(browser, site, f"enrol-code-{role}"):
+        assert browser.find_elements(By.ID, "totp-secret") == []
+        fill(browser, code=site.mailed_code(email))
+        submit(browser, "#enrol-email button[type=submit]")
     with page_check(browser, site, f"enrol-{role}"):
         assert browser.find_element(By.CSS_SELECTOR, ".qr svg path")
         secret = text(browser, "totp-secret")
     totp = pyotp.TOTP(secret)
     fill(browser, password=PASSWORD, password2=PASSWORD, code=totp.now())
-    submit(browser, "form button[type=submit]")
+    submit(browser, "#enrol-finish button[type=submit]")
     assert "Đã đăng ký" in browser.find_element(By.TAG_NAME, "h1").text
+    access_log = site.server_log()
+    assert link[1] not in access_log  # the token never reaches a log
+    assert '"GET /console/enrol/…" 200' in access_log
     go(browser, site, "/console/sign-in")
     # The enrolment used this 30 s step's code; a code is accepted once, so sign in with the
     # next step's, which the server accepts for clock drift.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyotp
 import pytest
@@ -13,10 +13,14 @@ from werkzeug.test import TestResponse
 
 from gateway.clock import FakeClock
 from gateway.console.staff import add_staff
+from gateway.delivery.carriers import FakeTransport
+from gateway.delivery.mail import FakeMailer
 from gateway.runtime import Runtime
 
 PASSWORD = "a long staff passphrase"
+ENROL_PAGE = "/console/enrol"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_MAILED_CODE = re.compile(r"là: (\d{6})")
 
 
 @pytest.fixture
@@ -72,32 +76,74 @@ def enrol_link(runtime: Runtime, email: str, role: str) -> str:
 
 def secret_on(page: TestResponse) -> str:
     found = re.search(r'id="totp-secret">([A-Z2-7]+)<', page.get_data(as_text=True))
-    assert found
+    assert found, page.get_data(as_text=True)[:2000]
     return found[1]
 
 
+def open_link(client: FlaskClient, link: str) -> TestResponse:
+    """Open an enrolment link as a browser does: the token becomes a cookie, then the page
+    without it loads (and a code goes to the member's address)."""
+    swap = client.get(link)
+    assert swap.status_code == 200, swap.get_data(as_text=True)
+    assert ENROL_PAGE in swap.get_data(as_text=True)
+    return client.get(ENROL_PAGE)
+
+
+@dataclass
+class Mailbox:
+    """The staff's mailboxes: the worker sends what the console queued; the test reads it."""
+
+    runtime: Runtime
+    mailer: FakeMailer = field(default_factory=FakeMailer)
+
+    def code_for(self, email: str) -> str:
+        """Send the queued mail, and return the newest enrolment code ``email`` received."""
+        carriers = {name: FakeTransport() for name in self.runtime.settings.carriers}
+        self.runtime.worker(carriers, self.mailer).dispatch_outbox()
+        mails = self.mailer.to(email)
+        codes = [found[1] for mail in mails if (found := _MAILED_CODE.search(mail.text))]
+        assert codes, mails
+        return codes[-1]
+
+
 @pytest.fixture
-def enrolled(client: FlaskClient, runtime: Runtime, clock: FakeClock) -> Callable[..., Member]:
-    """Add and enrol a member through the enrolment page."""
+def mailbox(runtime: Runtime) -> Mailbox:
+    return Mailbox(runtime)
 
-    def make(role: str, email: str | None = None) -> Member:
-        email = email or f"{role}@example.vn"
-        link = enrol_link(runtime, email, role)
-        page = client.get(link)
-        member = Member(email, role, secret_on(page), clock)
-        answer = client.post(
-            link,
-            data={
-                "csrf_token": csrf_of(page),
-                "password": PASSWORD,
-                "password2": PASSWORD,
-                "code": member.code(),
-            },
-        )
-        assert answer.status_code == 200, answer.get_data(as_text=True)
-        return member
 
-    return make
+def seed_page(client: FlaskClient, mailbox: Mailbox, link: str, email: str) -> TestResponse:
+    """Open the link and type the mailed code: the page with the QR code and the seed."""
+    page = open_link(client, link)
+    answer = client.post(
+        ENROL_PAGE,
+        data={"csrf_token": csrf_of(page), "step": "email", "code": mailbox.code_for(email)},
+    )
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    return client.get(ENROL_PAGE)
+
+
+def finish_enrolment(client: FlaskClient, page: TestResponse, code: str) -> TestResponse:
+    """Choose the password and type the authenticator's first code on the seed page."""
+    form = {"step": "finish", "password": PASSWORD, "password2": PASSWORD, "code": code}
+    return client.post(ENROL_PAGE, data={"csrf_token": csrf_of(page), **form})
+
+
+def enrol(
+    client: FlaskClient, mailbox: Mailbox, clock: FakeClock, role: str, email: str | None = None
+) -> Member:
+    """Add a member of ``role`` and enrol them through the enrolment pages."""
+    email = email or f"{role}@example.vn"
+    page = seed_page(client, mailbox, enrol_link(mailbox.runtime, email, role), email)
+    member = Member(email, role, secret_on(page), clock)
+    answer = finish_enrolment(client, page, member.code())
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return member
+
+
+@pytest.fixture
+def enrolled(client: FlaskClient, mailbox: Mailbox, clock: FakeClock) -> Callable[..., Member]:
+    """Add and enrol a member through the enrolment pages."""
+    return lambda role, email=None: enrol(client, mailbox, clock, role, email)
 
 
 def sign_in(client: FlaskClient, member: Member, *, password: str = PASSWORD) -> TestResponse:

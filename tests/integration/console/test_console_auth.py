@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -13,20 +14,27 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
+from gateway.accounts.passwords import DEFAULT_HASHER, Hasher
 from gateway.app import create_app
 from gateway.cli import cli
 from gateway.clock import FakeClock
+from gateway.console.signin import REFUSED
 from gateway.models import AuditEvent, StaffMember
 from gateway.runtime import Runtime
 from tests.conftest import make_app
 from tests.integration.console.conftest import (
+    ENROL_PAGE,
     PASSWORD,
+    Mailbox,
     Member,
     csrf_of,
     enrol_link,
+    finish_enrolment,
     post_form,
     secret_on,
+    seed_page,
     sign_in,
 )
 
@@ -45,6 +53,7 @@ def staff_cli(
 def test_staff_add_prints_a_link_that_enrols_once(
     client: FlaskClient,
     clock: FakeClock,
+    mailbox: Mailbox,
     staff_cli: Callable[..., Result],
 ) -> None:
     result = staff_cli("add", "Lan@Example.vn", "--role", "finance")
@@ -52,14 +61,14 @@ def test_staff_add_prints_a_link_that_enrols_once(
     link = re.search(r"http://localhost:8000(/console/enrol/\S+)", result.stdout)
     assert link
 
-    page = client.get(link[1])
+    page = seed_page(client, mailbox, link[1], "lan@example.vn")
     assert page.status_code == 200
     assert "<svg" in page.get_data(as_text=True)  # the QR code, inline
     member = Member("lan@example.vn", "finance", secret_on(page), clock)
-    form = {"csrf_token": csrf_of(page), "password": PASSWORD, "password2": PASSWORD}
-    assert client.post(link[1], data={**form, "code": member.code()}).status_code == 200
+    assert finish_enrolment(client, page, member.code()).status_code == 200
 
     assert client.get(link[1]).status_code == 404  # used up
+    assert client.get(ENROL_PAGE).status_code == 404
     assert sign_in(client, member).headers["Location"] == "/console/charges"
 
 
@@ -106,6 +115,7 @@ def test_staff_add_refuses_a_bad_role_or_a_second_add(staff_cli: Callable[..., R
 def test_enrolment_refuses_a_bad_password_or_code_and_sets_nothing(
     client: FlaskClient,
     runtime: Runtime,
+    mailbox: Mailbox,
     session: Session,
     clock: FakeClock,
     password: str,
@@ -114,15 +124,16 @@ def test_enrolment_refuses_a_bad_password_or_code_and_sets_nothing(
     message: str,
 ) -> None:
     link = enrol_link(runtime, "lan@example.vn", "finance")
-    page = client.get(link)
+    page = seed_page(client, mailbox, link, "lan@example.vn")
     secret = secret_on(page)
     code = pyotp.TOTP(secret).at(clock.now()) if good_code else "000000"
-    form = {"csrf_token": csrf_of(page), "password": password, "password2": password2, "code": code}
+    form = {"step": "finish", "password": password, "password2": password2, "code": code}
 
-    answer = client.post(link, data=form)
+    answer = client.post(ENROL_PAGE, data={"csrf_token": csrf_of(page), **form})
 
     assert answer.status_code == 400
     assert message in answer.get_data(as_text=True)
+    assert secret_on(answer) == secret  # the same seed, to try again
     staff = session.scalars(select(StaffMember)).one()
     assert staff.password_hash is None and staff.enrolled_at is None
     assert client.get(link).status_code == 200  # the link still works
@@ -154,7 +165,7 @@ def test_sign_in_needs_the_password_and_a_fresh_code(
 
     for answer in (wrong_password, no_code, unknown):
         assert answer.status_code == 401
-        assert "Email, mật khẩu hoặc mã xác thực không đúng." in answer.get_data(as_text=True)
+        assert REFUSED in answer.get_data(as_text=True)
     good = sign_in(client, member)
     assert good.status_code == 302 and good.headers["Location"] == "/console/overview"
 
@@ -191,7 +202,7 @@ def test_wrong_sign_ins_make_the_next_wait_longer_and_land_in_the_audit(
         },
     )
     assert blocked.status_code == 401
-    assert "Thử lại sau" in blocked.get_data(as_text=True)
+    assert REFUSED in blocked.get_data(as_text=True)
     for expected in (2, 4, 8):
         assert sign_in(client, member, password="guess").status_code == 401  # code() waits 30 s
         session.expire_all()
@@ -207,6 +218,63 @@ def test_wrong_sign_ins_make_the_next_wait_longer_and_land_in_the_audit(
     assert outcomes[-1] == ("staff_sign_in", "ok")
     assert all(e.detail and e.detail.startswith("ip=127.0.0.1") for e in events)
     assert all(PASSWORD not in (e.detail or "") for e in events)
+
+
+class CountingHasher:
+    """The real hasher, noting which stored hash each verification ran against."""
+
+    def __init__(self, inner: Hasher) -> None:
+        self.inner = inner
+        self.verified: list[str | None] = []
+
+    def hash(self, password: str) -> str:
+        return self.inner.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        self.verified.append(password_hash)
+        return self.inner.verify(password_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self.inner.needs_rehash(password_hash)
+
+
+def error_of(answer: TestResponse) -> str:
+    found = re.search(r'<p class="error" role="alert">([^<]*)</p>', answer.get_data(as_text=True))
+    assert found, answer.get_data(as_text=True)
+    return found[1]
+
+
+def test_a_blocked_try_gets_the_answer_and_the_hash_of_any_failure(
+    app: Flask,
+    client: FlaskClient,
+    runtime: Runtime,
+    enrolled: Callable[..., Member],
+    clock: FakeClock,
+    session: Session,
+) -> None:
+    member = enrolled("finance")
+    for _ in range(3):
+        assert sign_in(client, member, password="guess").status_code == 401
+    hasher = CountingHasher(DEFAULT_HASHER)
+    app.extensions["gateway"] = dataclasses.replace(runtime, hasher=hasher)
+    now_code = pyotp.TOTP(member.secret).at(clock.now())  # in the 1 s wait: no clock move
+
+    blocked = post_form(
+        client,
+        "/console/sign-in",
+        {"email": member.email, "password": PASSWORD, "code": now_code},
+    )
+    stranger = post_form(
+        client,
+        "/console/sign-in",
+        {"email": "nobody@example.vn", "password": PASSWORD, "code": now_code},
+    )
+
+    assert blocked.status_code == stranger.status_code == 401
+    assert error_of(blocked) == error_of(stranger) == REFUSED
+    staff = session.scalars(select(StaffMember)).one()
+    assert hasher.verified == [staff.password_hash, None]  # one argon2 check each
+    assert staff.failed_signins == 3  # a try during the wait does not lengthen it
 
 
 def test_a_form_without_its_csrf_token_changes_nothing(

@@ -14,22 +14,25 @@ from sqlalchemy.orm import Session
 from gateway.clock import FakeClock
 from gateway.models import AuditEvent, StaffMember
 from tests.integration.console.conftest import (
-    PASSWORD,
+    Mailbox,
     Member,
     csrf_of,
+    finish_enrolment,
     post_form,
     secret_on,
+    seed_page,
     sign_in,
 )
 
 
-def enrol_from(client: FlaskClient, html: str, clock: FakeClock, email: str, role: str) -> Member:
+def enrol_from(
+    client: FlaskClient, mailbox: Mailbox, html: str, clock: FakeClock, email: str, role: str
+) -> Member:
     link = re.search(r'id="enrol-link">http://localhost:8000(/console/enrol/[^<]+)<', html)
     assert link, html
-    page = client.get(link[1])
+    page = seed_page(client, mailbox, link[1], email)
     member = Member(email, role, secret_on(page), clock)
-    form = {"csrf_token": csrf_of(page), "password": PASSWORD, "password2": PASSWORD}
-    assert client.post(link[1], data={**form, "code": member.code()}).status_code == 200
+    assert finish_enrolment(client, page, member.code()).status_code == 200
     return member
 
 
@@ -38,6 +41,7 @@ def test_an_admin_adds_a_member_who_enrols_with_the_link_shown_once(
     client: FlaskClient,
     signed_in: Callable[[str], Member],
     clock: FakeClock,
+    mailbox: Mailbox,
     session: Session,
 ) -> None:
     admin = signed_in("admin")
@@ -47,7 +51,7 @@ def test_an_admin_adds_a_member_who_enrols_with_the_link_shown_once(
     assert answer.status_code == 200
     newcomer = app.test_client()
     member = enrol_from(
-        newcomer, answer.get_data(as_text=True), clock, "hoa@example.vn", "operator"
+        newcomer, mailbox, answer.get_data(as_text=True), clock, "hoa@example.vn", "operator"
     )
     assert sign_in(newcomer, member).headers["Location"] == "/console/overview"
     listing = client.get("/console/staff").get_data(as_text=True)
@@ -87,6 +91,7 @@ def test_reset_and_disable_need_a_confirmation_and_end_the_members_sessions(
     enrolled: Callable[..., Member],
     session: Session,
     clock: FakeClock,
+    mailbox: Mailbox,
 ) -> None:
     other = app.test_client()
     member = enrolled("finance", "lan@example.vn")
@@ -103,7 +108,8 @@ def test_reset_and_disable_need_a_confirmation_and_end_the_members_sessions(
     assert reset.status_code == 200
     assert other.get("/console/charges").status_code == 302  # signed out
     assert sign_in(other, member).status_code == 401  # the old password and TOTP are gone
-    again = enrol_from(other, reset.get_data(as_text=True), clock, member.email, "finance")
+    html = reset.get_data(as_text=True)
+    again = enrol_from(other, mailbox, html, clock, member.email, "finance")
     assert sign_in(other, again).status_code == 302
 
     disabled = post_form(client, f"{path}/disable", {"confirm": "yes"}, page="/console/staff")
