@@ -36,6 +36,7 @@ class EmailKind(enum.Enum):
     RECOVERED = "recovered"
     SMART_OTP_ON = "smart_otp_on"
     SMART_OTP_OFF = "smart_otp_off"
+    STAFF_ENROL_CODE = "staff_enrol_code"
 
 
 _OTP_WARNING = (
@@ -156,6 +157,20 @@ TEMPLATES: dict[EmailKind, tuple[str, tuple[str, ...]]] = {
             "Xin chào,",
             "Lúc {when}, Smart OTP của tài khoản {account} đã bị tắt.",
             "Nếu không phải bạn thực hiện, hãy gọi ngay tổng đài {hotline}.",
+        ),
+    ),
+    # The staff console's enrolment page shows the TOTP seed only after this code is typed:
+    # whoever else holds the link does not read the member's mailbox.
+    EmailKind.STAFF_ENROL_CODE: (
+        "Mã xác nhận đăng ký bảng điều khiển 8079",
+        (
+            "Xin chào,",
+            "Mã xác nhận để đăng ký tài khoản nhân viên {account} trên bảng điều khiển 8079 "
+            "là: {otp}",
+            "Mã có hiệu lực trong {minutes} phút và chỉ dùng được một lần. Chỉ nhập mã trên "
+            "trang đăng ký bạn vừa mở; không đưa mã cho bất kỳ ai, kể cả quản trị viên.",
+            "Nếu bạn không mở liên kết đăng ký, hãy báo ngay cho quản trị viên: liên kết có thể "
+            "đã lọt ra ngoài.",
         ),
     ),
     EmailKind.RECOVERED: (

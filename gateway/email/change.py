@@ -38,11 +38,11 @@ def request_email_change(
     the new address."""
     # Its own transactions: no lock is held while the password is hashed (issue 17).
     proven = prove_chosen_password(ctx, identifier, password, action="email_change_request")
+    require_step_up(ctx, proven.id, smart_otp_code)
     settings, now = ctx.settings, ctx.now
     with ctx.sessions.begin() as session:
         account = session.get(Account, proven.id, with_for_update=True)
         assert account is not None
-        require_step_up(session, account.id, smart_otp_code, now)
         limited = otps_sent(session, account.id, now - settings.otp_window) >= (
             settings.otp_emails_per_account
         )
@@ -86,9 +86,9 @@ def confirm_email_change(
 ) -> bool:
     """Make the address the OTP went to the account's email; tell every channel on file."""
     account = lock_active_account(session, identifier)
-    otp = None
-    if account is not None:
-        otp = use_otp(session, account, code, purpose=EMAIL_CHANGE, settings=settings, now=now)
+    # Tried for an unknown number too: the same statements, so the same time (issue 22).
+    account_id = account.id if account else None
+    otp = use_otp(session, account_id, code, purpose=EMAIL_CHANGE, settings=settings, now=now)
     if account is None or otp is None:
         record_event(
             session,
@@ -96,7 +96,7 @@ def confirm_email_change(
             channel="email",
             outcome="wrong_otp",
             subject=mask_id(identifier),
-            account_id=account.id if account else None,
+            account_id=account_id,
             client_ip=client_ip,
             now=now,
         )

@@ -1,9 +1,12 @@
 """One-time codes sent by email: 6 digits, short-lived, single use, stored as a keyed hash.
 
-Wrong codes count per account across resends (a new code does not reset the count); past the
-limit the account's codes are void and no code is accepted until the lockout ends. The caller
-locks the account row first (:func:`gateway.accounts.services.lock_active_account`), and
-using a code is a conditional UPDATE, so of many concurrent right answers exactly one wins.
+Wrong codes count against the live code only (``otps.attempts``): past the limit that code is
+dead, and the owner's next one starts its own count. With no live code there is nothing to
+guess and nothing is counted, so a stranger cannot lock the owner out of a code not yet asked
+for (issue 22); a code is mailed only when it can be used. An unknown number runs the same
+statements against no row, so the answer takes as long. The caller locks the account row
+first (:func:`gateway.accounts.services.lock_active_account`), and using a code is a
+conditional UPDATE, so of many concurrent right answers exactly one wins.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.accounts.passwords import keyed_hash, keyed_hash_matches
@@ -70,42 +73,37 @@ def issue_otp(
 
 def use_otp(
     session: Session,
-    account: Account,
+    account_id: int | None,
     code: str,
     *,
     purpose: str,
     settings: Settings,
     now: dt.datetime,
 ) -> Otp | None:
-    """Use up the account's live code if ``code`` is it; else count a wrong try, return None."""
-    if account.otp_locked_until is not None:
-        if account.otp_locked_until > now:
-            return None
-        account.otp_failures, account.otp_locked_until = 0, None
+    """Use up the account's live code if ``code`` is it; else count a wrong try, return None.
+
+    ``account_id`` None (an unknown number) reads and writes as a known one does, matching no
+    row, so the time taken tells nothing.
+    """
+    owner = _NOBODY if account_id is None else account_id
     live = session.scalars(
-        select(Otp)
-        .where(
-            Otp.account_id == account.id,
-            Otp.purpose == purpose,
-            Otp.consumed_at.is_(None),
-            Otp.expires_at > now,
-            Otp.attempts < settings.otp_max_failures,
-        )
-        .order_by(Otp.id.desc())
-        .limit(1)
+        select(Otp).where(*_live(owner, purpose, settings, now)).order_by(Otp.id.desc()).limit(1)
     ).one_or_none()
-    key = code_key(account.id, purpose, code)
+    key = code_key(owner, purpose, code)
     if live is not None and keyed_hash_matches(settings.secret_key, live.code_hash, key):
         used = session.execute(
             update(Otp).where(Otp.id == live.id, Otp.consumed_at.is_(None)).values(consumed_at=now)
         )
         if used.rowcount != 1:  # type: ignore[attr-defined]
             return None  # a concurrent request used it first
-        account.otp_failures = 0
         return live
-    if _just_used(session, account, purpose, keyed_hash(settings.secret_key, key), settings, now):
+    if _just_used(session, owner, purpose, keyed_hash(settings.secret_key, key), settings, now):
         return None  # the same right code sent twice (a double click) is no guess
-    _count_failure(session, account, live, settings, now)
+    # Counted in SQL against the live code only, so concurrent wrong guesses are all counted
+    # and none past the limit; with no live code this matches no row.
+    session.execute(
+        update(Otp).where(*_live(owner, purpose, settings, now)).values(attempts=Otp.attempts + 1)
+    )
     return None
 
 
@@ -114,44 +112,39 @@ def code_key(account_id: int, purpose: str, code: str) -> str:
     return f"otp|{account_id}|{purpose}|{code}"
 
 
+# No account has id 0 (ids start at 1): an unknown number's statements match no row.
+_NOBODY = 0
+
+
+def _live(
+    account_id: int, purpose: str, settings: Settings, now: dt.datetime
+) -> tuple[ColumnElement[bool], ...]:
+    """Return what makes a code usable: unused, unexpired, and not yet tried too often."""
+    return (
+        Otp.account_id == account_id,
+        Otp.purpose == purpose,
+        Otp.consumed_at.is_(None),
+        Otp.expires_at > now,
+        Otp.attempts < settings.otp_max_failures,
+    )
+
+
 def _hash(settings: Settings, account_id: int, purpose: str, code: str) -> str:
     return keyed_hash(settings.secret_key, code_key(account_id, purpose, code))
 
 
 def _just_used(
     session: Session,
-    account: Account,
+    account_id: int,
     purpose: str,
     expected: str,
     settings: Settings,
     now: dt.datetime,
 ) -> bool:
     query = select(Otp.id).where(
-        Otp.account_id == account.id,
+        Otp.account_id == account_id,
         Otp.purpose == purpose,
         Otp.code_hash == expected,
         Otp.consumed_at > now - settings.otp_ttl,
     )
     return session.scalars(query.limit(1)).first() is not None
-
-
-def _count_failure(
-    session: Session, account: Account, live: Otp | None, settings: Settings, now: dt.datetime
-) -> None:
-    # Counted in SQL, so concurrent wrong guesses are all counted.
-    session.execute(
-        update(Account)
-        .where(Account.id == account.id)
-        .values(otp_failures=Account.otp_failures + 1, updated_at=now)
-    )
-    if live is not None:
-        session.execute(update(Otp).where(Otp.id == live.id).values(attempts=Otp.attempts + 1))
-    session.refresh(account, ["otp_failures"])
-    if account.otp_failures >= settings.otp_max_failures:
-        account.otp_locked_until = now + settings.otp_lockout
-        # Void every code still live: after the lockout, a guess needs a fresh code.
-        session.execute(
-            update(Otp)
-            .where(Otp.account_id == account.id, Otp.consumed_at.is_(None), Otp.expires_at > now)
-            .values(expires_at=now)
-        )

@@ -158,13 +158,11 @@ def verify_recovery(
     """Check the OTP; then set the chosen password (hashed by the caller), or say that a
     restricted session may be granted for the account returned."""
     account = lock_active_account(session, identifier)
-    otp = None
-    if account is not None:
-        otp = use_otp(session, account, code, purpose=RECOVERY, settings=settings, now=now)
+    # Tried for an unknown number too: the same statements, so the same time (issue 22).
+    account_id = account.id if account else None
+    otp = use_otp(session, account_id, code, purpose=RECOVERY, settings=settings, now=now)
     if account is None or otp is None or account.email is None:
-        _audit(
-            session, identifier, account.id if account else None, Verified.REFUSED, now, client_ip
-        )
+        _audit(session, identifier, account_id, Verified.REFUSED, now, client_ip)
         return Verified.REFUSED, None
     # The code proved the address on file: earlier wrong passwords no longer hold the owner.
     clear_failures(session, [account.bhxh, account.personal_id])
