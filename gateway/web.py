@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import get_content_length
 
 from gateway import fields
 from gateway.errors import InvalidPayload, RequestRefused, UnsupportedMediaType
 from gateway.runtime import Runtime
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 log = logging.getLogger(__name__)
 
 HTTP_CODES = {
     400: "bad_request",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -84,8 +90,83 @@ def refusal_reason(response: Response) -> str | None:
     return code if isinstance(code, str) and code.isidentifier() else f"http_{response.status_code}"
 
 
+UNREADABLE = (
+    "the request body could not be read whole: its chunked encoding is broken, or it ended "
+    "before its Content-Length"
+)
+
+
+class WholeBody:
+    """The request body as the app reads it (``wsgi.input``): whole, or refused.
+
+    The server reads the framing, and each fails in its own way when it is broken: gunicorn
+    raises its parse errors (a chunk size that is not hexadecimal: ``InvalidChunkSize``) and
+    hands over what came when the client stops before its Content-Length; werkzeug's server
+    raises OSError. Any of these becomes :class:`InvalidPayload`, which every caller already
+    answers with a 400 in its own shape (the JSON error, each carrier kind's refusal, the
+    pages'), before anything is stored. Read errors are never worth a 500 or a traceback.
+    """
+
+    def __init__(self, stream: IO[bytes], length: int | None) -> None:
+        self._stream = stream
+        self._length = length  # None: chunked, or no body
+        self._seen = 0
+        self._failed = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read like ``wsgi.input``; refuse the request when the body breaks or ends short."""
+        data = self._guarded(self._stream.read, size)
+        if not data or size is None or size < 0:
+            self._check_complete()
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        """Read one line like ``wsgi.input``, with the same refusals as :meth:`read`."""
+        data = self._guarded(self._stream.readline, size)
+        if not data:
+            self._check_complete()
+        return data
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        """Read the remaining lines."""
+        return list(self)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def _guarded(self, read: Callable[..., bytes], size: int | None) -> bytes:
+        if self._failed:
+            raise InvalidPayload(UNREADABLE)
+        try:
+            data = read() if size is None else read(size)
+        except Exception as exc:  # the server's own: gunicorn's parse errors, OSError, ...
+            self._failed = True
+            log.info("request body unreadable (%s)", type(exc).__name__)
+            raise InvalidPayload(UNREADABLE) from exc
+        self._seen += len(data)
+        return data
+
+    def _check_complete(self) -> None:
+        if self._length is not None and self._seen < self._length:
+            self._failed = True
+            log.info("request body ended after %d of %d bytes", self._seen, self._length)
+            raise InvalidPayload(UNREADABLE)
+
+
+def whole_bodies(wsgi_app: WSGIApplication) -> WSGIApplication:
+    """Wrap a WSGI app so that it reads every request body through :class:`WholeBody`."""
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        environ["wsgi.input"] = WholeBody(environ["wsgi.input"], get_content_length(environ))
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def install(app: Flask) -> None:
-    """Register the session teardown and the JSON error handlers."""
+    """Register the body guard, the session teardown and the JSON error handlers."""
+    app.wsgi_app = whole_bodies(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

@@ -18,7 +18,13 @@ from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 
 from gateway.delivery.carriers import Answer, CarrierKind, WebhookRequest, kind_of
 from gateway.delivery.outbox import record_delivery
-from gateway.errors import PayloadTooLarge, RequestRefused, UnknownCarrier, WrongShortcode
+from gateway.errors import (
+    InvalidPayload,
+    PayloadTooLarge,
+    RequestRefused,
+    UnknownCarrier,
+    WrongShortcode,
+)
 from gateway.settings import CarrierSettings
 from gateway.sms.inbox import accept_inbound
 from gateway.web import db_session, note_refusal, runtime
@@ -98,16 +104,28 @@ def _incoming(carrier: str) -> tuple[CarrierSettings, CarrierKind, WebhookReques
     kind = kind_of(config)
     if request.method not in kind.methods:
         raise MethodNotAllowed(sorted(kind.methods))
+    headers = dict(request.headers.items())
     try:
-        body = request.get_data()  # over GATEWAY_MAX_BODY_BYTES: refused before it is read
-    except RequestEntityTooLarge:
-        error = PayloadTooLarge(f"body over {runtime().settings.max_body_bytes} bytes")
-        hook = WebhookRequest(request.method, request.query_string, {}, b"", request.remote_addr)
+        # Over GATEWAY_MAX_BODY_BYTES: refused before it is read. Broken framing (a bad chunk,
+        # a body short of its Content-Length): InvalidPayload, from gateway.web.WholeBody.
+        body = request.get_data()
+    except (RequestEntityTooLarge, InvalidPayload) as exc:
+        error = (
+            exc
+            if isinstance(exc, InvalidPayload)
+            else PayloadTooLarge(f"body over {runtime().settings.max_body_bytes} bytes")
+        )
+        note_refusal(error.code)
+        log.info("request for %s refused: %s (%s)", config.name, error.code, error.reason)
+        # Answered in the shape of the request as far as it was read: its headers, no body.
+        hook = WebhookRequest(
+            request.method, request.query_string, headers, b"", request.remote_addr
+        )
         raise _Answered(kind.answer_refused(hook, error)) from None
     hook = WebhookRequest(
         method=request.method,
         query=request.query_string,
-        headers=dict(request.headers.items()),
+        headers=headers,
         body=body,
         # The direct peer: behind a reverse proxy, configure ProxyFix (docs/carriers.md).
         remote_addr=request.remote_addr,

@@ -7,9 +7,11 @@ against requests recorded from the real carrier gateways (tests/payloads/).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime as dt
 import hmac
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
@@ -25,6 +27,10 @@ from parsers import InvalidPhoneNumber, normalise_phone
 MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 1600  # ten concatenated parts; anything longer is not an SMS
 UCS2_CHARSETS = frozenset({"utf-16be", "utf-16", "ucs-2", "ucs2", "iso-10646-ucs-2"})
+# What a charset name may look like (RFC 2978: at most 40 characters; IANA's names also use
+# "." and ":"). Anything else is refused before Python's codec search sees it.
+_CHARSET_NAME = re.compile(r"[A-Za-z0-9._:+-]{1,40}")
+_ESCAPE_CODECS = frozenset({"unicode-escape", "raw-unicode-escape"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +111,12 @@ def verify_token(request: WebhookRequest, carrier: CarrierSettings) -> None:
 def decode_text(
     raw: bytes, *, ucs2: bool, eight_bit: bool = False, charset: str | None = None
 ) -> str:
-    """Decode an SMS body: UCS-2 as UTF-16BE, 8-bit as UTF-8 when valid else Latin-1."""
+    """Decode an SMS body: UCS-2 as UTF-16BE, 8-bit as UTF-8 when valid else Latin-1.
+
+    A named charset must be a text encoding (see :func:`_text_codec`); a message that can never
+    be read is refused like any malformed one, with the carrier's 4xx, since a 5xx would only
+    have the carrier send it again and again.
+    """
     if ucs2:
         encoding = "utf-16-be"
     elif eight_bit:
@@ -114,15 +125,29 @@ def decode_text(
         except UnicodeDecodeError:
             encoding = "latin-1"
     else:
-        encoding = charset or "utf-8"
+        encoding = _text_codec(charset or "utf-8")
     try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise InvalidPayload(f"unknown charset {encoding!r}") from None
-    try:
-        return _checked(raw.decode(encoding).removeprefix("\ufeff"))
-    except UnicodeDecodeError:
+        text = raw.decode(encoding)
+    except UnicodeError:  # UnicodeDecodeError, and the bare UnicodeError of idna or undefined
         raise InvalidPayload(f"text is not valid {encoding}") from None
+    return _checked(text.removeprefix("\ufeff"))
+
+
+def _text_codec(charset: str) -> str:
+    """Return the codec that reads a charset as text, or refuse the name.
+
+    Any text encoding Python knows is read (utf-8, iso-8859-1, windows-1258, ...): Kannel's
+    alt-charset may name any of them. Refused: an unknown name; a codec that turns bytes into
+    bytes (rot13, zlib, base64, hex: Python's own flag, which ``bytes.decode`` checks too);
+    and the escape codecs, which read ``\\u0041`` rather than characters.
+    """
+    codec = None
+    if _CHARSET_NAME.fullmatch(charset):
+        with contextlib.suppress(LookupError):  # an unknown name
+            codec = codecs.lookup(charset)
+    if codec is None or not codec._is_text_encoding or codec.name in _ESCAPE_CODECS:
+        raise InvalidPayload(f"charset {charset[:40]!r} is not a known text encoding")
+    return codec.name
 
 
 def text_field(value: bytes | None, name: str) -> str:

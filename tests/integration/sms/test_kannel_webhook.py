@@ -102,6 +102,25 @@ def test_refusals_are_non_2xx_with_a_short_body_and_store_nothing(
     assert stored_messages(session) == 0
 
 
+@pytest.mark.parametrize("charset", ["rot13", "zlib", "base64", "hex", "no-such-charset"])
+def test_a_charset_that_is_not_a_text_encoding_is_refused_for_good(
+    client: FlaskClient, session: Session, charset: str
+) -> None:
+    # A 4xx, not a 503: Kannel would retry a message that can never be read.
+    posted = replay(
+        client, "kannel_mo_post.http", headers={"Content-Type": f"text/plain; charset={charset}"}
+    )
+    got = replay(
+        client,
+        "kannel_mo_get.http",
+        target=path_and_query("kannel_mo_get.http") + f"&charset={charset}",
+    )
+
+    assert (posted.status_code, posted.data) == (400, b"invalid_payload")
+    assert (got.status_code, got.data) == (400, b"invalid_payload")
+    assert stored_messages(session) == 0
+
+
 def test_allow_list_refuses_other_addresses(environ: dict[str, str], clock: FakeClock) -> None:
     app = make_app(load_settings({**environ, "CARRIER_KANNEL_ALLOW_IPS": "10.0.0.0/8"}), clock)
     client = app.test_client()
