@@ -2,7 +2,9 @@
 
 Length only (8 or more by GATEWAY_MIN_PASSWORD_LENGTH, up to 128), any Unicode compared in
 NFKC, no composition rules and no truncation. Refused: the 30,000 most common passwords that
-zxcvbn ships (its "passwords" frequency list, from leaked password sets), and passwords that
+zxcvbn ships (its "passwords" frequency list, from leaked password sets), the words people
+here pick and the service's own name with only digits and symbols added ("Matkhau@123",
+"Bảo hiểm 2024", "VssID@123"; compared without accents, capitals or spaces), and passwords that
 contain the account's own identifiers. Every refusal says why, in words a person understands.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Iterable, Iterator
+from importlib import resources
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -36,6 +39,17 @@ def check_new_password(
     folded = normalised.casefold()
     if folded in _common_passwords() or folded.replace(" ", "") in _common_passwords():
         _refuse("the new password is one of the most common passwords; choose a less usual one")
+    core = _core_word(folded)
+    if core in _SERVICE_WORDS:
+        _refuse(
+            "the new password is this service's name with digits or symbols added; "
+            "choose one others cannot guess"
+        )
+    if core in _vietnamese_words():
+        _refuse(
+            "the new password is a common Vietnamese password with digits or symbols added; "
+            "choose a less usual one"
+        )
     if len(set(folded)) == 1:
         _refuse("the new password repeats one character; choose a less usual one")
     for identifier in identifiers:
@@ -60,6 +74,29 @@ def normalise_password(password: str) -> str:
 @functools.cache
 def _common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _core_word(folded: str) -> str:
+    """Return the word a password is built on: its letters without accents ("Mật khẩu@1" ->
+    "matkhau"), or its digits when it has no letters ("1234-1234" -> "12341234")."""
+    bare = unicodedata.normalize("NFKD", folded.replace("đ", "d"))
+    letters = "".join(c for c in bare if "a" <= c <= "z")
+    return letters or "".join(c for c in bare if c.isdigit())
+
+
+# The service's own names: a password made of one of these and digits is the first one tried.
+_SERVICE_WORDS = frozenset(
+    ("bhxh", "vssid", "vss", "baohiem", "baohiemxahoi", "bhyt", "baohiemyte", "bhxhvn", "vssidvn")
+)
+
+
+@functools.cache
+def _vietnamese_words() -> frozenset[str]:
+    """The words of data/vietnamese_passwords.txt (its header says where they come from)."""
+    text = resources.files(__package__).joinpath("data/vietnamese_passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 def _identifier_forms(account: Account) -> Iterator[str]:

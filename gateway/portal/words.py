@@ -19,6 +19,16 @@ _WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "Hãy chọn mật khẩu ít gặp hơn, ví dụ một câu ngắn.",
         ),
         (
+            r"this service's name with digits",
+            "Mật khẩu mới là tên dịch vụ (BHXH, VssID, bảo hiểm...) thêm vài chữ số hoặc ký hiệu, "
+            "rất dễ bị đoán. Hãy chọn mật khẩu khác, ví dụ một câu ngắn.",
+        ),
+        (
+            r"common Vietnamese password with digits",
+            "Mật khẩu mới là một từ hoặc tên phổ biến ở Việt Nam thêm vài chữ số hoặc ký hiệu, "
+            "rất dễ bị đoán. Hãy chọn mật khẩu khác, ví dụ một câu ngắn.",
+        ),
+        (
             r"repeats one character",
             "Mật khẩu mới chỉ lặp lại một ký tự. Hãy chọn mật khẩu khác.",
         ),
