@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
+from gateway.delivery.mail import FakeMailer
 from gateway.settings import load_settings
+from gateway.worker import Worker
 from tests.conftest import base_environ, make_app
 from tests.harness import Phones, add_account
 
@@ -84,6 +87,65 @@ def test_a_matching_and_a_wrong_email_recovery_move_the_same_counters(
     unmatched = ask("someone.else@example.vn")
 
     assert matched == unmatched
+
+
+def counts(client: FlaskClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every counted sample of a scrape: counters, gauges and histogram counts, no timings."""
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(True)
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.name.endswith(("_sum", "_bucket", "_created"))
+    }
+
+
+def ask_and_work(
+    client: FlaskClient, worker: Worker, email: str
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Ask for an email recovery, let the worker match it and mail; return what moved."""
+    before = counts(client)
+    answer = client.post(
+        "/api/v1/recovery/email",
+        json={"bhxh": "0123456789", "email": email},
+        headers={"X-App-Credential": "app-credential-0123456789"},
+    )
+    assert answer.status_code == 202
+    worker.drain()
+    after = counts(client)
+    return {
+        key: value - before.get(key, 0)
+        for key, value in after.items()
+        if value != before.get(key, 0)
+    }
+
+
+BATCHES = "gateway_worker_batch_duration_seconds_count"
+
+
+def test_once_the_worker_mailed_the_code_a_matching_pair_still_moves_the_same_counters(
+    client: FlaskClient, session: Session, mail_worker: Worker, mailer: FakeMailer
+) -> None:
+    add_account(session).email = "nguyen.van.a@example.vn"
+    session.commit()
+
+    matched = ask_and_work(client, mail_worker, "nguyen.van.a@example.vn")
+    assert len(mailer.to("nguyen.van.a@example.vn")) == 1  # the code did go out
+    unmatched = ask_and_work(client, mail_worker, "someone.else@example.vn")
+
+    without_batches = {key: value for key, value in matched.items() if key[0] != BATCHES}
+    assert without_batches == {key: v for key, v in unmatched.items() if key[0] != BATCHES}
+
+
+def test_a_batch_that_only_mailed_the_code_is_not_timed(
+    client: FlaskClient, session: Session, mail_worker: Worker, mailer: FakeMailer
+) -> None:
+    add_account(session).email = "nguyen.van.a@example.vn"
+    session.commit()
+
+    matched = ask_and_work(client, mail_worker, "nguyen.van.a@example.vn")
+
+    assert {key for key in matched if key[0] == BATCHES} == set()
 
 
 def test_abuse_signals_prefix_velocity_and_conversion(
