@@ -327,7 +327,8 @@ class StaffMember(Base):
     """A finance, operations or admin person who signs in to the console (never a citizen).
 
     Sign-in needs the password and a TOTP code. The enrolment link is stored as a keyed hash;
-    ``session_version`` changes whenever the credentials do, so older cookies stop working.
+    ``session_version`` changes whenever the credentials or the role do, and at sign-out, so
+    older cookies stop working.
     """
 
     __tablename__ = "staff"
@@ -341,6 +342,11 @@ class StaffMember(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     enrol_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     enrol_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The code mailed to the member before the enrolment page shows the seed (keyed hash), when
+    # it went, and the wrong codes typed against this link.
+    enrol_code_hash: Mapped[str | None] = mapped_column(String(64))
+    enrol_code_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    enrol_code_failures: Mapped[int] = mapped_column(Integer, default=0)
     enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
     blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
