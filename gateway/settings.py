@@ -121,6 +121,7 @@ class Settings:
     captcha_length: int
     console_secure_cookies: bool
     console_idle_timeout: dt.timedelta
+    console_session_lifetime: dt.timedelta
     console_enrol_ttl: dt.timedelta
     ratelimit_enabled: bool
     ratelimit_storage: str  # empty: the database; else a limits storage URI (redis://...)
@@ -235,6 +236,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         captcha_length=env.get("GATEWAY_CAPTCHA_LENGTH", "5", _captcha_length),
         console_secure_cookies=env.get("GATEWAY_CONSOLE_SECURE_COOKIES", "true", _bool),
         console_idle_timeout=env.get("GATEWAY_CONSOLE_IDLE_TIMEOUT", "30m", _duration),
+        console_session_lifetime=env.get("GATEWAY_CONSOLE_SESSION_LIFETIME", "12h", _duration),
         console_enrol_ttl=env.get("GATEWAY_CONSOLE_ENROL_TTL", "24h", _duration),
         ratelimit_enabled=env.get("GATEWAY_RATELIMIT_ENABLED", "true", _bool),
         ratelimit_storage=env.get("GATEWAY_RATELIMIT_STORAGE", "", _limits_storage),
@@ -315,7 +317,7 @@ def _webauthn(env: _Reader, public_url: str) -> WebAuthnSettings:
     # https or on http://localhost. Otherwise passkeys stay off unless both are set.
     usable = not _is_ip(host) and (public.scheme == "https" or host == "localhost")
     rp_id = env.get("GATEWAY_WEBAUTHN_RP_ID", "", _rp_id) or (host if usable else None)
-    default_origin = f"{public.scheme}://{public.netloc.lower()}" if usable else ""
+    default_origin = _web_origin(f"{public.scheme}://{public.netloc}") if usable else ""
     origins = env.get("GATEWAY_WEBAUTHN_ORIGINS", default_origin, _origins)
     if rp_id is None and origins:
         raise ConfigError("GATEWAY_WEBAUTHN_ORIGINS is set: set GATEWAY_WEBAUTHN_RP_ID too")
@@ -520,18 +522,39 @@ def _rp_id(raw: str) -> str:
 
 
 def _origins(raw: str) -> tuple[str, ...]:
-    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
-    for origin in origins:
+    origins = []
+    for origin in (o.strip() for o in raw.split(",") if o.strip()):
         if origin.startswith("android:apk-key-hash:"):
             if not _APK_KEY_HASH.fullmatch(origin.removeprefix("android:apk-key-hash:")):
                 raise ValueError(f"{origin}: expected android:apk-key-hash:<base64url SHA-256>")
-            continue
-        parts = urllib.parse.urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
-            raise ValueError(f"{origin}: expected https://host[:port] or android:apk-key-hash:...")
-        if parts.scheme == "http" and parts.hostname != "localhost":
-            raise ValueError(f"{origin}: passkeys need https (plain http only on localhost)")
-    return origins
+            origins.append(origin)
+        else:
+            origins.append(_web_origin(origin))
+    return tuple(origins)
+
+
+def _web_origin(raw: str) -> str:
+    """Return an origin as browsers serialise it (py_webauthn compares it as a string):
+    scheme://host[:port], lower case, without the scheme's default port."""
+    parts = urllib.parse.urlsplit(raw)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{raw}: not a valid port") from None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise ValueError(f"{raw}: expected https://host[:port] or android:apk-key-hash:...")
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if scheme == "http" and host != "localhost":
+        raise ValueError(f"{raw}: passkeys need https (plain http only on localhost)")
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
 
 
 def _carrier_kind(raw: str) -> str:

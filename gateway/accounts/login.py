@@ -221,24 +221,51 @@ def _use_temporary(ctx: AccountContext, snap: _Snapshot) -> Granted | None:
     return Granted(account, restricted=True)
 
 
-def _throttle(ctx: AccountContext, snap: _Snapshot, action: str) -> None:
-    if capped(snap.failures, ctx.settings):
-        error, outcome = TooManyAttempts(CAPPED), "capped"
+def take_try(
+    ctx: AccountContext,
+    key: str,
+    failures: Failures,
+    *,
+    action: str,
+    account_id: int | None = None,
+    noun: str = "passwords",
+    capped_reason: str = CAPPED,
+) -> None:
+    """Let one guess at ``key`` go on, or refuse it (429, audited) while the throttle waits.
+
+    Past the free failures a finished wait allows one guess: it is taken here, atomically,
+    so guesses sent together are all refused but one (gateway/accounts/throttle.py).
+    """
+    if capped(failures, ctx.settings):
+        error, outcome = TooManyAttempts(capped_reason), "capped"
     else:
-        left = wait_left(snap.failures, ctx.settings, ctx.now)
+        left = wait_left(failures, ctx.settings, ctx.now)
         if left is None:
             with ctx.sessions.begin() as session:
-                if claim_try(session, snap.key, snap.failures, ctx.settings, ctx.now):
+                if claim_try(session, key, failures, ctx.settings, ctx.now):
                     return
             # Another guess took the try this wait allowed: wait for the next one.
-            left = wait_left(Failures(snap.failures.consecutive, ctx.now), ctx.settings, ctx.now)
+            left = wait_left(Failures(failures.consecutive, ctx.now), ctx.settings, ctx.now)
             assert left is not None
         seconds = int(left.total_seconds()) + 1
-        error = TooManyAttempts(f"too many wrong passwords; try again in {seconds} s")
+        error = TooManyAttempts(f"too many wrong {noun}; try again in {seconds} s")
         outcome = "throttled"
     with ctx.sessions.begin() as session:
-        _audit(ctx, session, snap, action, outcome)
+        record_event(
+            session,
+            action=action,
+            channel=ctx.channel,
+            outcome=outcome,
+            subject=mask_id(key),
+            account_id=account_id,
+            client_ip=ctx.client_ip,
+            now=ctx.now,
+        )
     raise error
+
+
+def _throttle(ctx: AccountContext, snap: _Snapshot, action: str) -> None:
+    take_try(ctx, snap.key, snap.failures, action=action, account_id=snap.account_id)
 
 
 def _fail(ctx: AccountContext, snap: _Snapshot, action: str, outcome: str) -> None:

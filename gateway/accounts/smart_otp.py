@@ -21,9 +21,10 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from gateway.accounts import totp
-from gateway.accounts.login import AccountContext
+from gateway.accounts.login import AccountContext, take_try
 from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.sessions import Claims, account_for, require_recent_proof
+from gateway.accounts.throttle import clear_failures, read_failures, record_failure
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
 from gateway.errors import InvalidPayload, NotFound, StepUpRequired
@@ -35,6 +36,7 @@ ISSUER = "VssID BHXH"
 # How long a seed shown at enrolment waits for its first code.
 PENDING_TTL = dt.timedelta(minutes=15)
 STEP_UP = "this change needs a current Smart OTP code from the app on your phone"
+STEP_UP_ACTION = "smart_otp_step_up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +53,27 @@ class Enrolment:
 
 
 def enabled_since(session: Session, account_id: int) -> dt.datetime | None:
-    """Return when the account's Smart OTP was turned on, or None when it has none."""
+    """Return when the account's Smart OTP was turned on, or None when it has none.
+
+    Read from ``enabled_at``, not the seed: a seed that no longer opens (GATEWAY_SECRET_KEY
+    was changed) keeps asking for a code, which then never matches, rather than silently
+    dropping the step-up. The owner turns it off after a recovery, or the hotline does.
+    """
     device = session.get(SmartOtp, account_id)
-    return device.enabled_at if device is not None and device.secret is not None else None
+    return device.enabled_at if device is not None else None
 
 
-def pending_enrolment(session: Session, account_id: int) -> Enrolment | None:
+def pending_enrolment(session: Session, account_id: int, now: dt.datetime) -> Enrolment | None:
     """Return the seed still waiting for its first code, to show it again; None if none."""
     device = session.get(SmartOtp, account_id)
     account = session.get(Account, account_id)
-    if device is None or device.pending_secret is None or account is None:
+    if (
+        device is None
+        or device.pending_secret is None
+        or device.pending_since is None
+        or account is None
+        or device.pending_since + PENDING_TTL < now
+    ):
         return None
     return Enrolment(
         device.pending_secret,
@@ -88,20 +101,49 @@ def use_code(session: Session, account_id: int, code: str, now: dt.datetime) -> 
     return spent.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
 
-def require_step_up(session: Session, account_id: int, code: str | None, now: dt.datetime) -> None:
-    """Refuse (403 smart_otp_required) unless Smart OTP is off or ``code`` is a current one."""
-    if enabled_since(session, account_id) is None:
-        return
-    if not code or not use_code(session, account_id, code, now):
+def prove_code(ctx: AccountContext, account_id: int, code: str) -> bool:
+    """Accept a current code of the account's Smart OTP, counting wrong ones.
+
+    Wrong codes count in the account's login throttle (one counter with its passwords and
+    its recovery codes), so a holder of a session cannot guess step-up codes without end.
+    Runs its own transactions: call it before the change it guards, not inside it.
+    """
+    with ctx.sessions() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            return False
+        key, personal_id = account.bhxh, account.personal_id
+        failures = read_failures(session, key)
+    take_try(ctx, key, failures, action=STEP_UP_ACTION, account_id=account_id, noun="attempts")
+    with ctx.sessions.begin() as session:
+        accepted = use_code(session, account_id, code, ctx.now)
+        if accepted:
+            clear_failures(session, [key, personal_id])
+        else:
+            record_failure(session, key, ctx.now)
+    return accepted
+
+
+def require_step_up(ctx: AccountContext, owner: Claims | int, code: str | None) -> None:
+    """Refuse (403 smart_otp_required) unless Smart OTP is off or ``code`` is a current one.
+
+    ``owner`` is a login token (checked first: a signed-out one hears nothing of Smart OTP and
+    spends no code) or the id of an account whose password was just proven. Runs before the
+    caller's transaction (wrong codes are counted and must stay counted).
+    """
+    with ctx.sessions() as session:
+        account_id = owner if isinstance(owner, int) else account_for(session, owner).id
+        required = enabled_since(session, account_id) is not None
+    if required and not (code and prove_code(ctx, account_id, code)):
         raise StepUpRequired(STEP_UP)
 
 
 def begin_enrolment(ctx: AccountContext, claims: Claims, code: str | None) -> Enrolment:
     """Make a seed for the app (a recent full sign-in; replacing one needs its current code)."""
     require_recent_proof(claims, ctx.now)
+    require_step_up(ctx, claims, code)
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
-        require_step_up(session, account.id, code, ctx.now)
         device = session.get(SmartOtp, account.id) or SmartOtp(account_id=account.id)
         device.pending_secret, device.pending_since = totp.new_secret(), ctx.now
         session.add(device)
@@ -148,10 +190,9 @@ def disable(ctx: AccountContext, claims: Claims, code: str | None) -> None:
     """Turn Smart OTP off: a recent sign-in and a current code, or a recovery's session."""
     if not claims.restricted:
         require_recent_proof(claims, ctx.now)
+        require_step_up(ctx, claims, code)
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
-        if not claims.restricted:
-            require_step_up(session, account.id, code, ctx.now)
         if not turn_off(ctx, session, account, actor="user"):
             raise NotFound("this account has no Smart OTP")
 
@@ -159,22 +200,25 @@ def disable(ctx: AccountContext, claims: Claims, code: str | None) -> None:
 def turn_off(
     ctx: AccountContext, session: Session, account: Account, *, actor: str, reason: str = ""
 ) -> bool:
-    """Forget the account's seeds in the caller's transaction; tell the owner and audit."""
+    """Forget the account's seeds in the caller's transaction; tell the owner and audit.
+
+    Return whether Smart OTP was on; a seed still waiting for its first code goes quietly.
+    """
     device = session.get(SmartOtp, account.id, with_for_update=True)
-    if device is None or (device.secret is None and device.pending_secret is None):
+    if device is None:
         return False
-    was_on = device.secret is not None
     session.delete(device)
-    if was_on:
-        notify_everywhere(
-            session,
-            account,
-            Reply.SMART_OTP_OFF,
-            EmailKind.SMART_OTP_OFF,
-            settings=ctx.settings,
-            catalog=ctx.catalog,
-            now=ctx.now,
-        )
+    if device.enabled_at is None:
+        return False
+    notify_everywhere(
+        session,
+        account,
+        Reply.SMART_OTP_OFF,
+        EmailKind.SMART_OTP_OFF,
+        settings=ctx.settings,
+        catalog=ctx.catalog,
+        now=ctx.now,
+    )
     _audit(ctx, session, account, "smart_otp_disable", "disabled", actor=actor, detail=reason)
     return True
 

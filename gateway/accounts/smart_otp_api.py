@@ -40,10 +40,10 @@ def verify() -> ResponseReturnValue:
     """Prove a current code: a fresh session token, for the changes that need a recent proof."""
     claims, ctx = _claims(), account_context()
     code = _code(json_body())
-    with ctx.sessions.begin() as session:
+    with ctx.sessions() as session:
         account = account_for(session, claims)
-        if claims.restricted or not smart_otp.use_code(session, account.id, code, ctx.now):
-            raise InvalidCredentials("the Smart OTP code is wrong, used or expired")
+    if claims.restricted or not smart_otp.prove_code(ctx, account.id, code):
+        raise InvalidCredentials("the Smart OTP code is wrong, used or expired")
     return jsonify(session_answer(account, restricted=False))
 
 

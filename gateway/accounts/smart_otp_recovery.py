@@ -12,26 +12,25 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from gateway.accounts.login import AccountContext, Granted, throttle_subject
+from gateway.accounts.login import AccountContext, Granted, take_try, throttle_subject
 from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.services import find_active_account
 from gateway.accounts.smart_otp import use_code
 from gateway.accounts.throttle import (
-    capped,
     clear_failures,
     read_failures,
     record_failure,
-    wait_left,
 )
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
-from gateway.errors import InvalidCredentials, TooManyAttempts
+from gateway.errors import InvalidCredentials
 from gateway.ops.audit import record_event
 from parsers import mask_id
 
 WRONG = "wrong number or Smart OTP code"
 CAPPED = "too many wrong attempts: recover the password by SMS, email or a passkey"
 METHOD = "Smart OTP"
+ACTION = "smart_otp_recovery"
 
 
 def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> Granted:
@@ -39,20 +38,13 @@ def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> G
     with ctx.sessions() as session:
         key, _ = throttle_subject(session, identifier)
         failures = read_failures(session, key)
-    if capped(failures, ctx.settings):
-        _refuse(ctx, key, "capped")
-        raise TooManyAttempts(CAPPED)
-    left = wait_left(failures, ctx.settings, ctx.now)
-    if left is not None:
-        _refuse(ctx, key, "throttled")
-        seconds = int(left.total_seconds()) + 1
-        raise TooManyAttempts(f"too many wrong attempts; try again in {seconds} s")
+    take_try(ctx, key, failures, action=ACTION, noun="attempts", capped_reason=CAPPED)
     with ctx.sessions.begin() as session:
         account = find_active_account(session, key)
         # Checked (against a dummy seed when there is none) whether or not the account exists.
         accepted = use_code(session, account.id if account else 0, code, ctx.now)
         if accepted and account is not None:
-            clear_failures(session, [key, account.bhxh, account.personal_id])
+            clear_failures(session, [key, account.personal_id])
             notify_everywhere(
                 session,
                 account,
@@ -70,17 +62,12 @@ def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> G
     raise InvalidCredentials(WRONG)
 
 
-def _refuse(ctx: AccountContext, key: str, outcome: str) -> None:
-    with ctx.sessions.begin() as session:
-        _audit(ctx, session, key, None, outcome)
-
-
 def _audit(
     ctx: AccountContext, session: Session, key: str, account_id: int | None, outcome: str
 ) -> None:
     record_event(
         session,
-        action="smart_otp_recovery",
+        action=ACTION,
         channel=ctx.channel,
         outcome=outcome,
         subject=mask_id(key),

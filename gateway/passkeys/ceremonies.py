@@ -187,7 +187,7 @@ def verify_new(
             require_user_verification=True,
         )
     except _MALFORMED as exc:
-        raise PasskeyRefused(f"the new passkey was not accepted: {exc}") from None
+        raise PasskeyRefused(f"the new passkey was not accepted: {_why(exc)}") from None
 
 
 def verify_assertion(
@@ -214,12 +214,17 @@ def verify_assertion(
             require_user_verification=True,
         )
     except _MALFORMED as exc:
-        raise PasskeyRefused(f"the passkey was not accepted: {exc}") from None
+        raise PasskeyRefused(f"the passkey was not accepted: {_why(exc)}") from None
 
 
 def new_user_handle() -> str:
     """Return a random WebAuthn user handle (64 bytes at most by the spec; 32 here)."""
     return bytes_to_base64url(secrets.token_bytes(32))
+
+
+def _why(exc: Exception) -> str:
+    """py_webauthn's reason, without its pointer to the chained exception."""
+    return str(exc).split(" See __cause__")[0].rstrip(".") or type(exc).__name__
 
 
 def _as_json_object(answer: object) -> dict[str, Any]:

@@ -85,9 +85,9 @@ def registration_options(
 ) -> ceremonies.Begun:
     """Start adding a passkey: a recent full sign-in (and a Smart OTP code once it is on)."""
     require_recent_proof(claims, ctx.now)
+    require_step_up(ctx, claims, smart_otp_code)
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
-        require_step_up(session, account.id, smart_otp_code, ctx.now)
         existing = list(
             session.scalars(select(Passkey.credential_id).where(Passkey.account_id == account.id))
         )
@@ -180,10 +180,9 @@ def remove(
     on), or a recovery's restricted session."""
     if not claims.restricted:
         require_recent_proof(claims, ctx.now)
+        require_step_up(ctx, claims, smart_otp_code)
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
-        if not claims.restricted:
-            require_step_up(session, account.id, smart_otp_code, ctx.now)
         remove_owned(ctx, session, account, passkey_id)
 
 

@@ -101,8 +101,10 @@ def _judge(
     """Return why the assertion is refused, or None after recording its use on the passkey."""
     if passkey is None or account is None or account.state is not AccountState.ACTIVE:
         return "unknown_passkey"
+    # No account was named before the ceremony, so the handle is required (WebAuthn L3 §7.2
+    # step 6): it must be the account's own.
     handle = credential.response.user_handle
-    if handle is not None and bytes_to_base64url(handle) != account.webauthn_user_id:
+    if handle is None or bytes_to_base64url(handle) != account.webauthn_user_id:
         return "wrong_user_handle"
     try:
         verified = ceremonies.verify_assertion(

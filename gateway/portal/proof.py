@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from gateway.accounts.http import CODE_LENGTH, account_context
 from gateway.accounts.login import prove_chosen_password
-from gateway.accounts.smart_otp import use_code
+from gateway.accounts.smart_otp import prove_code
 from gateway.errors import RequestRefused
 from gateway.models import Account
 from gateway.portal import guard
@@ -30,8 +30,10 @@ def reprove(account: Account, form: MultiDict[str, str]) -> tuple[dict[str, str]
     code = form.get("smart_otp_code", "").strip()[:CODE_LENGTH]
     password = form.get("current", "")[:FIELD_LIMIT]
     if code and not password:
-        with ctx.sessions.begin() as session:
-            accepted = use_code(session, account.id, code, ctx.now)
+        try:
+            accepted = prove_code(ctx, account.id, code)
+        except RequestRefused as exc:  # too many wrong tries: the throttle's wait
+            return {"smart_otp_code": in_vietnamese(exc.reason)}, exc.status
         if not accepted:
             return {"smart_otp_code": CODE_REFUSED}, 401
         guard.start_session(account, restricted=False)

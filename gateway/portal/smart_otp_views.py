@@ -19,7 +19,6 @@ from gateway.errors import RequestRefused
 from gateway.portal import guard
 from gateway.portal.proof import reprove
 from gateway.portal.words import in_vietnamese
-from gateway.web import db_session
 
 bp = Blueprint("portal_smart_otp", __name__, template_folder="templates")
 guard.protect(bp)
@@ -29,6 +28,7 @@ WRONG_NEW_CODE = (
     "Mã không khớp với Smart OTP mới. Hãy kiểm tra giờ trên điện thoại (tự động) rồi nhập mã "
     "đang hiện trong ứng dụng."
 )
+EXPIRED = "Lần bật Smart OTP này đã hết hạn (15 phút). Hãy bấm “Bật Smart OTP” để bắt đầu lại."
 RECOVERY_REFUSED = "Mã số hoặc mã Smart OTP không đúng (hoặc mã đã được dùng)."
 
 
@@ -69,18 +69,19 @@ def confirm() -> ResponseReturnValue:
     claims = guard.signed_in()
     if claims is None:
         return redirect(url_for("portal_account.sign_in"), code=303)
-    code = _code()
+    ctx, code = account_context("portal"), _code()
+    with ctx.sessions() as read:
+        # Still waiting: the same seed is shown again, to the person who asked for it.
+        pending = smart_otp.pending_enrolment(read, claims.account_id, ctx.now)
+    if pending is None:
+        return _page({"form": EXPIRED}, 400)
     if not code:
-        return _page({"code": "Nhập mã gồm 6 chữ số trong ứng dụng."}, 400)
+        return _enrol_page(pending, {"code": "Nhập mã gồm 6 chữ số trong ứng dụng."}, 400)
     try:
-        smart_otp.confirm_enrolment(account_context("portal"), claims, code)
+        smart_otp.confirm_enrolment(ctx, claims, code)
     except RequestRefused as exc:
         if exc.code == "invalid_code":
-            # Still waiting: the same seed is shown again, to the person who asked for it.
-            pending = smart_otp.pending_enrolment(db_session(), claims.account_id)
-            db_session().rollback()
-            if pending is not None:
-                return _enrol_page(pending, {"code": WRONG_NEW_CODE}, status=400)
+            return _enrol_page(pending, {"code": WRONG_NEW_CODE}, status=400)
         return _page(_refusal(exc), exc.status)
     session["notice"] = "Đã bật Smart OTP. Chúng tôi đã báo cho số điện thoại và email."
     return redirect(url_for("portal_smart_otp.manage"), code=303)
@@ -95,7 +96,9 @@ def disable() -> ResponseReturnValue:
     try:
         smart_otp.disable(account_context("portal"), claims, _code())
     except RequestRefused as exc:
-        return _page(_refusal(exc), exc.status)
+        # Shown beside the turn-off form's own field, not the replace-phone form's.
+        refusal = {("code-off" if k == "code" else k): v for k, v in _refusal(exc).items()}
+        return _page(refusal, exc.status)
     session["notice"] = "Đã tắt Smart OTP. Chúng tôi đã báo cho số điện thoại và email."
     return redirect(url_for("portal_smart_otp.manage"), code=303)
 

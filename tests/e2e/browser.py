@@ -6,6 +6,7 @@ Import it only after the test module has checked that Chromium is installed (see
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import shutil
@@ -69,9 +70,17 @@ def chromium(profile: Path, prefs: dict[str, Any] | None = None) -> Iterator[Web
 
 @contextlib.contextmanager
 def screenshots(
-    browser: WebDriver, shots: Path, name: str, output: Callable[[], str]
+    browser: WebDriver,
+    shots: Path,
+    name: str,
+    output: Callable[[], str],
+    *,
+    whole: bool = False,
 ) -> Iterator[None]:
-    """Screenshot the page at laptop and phone width; on failure, say where the picture is."""
+    """Screenshot the page at laptop and phone width; on failure, say where the picture is.
+
+    ``whole``: the phone picture shows the whole page, not only what fits in the window.
+    """
     try:
         yield
     except BaseException:
@@ -82,9 +91,22 @@ def screenshots(
     browser.save_screenshot(str(shots / f"{name}-laptop.png"))
     browser.set_window_size(*PHONE_SIZE)
     try:
-        browser.save_screenshot(str(shots / f"{name}-phone.png"))
+        if whole:
+            save_whole_page(browser, shots / f"{name}-phone.png")
+        else:
+            browser.save_screenshot(str(shots / f"{name}-phone.png"))
     finally:
         browser.set_window_size(*LAPTOP)
+
+
+def save_whole_page(browser: WebDriver, path: Path) -> None:
+    """Save a PNG of the whole page at the window's width (Chromium's DevTools protocol)."""
+    size = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = browser.execute_cdp_cmd(
+        "Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip}
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
 
 
 def fill(browser: WebDriver, **fields: str) -> None:

@@ -1,10 +1,11 @@
 """The portal in a real browser: Debian's Chromium driven by Selenium against real gunicorn.
 
 A person opens /quen-mat-khau, reads the captcha (its answer from the test-only side channel),
-gets the OTP by email (a real SMTP server on loopback), sets a new password and signs in with
-it; a person with an SMS temporary password is sent to /doi-mat-khau; a wrong captcha, a wrong
-code and a weak password show their messages. Screenshots of every page, at laptop and phone
-width, land in the test's tmp folder; a failure prints where.
+gets the OTP by email (a real SMTP server on loopback) and sets a new password, which signs
+them in; signed out, they sign in with it. A person with an SMS temporary password is sent to
+/doi-mat-khau; a wrong captcha, a wrong code and a weak password show their messages.
+Screenshots of every page, at laptop and phone width, land in the test's tmp folder; a failure
+prints where.
 
 Skips when Chromium or chromedriver is missing, unless REQUIRE_BROWSER=1 (CI sets it).
 """
@@ -200,9 +201,16 @@ def test_a_person_recovers_by_email_and_signs_in_with_the_new_password(
     submit(browser, "main form button[type=submit]")
     with page(browser, site, "quen-mat-khau-xong"):
         assert heading(browser) == "Đã đặt mật khẩu mới"
-        assert "Hãy đăng nhập bằng mật khẩu mới" in browser.page_source
+        assert "bạn đã đăng nhập" in browser.find_element(By.CLASS_NAME, "success").text
 
-    submit(browser, "main a.button")  # "Đăng nhập": a link, the next page replaces this one
+    # The code and the new password signed the person in: the button leads to the account.
+    submit(browser, "main a.button")  # "Về trang tài khoản": a link, the next page replaces this
+    with page(browser, site, "tai-khoan-sau-khi-lay-lai"):
+        assert browser.current_url.endswith("/tai-khoan")
+        assert heading(browser) == f"Tài khoản {bhxh}"
+    sign_out(browser)
+
+    assert browser.current_url.endswith("/dang-nhap")
     fill(browser, bhxh=bhxh, password=NEW)
     submit(browser, "main form button[type=submit]")
     with page(browser, site, "tai-khoan"):

@@ -27,7 +27,7 @@ MAY_IMPORT = {
     "ops": {"process", "core"},
     "passkeys": {"accounts", "delivery", "ops", "process", "core"},
     "finance": {"ops", "process", "core"},
-    "console": {"accounts", "finance", "ops", "process", "core"},
+    "console": {"accounts", "delivery", "finance", "ops", "process", "core"},
     # A front door of both the accounts and the email channel.
     "portal": {"email", "passkeys", "accounts", "delivery", "ops", "process", "core"},
 }
