@@ -65,6 +65,32 @@ class AccountContext:
     client_ip: str | None = None
     channel: str = "api"
 
+    def audit(
+        self,
+        session: Session,
+        action: str,
+        outcome: str,
+        *,
+        identifier: str | None,
+        account_id: int | None,
+        actor: str = "user",
+        detail: str | None = None,
+    ) -> None:
+        """Add one audit row for this request: ``identifier`` (a number, None when no account
+        is known) is masked here."""
+        record_event(
+            session,
+            action=action,
+            channel=self.channel,
+            outcome=outcome,
+            subject=mask_id(identifier) if identifier else "unknown",
+            account_id=account_id,
+            actor=actor,
+            detail=detail,
+            client_ip=self.client_ip,
+            now=self.now,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Granted:
@@ -251,16 +277,7 @@ def take_try(
         error = TooManyAttempts(f"too many wrong {noun}; try again in {seconds} s")
         outcome = "throttled"
     with ctx.sessions.begin() as session:
-        record_event(
-            session,
-            action=action,
-            channel=ctx.channel,
-            outcome=outcome,
-            subject=mask_id(key),
-            account_id=account_id,
-            client_ip=ctx.client_ip,
-            now=ctx.now,
-        )
+        ctx.audit(session, action, outcome, identifier=key, account_id=account_id)
     raise error
 
 
@@ -334,13 +351,4 @@ def _check_policy(ctx: AccountContext, new: str, identifiers: tuple[str, ...]) -
 def _audit(
     ctx: AccountContext, session: Session, snap: _Snapshot, action: str, outcome: str
 ) -> None:
-    record_event(
-        session,
-        action=action,
-        channel=ctx.channel,
-        outcome=outcome,
-        subject=mask_id(snap.key),
-        account_id=snap.account_id,
-        client_ip=ctx.client_ip,
-        now=ctx.now,
-    )
+    ctx.audit(session, action, outcome, identifier=snap.key, account_id=snap.account_id)

@@ -29,8 +29,6 @@ from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
 from gateway.errors import InvalidPayload, NotFound, StepUpRequired
 from gateway.models import Account, SmartOtp
-from gateway.ops.audit import record_event
-from parsers import mask_id
 
 ISSUER = "VssID BHXH"
 # How long a seed shown at enrolment waits for its first code.
@@ -239,15 +237,12 @@ def _audit(
     actor: str = "user",
     detail: str = "",
 ) -> None:
-    record_event(
+    ctx.audit(
         session,
-        action=action,
-        channel=ctx.channel,
-        outcome=outcome,
-        subject=mask_id(account.bhxh),
+        action,
+        outcome,
+        identifier=account.bhxh,
         account_id=account.id,
         actor=actor,
         detail=detail or None,
-        client_ip=ctx.client_ip,
-        now=ctx.now,
     )

@@ -24,8 +24,6 @@ from gateway.accounts.throttle import (
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
 from gateway.errors import InvalidCredentials
-from gateway.ops.audit import record_event
-from parsers import mask_id
 
 WRONG = "wrong number or Smart OTP code"
 CAPPED = "too many wrong attempts: recover the password by SMS, email or a passkey"
@@ -65,13 +63,4 @@ def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> G
 def _audit(
     ctx: AccountContext, session: Session, key: str, account_id: int | None, outcome: str
 ) -> None:
-    record_event(
-        session,
-        action=ACTION,
-        channel=ctx.channel,
-        outcome=outcome,
-        subject=mask_id(key),
-        account_id=account_id,
-        client_ip=ctx.client_ip,
-        now=ctx.now,
-    )
+    ctx.audit(session, ACTION, outcome, identifier=key, account_id=account_id)

@@ -25,9 +25,7 @@ from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
 from gateway.errors import ConflictingDuplicate, NotFound, PasskeyRefused, TooManyPasskeys
 from gateway.models import Account, Passkey
-from gateway.ops.audit import record_event
 from gateway.passkeys import ceremonies
-from parsers import mask_id
 
 MAX_PER_ACCOUNT = 10
 MAX_CREDENTIAL_ID = 1023
@@ -281,14 +279,11 @@ def _audit(
     outcome: str,
     passkey: Passkey,
 ) -> None:
-    record_event(
+    ctx.audit(
         session,
-        action=action,
-        channel=ctx.channel,
-        outcome=outcome,
-        subject=mask_id(account.bhxh),
+        action,
+        outcome,
+        identifier=account.bhxh,
         account_id=account.id,
         detail=f"passkey {passkey.id}",
-        client_ip=ctx.client_ip,
-        now=ctx.now,
     )

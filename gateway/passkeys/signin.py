@@ -28,7 +28,6 @@ from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
 from gateway.errors import InvalidCredentials, PasskeyRefused
 from gateway.models import Account, AccountState, Passkey, WebAuthnChallenge
-from gateway.ops.audit import record_event
 from gateway.passkeys import ceremonies
 from parsers import mask_id
 
@@ -136,14 +135,11 @@ def _record(
     outcome: str,
     passkey: Passkey | None,
 ) -> None:
-    record_event(
+    ctx.audit(
         session,
-        action="login" if purpose == ceremonies.SIGN_IN else "passkey_recovery",
-        channel=ctx.channel,
-        outcome=outcome,
-        subject=mask_id(account.bhxh) if account else "unknown",
+        "login" if purpose == ceremonies.SIGN_IN else "passkey_recovery",
+        outcome,
+        identifier=account.bhxh if account else None,
         account_id=account.id if account else None,
         detail=f"passkey {passkey.id}" if passkey else None,
-        client_ip=ctx.client_ip,
-        now=ctx.now,
     )
