@@ -38,7 +38,8 @@ CODE_REFUSED = (
 def sign_in() -> ResponseReturnValue:
     """Sign in with the number and a password; a temporary one leads to /doi-mat-khau."""
     if request.method == "GET":
-        return render_template("portal/sign_in.html", bhxh="", error=None)
+        bhxh = guard.kept_values().get("bhxh", "")  # typed before a 429, kept for the retry
+        return render_template("portal/sign_in.html", bhxh=bhxh, error=None)
     identifier = request.form.get("bhxh", "").strip()[:12]
     password = request.form.get("password", "")[:FIELD_LIMIT]
     if not (identifier and password):
@@ -124,7 +125,10 @@ def change_password() -> ResponseReturnValue:
     guard.start_session(changed, restricted=False)
     # After a recovery, what the owner ticked goes in the same step as the new password.
     removed = apply_review(ctx, changed.id, form) if claims.restricted else 0
-    return render_template("portal/password_changed.html", removed=removed)
+    # Name only the channels the notice went to (before any removal): an account may have
+    # no email.
+    has_email = bool(changed.email)
+    return render_template("portal/password_changed.html", removed=removed, has_email=has_email)
 
 
 @bp.post("/tai-khoan/kiem-tra")
@@ -186,7 +190,7 @@ def sign_out() -> ResponseReturnValue:
 
 
 def _confirm_email(account: Account) -> ResponseReturnValue:
-    values = {"otp": request.form.get("otp", "").strip()[:FIELD_LIMIT]}
+    values = {"otp": guard.typed_code(request.form.get("otp", ""))[:FIELD_LIMIT]}
     try:
         code = otp_field(values)
     except InvalidPayload:

@@ -7,6 +7,7 @@ session (after a temporary password) opens the set-a-password page and nothing e
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import (
     Blueprint,
@@ -46,6 +47,12 @@ PREFIXES = (
     "/dang-xuat",
     "/kich-hoat",
 )
+LIMITED = "Có quá nhiều yêu cầu từ địa chỉ mạng này."
+KEPT_FIELDS = ("bhxh", "email")  # kept across a 429 for the retry; never a secret
+KEPT_LIMIT = 254
+# What people put between the digits of a code: spaces, hyphens, dashes, dots (GOV.UK's
+# security-code pattern accepts them).
+CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212.]")
 # What a restricted session may open: set its password, or leave.
 RESTRICTED_OPENS = frozenset({"portal_account.change_password", "portal_account.sign_out"})
 
@@ -89,6 +96,7 @@ def protect(bp: Blueprint) -> None:
             "shortcode": settings.shortcode,
             "charge": f"{settings.charge_vnd:,}".replace(",", "."),
             "min_length": settings.min_password_length,
+            "otp_minutes": int(settings.otp_ttl.total_seconds() // 60),
         }
 
     @bp.app_template_filter("vn_date")
@@ -106,9 +114,28 @@ def protect(bp: Blueprint) -> None:
 
     @bp.errorhandler(RateLimited)
     def _limited(exc: RateLimited) -> ResponseReturnValue:
-        message = "Có quá nhiều yêu cầu từ địa chỉ mạng này. Hãy đợi một lát rồi thử lại."
+        # The limit is counted before this blueprint's own before_request: read the session
+        # here, so a signed-in person keeps the signed-in header.
+        if "claims" not in g:
+            g.claims = _claims()
+        # What was typed (never a password or a code) waits in the session for the retry.
+        kept = {
+            name: request.form.get(name, "").strip()[:KEPT_LIMIT]
+            for name in KEPT_FIELDS
+            if request.method == "POST" and request.form.get(name, "").strip()
+        }
+        if kept:
+            session["kept"] = kept
         response = make_response(
-            render_template("portal/error.html", status=429, message=message), 429
+            render_template(
+                "portal/error.html",
+                status=429,
+                message=LIMITED,
+                wait=wait_in_words(exc.retry_after),
+                retry=request.path if request.path.startswith(PREFIXES) else None,
+                kept=kept,
+            ),
+            429,
         )
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -128,6 +155,31 @@ def protect(bp: Blueprint) -> None:
             413: "Nội dung gửi lên quá lớn.",
         }.get(status, "Không thực hiện được yêu cầu.")
         return render_template("portal/error.html", status=status, message=message), status
+
+
+def typed_code(raw: str) -> str:
+    """Return a code as typed or pasted without its grouping ("123 456", "123-456")."""
+    return CODE_SEPARATORS.sub("", raw)
+
+
+def wait_in_words(seconds: int | None) -> str:
+    """Say how long to wait before trying again, in Vietnamese."""
+    if seconds is None or seconds <= 0:
+        return "Hãy đợi một lát rồi thử lại."
+    if seconds < 90:
+        return f"Hãy đợi {seconds} giây rồi thử lại."
+    minutes = -(-seconds // 60)  # rounded up: never tell someone to come back too early
+    if minutes < 90:
+        return f"Hãy đợi {minutes} phút rồi thử lại."
+    return f"Hãy đợi khoảng {-(-minutes // 60)} giờ rồi thử lại."
+
+
+def kept_values() -> dict[str, str]:
+    """Return (once) what was typed into a form that met the limit, for the retry."""
+    kept = session.pop("kept", None)
+    if not isinstance(kept, dict):
+        return {}
+    return {k: v for k, v in kept.items() if k in KEPT_FIELDS and isinstance(v, str)}
 
 
 def _claims() -> Claims | None:

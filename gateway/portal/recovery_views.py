@@ -9,16 +9,32 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 from collections.abc import Callable
 
-from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from gateway.accounts.http import account_context
 from gateway.email.captcha import answer_for_tests, create_captcha
 from gateway.email.fields import email_field, identifier_field, otp_field
-from gateway.email.recovery import Verified, recover_with_otp, request_recovery_with_captcha
+from gateway.email.proof_of_work import new_challenge
+from gateway.email.recovery import (
+    Verified,
+    recover_with_otp,
+    request_recovery_with_captcha,
+    request_recovery_with_proof_of_work,
+)
 from gateway.errors import InvalidPayload
 from gateway.portal import guard
 from gateway.portal.review import review_of
@@ -41,6 +57,12 @@ FIELD_ERRORS = {
     "otp": "Nhập mã OTP gồm 6 chữ số trong email.",
 }
 CAPTCHA_ERROR = "Mã xác nhận không đúng hoặc đã hết hạn. Hãy nhập mã trong ảnh mới."
+CAPTCHA_MISSING = "Nhập các ký tự trong ảnh."
+PROOF_ERROR = (
+    "Trình duyệt chưa tự kiểm tra được (trang đã mở quá lâu hoặc trình duyệt quá cũ). "
+    "Hãy gửi lại biểu mẫu, hoặc nhập các ký tự trong ảnh."
+)
+PROOF_LIMIT = 4096  # characters kept of the ALTCHA payload (a real one is about 700)
 OTP_REFUSED = (
     "Mã OTP không đúng, đã hết hạn hoặc đã được dùng (nhập sai nhiều lần cũng khóa mã). "
     "Hãy kiểm tra email hoặc xin mã mới."
@@ -50,34 +72,44 @@ MISMATCH = "Hai lần nhập mật khẩu mới không giống nhau."
 
 @bp.route("/quen-mat-khau", methods=["GET", "POST"])
 def forgot_password() -> ResponseReturnValue:
-    """Ask for the number, the email on file and the captcha; the answer tells nothing."""
+    """Ask for the number and the email on file; the browser's proof of work (ALTCHA) or,
+    without JavaScript, the image captcha is checked first. The answer tells nothing."""
     if request.method == "GET":
-        return _ask_page({}, {})
+        return _ask_page(_kept_values(), {})
     form, settings = _form(), runtime().settings
     values = {"bhxh": form.get("bhxh", "").strip(), "email": form.get("email", "").strip()}
     errors: dict[str, str] = {}
     identifier = _field(lambda v: identifier_field(v, settings), values, errors, "bhxh")
     email = _field(email_field, values, errors, "email")
+    proof = request.form.get("altcha", "")[:PROOF_LIMIT]
     answer = form.get("captcha_answer", "").strip()
-    if not answer:
-        errors["captcha_answer"] = "Nhập các ký tự trong ảnh."
+    if not proof and not answer:
+        # Without JavaScript the image was there to answer; with it, the widget sent nothing
+        # (it could not run): either way the image is the way through now.
+        errors["captcha_answer"] = CAPTCHA_MISSING if form.get("captcha_id") else PROOF_ERROR
     if errors:
-        return _ask_page(values, errors, status=400)
-    db = db_session()
-    solved = request_recovery_with_captcha(
-        db,
-        identifier,
-        email,
-        form.get("captcha_id", ""),
-        answer,
-        settings=settings,
-        now=runtime().clock.now(),
-    )
+        fallback = "captcha_answer" in errors
+        return _ask_page(values, errors, status=400, image_fallback=fallback)
+    db, now = db_session(), runtime().clock.now()
+    if proof:
+        solved = request_recovery_with_proof_of_work(
+            db, identifier, email, proof, settings=settings, now=now
+        )
+    else:
+        solved = request_recovery_with_captcha(
+            db, identifier, email, form.get("captcha_id", ""), answer, settings=settings, now=now
+        )
     db.commit()  # a challenge is used up by any answer, right or wrong
+    if not solved and proof:
+        # The browser's own check did not pass (too old a browser, a page left open too
+        # long): offer the image as well, so there is always a way through.
+        return _ask_page(values, {"captcha_answer": PROOF_ERROR}, status=400, image_fallback=True)
     if not solved:
-        return _ask_page(values, {"captcha_answer": CAPTCHA_ERROR}, status=400)
+        return _ask_page(values, {"captcha_answer": CAPTCHA_ERROR}, status=400, image_fallback=True)
     session["recovering"] = identifier
-    return render_template("portal/otp.html", values={"bhxh": identifier}, errors={}, sent=True)
+    session["code_sent"] = True
+    # Post/redirect/get: the address bar names the next step, and a reload posts nothing.
+    return redirect(url_for("portal_recovery.enter_otp"), code=303)
 
 
 @bp.route("/quen-mat-khau/otp", methods=["GET", "POST"])
@@ -85,9 +117,14 @@ def enter_otp() -> ResponseReturnValue:
     """Take the emailed code and the new password (twice); set it if the code is right."""
     if request.method == "GET":
         values = {"bhxh": session.get("recovering", "")}
-        return render_template("portal/otp.html", values=values, errors={}, sent=False)
+        sent = bool(session.pop("code_sent", False))
+        return render_template(
+            "portal/otp.html", values=values, errors={}, sent=sent, **_code_facts()
+        )
     form, rt = _form(), runtime()
-    values = {"bhxh": form.get("bhxh", "").strip(), "otp": form.get("otp", "").strip()}
+    # A code pasted or typed in groups ("123 456", "123-456") is the same code.
+    typed = guard.typed_code(form.get("otp", ""))
+    values = {"bhxh": form.get("bhxh", "").strip(), "otp": typed}
     errors: dict[str, str] = {}
     identifier = _field(lambda v: identifier_field(v, rt.settings), values, errors, "bhxh")
     code = _field(otp_field, values, errors, "otp")
@@ -119,8 +156,22 @@ def enter_otp() -> ResponseReturnValue:
     # The code and the new password prove as much as a sign-in: the owner is signed in, and
     # can remove at once a passkey someone else added (gateway/portal/review.py).
     guard.start_session(account, restricted=False)
+    session["recovered"] = True
+    # Post/redirect/get: a reload of the result shows it again and posts nothing.
+    return redirect(url_for("portal_recovery.recovered"), code=303)
+
+
+@bp.get("/quen-mat-khau/xong")
+def recovered() -> ResponseReturnValue:
+    """Say the new password is set and offer the review; only right after a recovery."""
+    claims = guard.signed_in()
+    if claims is None or not session.get("recovered"):
+        return redirect(url_for("portal_recovery.forgot_password"), code=303)
+    account = guard.signed_in_account()
+    if account is None:
+        return redirect(url_for("portal_recovery.forgot_password"), code=303)
     review = review_of(account_context("portal"), account.id)
-    return render_template("portal/recovered.html", review=review)
+    return render_template("portal/recovered.html", review=review, account=account)
 
 
 @bp.get("/quen-mat-khau/captcha/<captcha_id>/answer")
@@ -152,16 +203,23 @@ def _field(
 
 
 def _ask_page(
-    values: dict[str, str], errors: dict[str, str], status: int = 200
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    *,
+    image_fallback: bool = False,
 ) -> ResponseReturnValue:
     rt, db = runtime(), db_session()
-    challenge = create_captcha(db, settings=rt.settings, now=rt.clock.now())
+    now = rt.clock.now()
+    challenge = create_captcha(db, settings=rt.settings, now=now)
     db.commit()
     image = "data:image/png;base64," + base64.b64encode(challenge.png).decode()
     return render_template(
         "portal/forgot.html",
         values=values,
         errors=errors,
+        altcha_challenge=json.dumps(new_challenge(settings=rt.settings, now=now)),
+        image_fallback=image_fallback,
         captcha_id=challenge.id,
         captcha_image=image,
         captcha_length=rt.settings.captcha_length,
@@ -169,5 +227,18 @@ def _ask_page(
     ), status
 
 
+def _kept_values() -> dict[str, str]:
+    """What was typed before (a "send again" from the code page, a retry after a 429)."""
+    kept = session.get("recovering")
+    return {**({"bhxh": kept} if isinstance(kept, str) else {}), **guard.kept_values()}
+
+
+def _code_facts() -> dict[str, object]:
+    """How long an emailed code lasts, in minutes, for the pages that ask for it."""
+    return {"otp_minutes": int(runtime().settings.otp_ttl.total_seconds() // 60)}
+
+
 def _otp_page(values: dict[str, str], errors: dict[str, str]) -> ResponseReturnValue:
-    return render_template("portal/otp.html", values=values, errors=errors, sent=False), 400
+    return render_template(
+        "portal/otp.html", values=values, errors=errors, sent=False, **_code_facts()
+    ), 400

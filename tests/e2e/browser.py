@@ -28,6 +28,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 LAPTOP, PHONE_SIZE = (1280, 900), (390, 844)
 WAIT = 15  # seconds for a page or a file
+# axe-core, vendored unchanged from npm (tests/e2e/assets/README.md: version and licence).
+AXE = Path(__file__).parent / "assets" / "axe.min.js"
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 
 
 def require_chromium() -> None:
@@ -76,13 +79,17 @@ def screenshots(
     output: Callable[[], str],
     *,
     whole: bool = False,
+    audit: bool = False,
 ) -> Iterator[None]:
     """Screenshot the page at laptop and phone width; on failure, say where the picture is.
 
     ``whole``: the phone picture shows the whole page, not only what fits in the window.
+    ``audit``: also run axe-core's WCAG 2.2 A/AA rules at both widths (no violation allowed).
     """
     try:
         yield
+        if audit:
+            assert_accessible(browser, name)
     except BaseException:
         path = shots / f"FAILED-{name}.png"
         browser.save_screenshot(str(path))
@@ -95,6 +102,8 @@ def screenshots(
             save_whole_page(browser, shots / f"{name}-phone.png")
         else:
             browser.save_screenshot(str(shots / f"{name}-phone.png"))
+        if audit:
+            assert_accessible(browser, f"{name} (phone width)")
     finally:
         browser.set_window_size(*LAPTOP)
 
@@ -139,3 +148,47 @@ def severe_console_errors(browser: WebDriver) -> list[dict[str, Any]]:
         for entry in browser.get_log("browser")
         if entry["level"] == "SEVERE" and "favicon" not in entry["message"]
     ]
+
+
+def axe_violations(browser: WebDriver) -> list[dict[str, Any]]:
+    """Run axe-core's WCAG 2.0, 2.1 and 2.2 A/AA rules on the page; return its violations.
+
+    The script goes in through the DevTools protocol's evaluation, which a page's
+    Content-Security-Policy does not govern (an injected <script> would be refused).
+    """
+    if not browser.execute_script("return typeof window.axe === 'object'"):
+        browser.execute_cdp_cmd("Runtime.evaluate", {"expression": AXE.read_text(encoding="utf-8")})
+    browser.set_script_timeout(WAIT * 2)
+    result = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const only = {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']};
+        axe.run(document, only).then(
+            r => done(r.violations),
+            e => done([{id: 'axe-error', help: String(e), nodes: []}]));
+        """,
+        list(AXE_TAGS),
+    )
+    return list(result)
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    """Say each violation in a few lines: rule, impact, help and the offending elements."""
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v.get('impact')}): {v['help']} [{v.get('helpUrl', '')}]")
+        for node in v.get("nodes", [])[:5]:
+            lines.append(f"    {' '.join(node.get('target', []))}: {node.get('html', '')[:160]}")
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            if summary:
+                lines.append(f"      {summary[:300]}")
+    return "\n".join(lines)
+
+
+def assert_accessible(browser: WebDriver, name: str) -> None:
+    """Fail, listing them readably, if axe-core finds any WCAG 2.2 A/AA violation."""
+    violations = axe_violations(browser)
+    assert not violations, (
+        f"axe-core: {len(violations)} violation(s) on {name} ({browser.current_url}):\n"
+        + describe_violations(violations)
+    )

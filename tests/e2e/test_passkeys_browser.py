@@ -193,7 +193,7 @@ def browser(site: Site) -> Iterator[WebDriver]:
 
 
 def page(browser: WebDriver, site: Site, name: str) -> contextlib.AbstractContextManager[None]:
-    return screenshots(browser, site.shots, name, site.gateway.output, whole=True)
+    return screenshots(browser, site.shots, name, site.gateway.output, whole=True, audit=True)
 
 
 def go(browser: WebDriver, site: Site, path: str) -> None:

@@ -141,7 +141,7 @@ def browser(site: Site) -> Iterator[WebDriver]:
 def page(
     browser: WebDriver, site: Site, name: str, *, whole: bool = False
 ) -> contextlib.AbstractContextManager[None]:
-    return screenshots(browser, site.shots, name, site.gateway.output, whole=whole)
+    return screenshots(browser, site.shots, name, site.gateway.output, whole=whole, audit=True)
 
 
 def go(browser: WebDriver, site: Site, path: str) -> None:

@@ -45,17 +45,25 @@ class Person:
     worker: Worker
     mailer: FakeMailer
 
-    def submit(self, path: str, data: dict[str, str], *, page: str | None = None) -> TestResponse:
-        """Load a page for its CSRF token, post its form, then let the worker run."""
+    def submit(
+        self, path: str, data: dict[str, str], *, page: str | None = None, follow: bool = False
+    ) -> TestResponse:
+        """Load a page for its CSRF token, post its form, then let the worker run.
+
+        ``follow``: answer with the page a post/redirect/get leads to.
+        """
         token = csrf_of(self.client.get(page or path))
-        response = self.client.post(path, data={"csrf_token": token, **data})
+        response = self.client.post(
+            path, data={"csrf_token": token, **data}, follow_redirects=follow
+        )
         self.worker.drain()
         return response
 
     def ask(
         self, bhxh: str = "0123456789", email: str = EMAIL, *, answer: str | None = None
     ) -> TestResponse:
-        """Fill /quen-mat-khau, solving its captcha unless ``answer`` is given."""
+        """Fill /quen-mat-khau as a browser without JavaScript would (the image captcha),
+        solving it unless ``answer`` is given; answer with the page the redirect leads to."""
         page = self.client.get("/quen-mat-khau")
         captcha_id = _CAPTCHA.search(text(page))
         assert captcha_id, text(page)[:500]
@@ -69,7 +77,7 @@ class Person:
             "bhxh": bhxh,
             "email": email,
         }
-        response = self.client.post("/quen-mat-khau", data=data)
+        response = self.client.post("/quen-mat-khau", data=data, follow_redirects=True)
         self.worker.drain()
         return response
 
