@@ -1,17 +1,25 @@
-"""The append-only charge ledger: one charge per inbound message, refunds as new entries."""
+"""The append-only charge ledger: one charge per inbound message, refunds as new entries.
+
+Every ledger row is built here: one charge (:func:`record_charge`), a batch of charges
+(:func:`charge_row` + :func:`insert_charges`), a refund (:func:`refund_entry`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Connection,
     ForeignKey,
     Integer,
     String,
     UniqueConstraint,
+    insert,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +72,37 @@ class LedgerEntry(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
 
 
+def charge_row(
+    *,
+    message_id: int,
+    carrier: str,
+    carrier_message_id: str,
+    shortcode: str,
+    phone: str,
+    amount_vnd: int,
+    outcome: Outcome,
+    tariff: str,
+    at: dt.datetime,
+    message_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Return the column values of one message's charge (``message_at`` defaults to ``at``)."""
+    if amount_vnd < 0:
+        raise ValueError("a charge cannot be negative")
+    return {
+        "message_id": message_id,
+        "carrier": carrier,
+        "carrier_message_id": carrier_message_id,
+        "shortcode": shortcode,
+        "phone": phone,
+        "amount_vnd": amount_vnd,
+        "kind": EntryKind.CHARGE,
+        "outcome": outcome,
+        "tariff": tariff,
+        "created_at": at,
+        "message_at": message_at or at,
+    }
+
+
 def record_charge(
     session: Session,
     *,
@@ -79,20 +118,19 @@ def record_charge(
     message_at: dt.datetime | None = None,
 ) -> LedgerEntry:
     """Append the charge for one inbound message; a second charge raises DuplicateCharge."""
-    if amount_vnd < 0:
-        raise ValueError("a charge cannot be negative")
     entry = LedgerEntry(
-        message_id=message_id,
-        carrier=carrier,
-        carrier_message_id=carrier_message_id,
-        shortcode=shortcode,
-        phone=phone,
-        amount_vnd=amount_vnd,
-        kind=EntryKind.CHARGE,
-        outcome=outcome,
-        tariff=tariff,
-        created_at=at,
-        message_at=message_at or at,
+        **charge_row(
+            message_id=message_id,
+            carrier=carrier,
+            carrier_message_id=carrier_message_id,
+            shortcode=shortcode,
+            phone=phone,
+            amount_vnd=amount_vnd,
+            outcome=outcome,
+            tariff=tariff,
+            at=at,
+            message_at=message_at,
+        )
     )
     try:
         with session.begin_nested():
@@ -100,6 +138,36 @@ def record_charge(
     except IntegrityError as exc:
         raise DuplicateCharge(f"message {message_id} is already charged") from exc
     return entry
+
+
+def insert_charges(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Append many charges (rows from :func:`charge_row`) with one statement, in the caller's
+    transaction; a message charged twice fails the whole statement (IntegrityError)."""
+    if rows:
+        connection.execute(insert(LedgerEntry), list(rows))
+
+
+def refund_entry(
+    charge: LedgerEntry, *, amount_vnd: int, reason: str, actor: str, at: dt.datetime
+) -> LedgerEntry:
+    """Build (not add) the entry that refunds ``amount_vnd`` of ``charge``; the caller checks
+    the policy and the amount."""
+    return LedgerEntry(
+        message_id=charge.message_id,
+        carrier=charge.carrier,
+        carrier_message_id=charge.carrier_message_id,
+        shortcode=charge.shortcode,
+        phone=charge.phone,
+        amount_vnd=amount_vnd,
+        kind=EntryKind.REFUND,
+        outcome=charge.outcome,
+        tariff=charge.tariff,
+        created_at=at,
+        message_at=charge.message_at,
+        refund_of=charge.id,
+        reason=reason[:200],
+        actor=actor[:64],
+    )
 
 
 def charges_for(session: Session, message_id: int) -> list[LedgerEntry]:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from billing.errors import PeriodError
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# How Vietnamese write a day (and Excel with Vietnamese settings): 30/11/2026.
+DAY_FIRST = "%d/%m/%Y"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,24 +34,32 @@ class Period:
         return f"{first.isoformat()} .. {last.isoformat()} (Asia/Ho_Chi_Minh)"
 
 
-def parse_local_date(raw: str, name: str = "date") -> dt.date:
-    """Parse ``YYYY-MM-DD`` or raise PeriodError naming the option."""
+def parse_local_date(raw: str, name: str = "date", *, day_first: bool = False) -> dt.date:
+    """Parse ``YYYY-MM-DD`` (and ``dd/mm/yyyy`` with ``day_first``) or raise PeriodError
+    naming the option."""
     text = raw.strip()
     try:
-        if len(text) != len("2026-11-01"):
-            raise ValueError
-        return dt.date.fromisoformat(text)
+        if len(text) == len("2026-11-01") and text[4:5] == "-":
+            return dt.date.fromisoformat(text)
+        if day_first:
+            return dt.datetime.strptime(text, DAY_FIRST).date()
+        raise ValueError
     except ValueError:
-        raise PeriodError(f"{name}: {raw!r} is not a date in the form YYYY-MM-DD") from None
+        forms = "YYYY-MM-DD or dd/mm/yyyy" if day_first else "YYYY-MM-DD"
+        raise PeriodError(f"{name}: {raw!r} is not a date in the form {forms}") from None
 
 
 def local_days(first: str, last: str) -> Period:
     """Return the period from local day ``first`` to local day ``last``, both inclusive."""
-    start_day = parse_local_date(first, "--from")
-    end_day = parse_local_date(last, "--to")
-    if start_day > end_day:
-        raise PeriodError(f"--from {start_day} is after --to {end_day}")
-    return Period(local_midnight(start_day), local_midnight(end_day + dt.timedelta(days=1)))
+    return days_period(parse_local_date(first, "--from"), parse_local_date(last, "--to"))
+
+
+def days_period(first: dt.date, last: dt.date) -> Period:
+    """Return the period from local day ``first`` to ``last``, both inclusive; refuse them
+    reversed."""
+    if first > last:
+        raise PeriodError(f"--from {first} is after --to {last}")
+    return Period(local_midnight(first), local_midnight(last + dt.timedelta(days=1)))
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
@@ -78,7 +88,7 @@ def parse_moment(raw: str) -> dt.datetime:
 
 def _day_first(text: str) -> dt.datetime:
     # Vietnamese carriers' spreadsheets write dates day first.
-    for pattern in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
+    for pattern in (f"{DAY_FIRST} %H:%M:%S", f"{DAY_FIRST} %H:%M", DAY_FIRST):
         try:
             return dt.datetime.strptime(text, pattern)
         except ValueError:

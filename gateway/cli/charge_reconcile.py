@@ -8,9 +8,7 @@ from pathlib import Path
 
 import click
 
-from billing.errors import BillingError
-from gateway.cli.common import runtime_of
-from gateway.cli.finance_input import BadInput, acting_user, carrier_of, period_of
+from gateway.cli.finance_input import BadInput, access_of, acting_user, days_of, refusals
 
 log = logging.getLogger(__name__)
 # billing.reconcile.DEFAULT_COLUMNS, spelt out so `--help` need not load SQLAlchemy; a test
@@ -43,25 +41,30 @@ def reconcile_command(
     time and the amount. Map its column names with --columns, e.g.
     --columns id=Request_ID,phone=User_ID,time=Time,amount=Amount
     """
-    from billing.reconcile import file_period, parse_columns, read_carrier_file, reconcile, render
-    from gateway.finance.queries import reading_session
+    from billing.reconcile import render
+    from gateway.finance.errors import FinanceRefused
+    from gateway.finance.reconciliation import ReconcileQuery, reconcile_file
 
-    runtime = runtime_of(ctx)
+    access = access_of(ctx)
     if (first is None) != (last is None):
         raise BadInput("give both --from and --to, or neither")
-    try:
-        mapping = parse_columns(columns)
-        records = read_carrier_file(file.read_bytes(), mapping)
-        period = period_of(first, last) if first and last else file_period(records)
-    except (BillingError, ValueError) as exc:
-        raise BadInput(f"{file}: {exc}; nothing was compared") from exc
+    days = days_of(first, last) if first and last else (None, None)
+    query = ReconcileQuery(carrier, file.read_bytes(), columns, *days)
+    with refusals():
+        try:
+            result = reconcile_file(access, query)
+        except FinanceRefused as exc:
+            if exc.code != "bad_file":
+                raise
+            raise BadInput(f"{file}: {exc}; nothing was compared") from exc
+    report = result.report
     if unmasked:
         log.warning(
-            "unmasked reconciliation of %s for %s by %s", carrier, period.describe(), acting_user()
+            "unmasked reconciliation of %s for %s by %s",
+            carrier,
+            result.period.describe(),
+            acting_user(),
         )
-    with reading_session(runtime) as session:
-        carrier_of(runtime, session, carrier)
-        report = reconcile(session, carrier, records, period)
     for line in render(report, carrier, show=show, unmasked=unmasked):
         click.echo(line)
     if report.differences:

@@ -10,8 +10,7 @@ import click
 from billing.errors import RefundRefused
 from billing.outcomes import Outcome
 from billing.periods import Period
-from gateway.cli.common import runtime_of
-from gateway.cli.finance_input import BadInput, acting_user, carrier_of, period_of, policy_of
+from gateway.cli.finance_input import BadInput, access_of, acting_user, days_of, refusals
 from parsers import mask_phone
 
 if TYPE_CHECKING:
@@ -29,8 +28,8 @@ log = logging.getLogger(__name__)
 )
 @click.option("--carrier", help="The carrier (with --carrier-message-id, or to filter).")
 @click.option("--outcome", "outcomes", multiple=True, type=click.Choice([o.value for o in Outcome]))
-@click.option("--from", "first", help="Filter: first local day, YYYY-MM-DD.")
-@click.option("--to", "last", help="Filter: last local day, YYYY-MM-DD (included).")
+@click.option("--from", "first", help="Filter: first local day, YYYY-MM-DD or dd/mm/yyyy.")
+@click.option("--to", "last", help="Filter: last local day, YYYY-MM-DD or dd/mm/yyyy (included).")
 @click.option("--amount", type=int, help="One message only: refund less than the charge.")
 @click.option("--reason", help="Why (stored on the refund) [default: the outcome].")
 @click.option("--force", is_flag=True, help="One message only: refund a non-refundable outcome.")
@@ -63,8 +62,9 @@ def refund(
     outcome) needs --reason, stored on the refund.
     """
     from billing.refunds import find_charge, refund_all, refund_charge
+    from gateway.finance.queries import check_carrier, checked_period, refund_policy
 
-    runtime = runtime_of(ctx)
+    access = access_of(ctx)
     single = message_id is not None or carrier_message_id is not None
     if single and (outcomes or first or last):
         raise BadInput("give one message, or a filter (--from/--to/--outcome), not both")
@@ -78,9 +78,15 @@ def refund(
         raise BadInput("--yes applies to a period; one message is refunded as asked")
     if carrier_message_id is not None and carrier is None:
         raise BadInput("--carrier-message-id needs --carrier")
-    policy, actor, now = policy_of(runtime), acting_user(), runtime.clock.now()
-    with runtime.session_factory() as session:
-        carrier_of(runtime, session, carrier)
+    days = days_of(first, last) if first and last else None
+    policy, actor, now = refund_policy(access.settings), acting_user(), access.clock.now()
+    with access.session_factory() as session:
+        period = None
+        with refusals():
+            if days is None:
+                check_carrier(access, session, carrier)
+            else:
+                period = checked_period(access, session, *days, carrier)
         try:
             if single:
                 charge = find_charge(
@@ -103,8 +109,8 @@ def refund(
                 ]
                 skipped: list[str] = []
             else:
-                assert first is not None and last is not None
-                found = _candidates(session, policy, period_of(first, last), carrier, outcomes)
+                assert period is not None
+                found = _candidates(session, policy, period, carrier, outcomes)
                 if not found or dry_run:
                     return
                 if not yes:

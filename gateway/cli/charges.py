@@ -15,8 +15,7 @@ import click
 
 from gateway.cli.charge_reconcile import reconcile_command
 from gateway.cli.charge_refunds import refund
-from gateway.cli.common import runtime_of
-from gateway.cli.finance_input import BadInput, acting_user, carrier_of, dates, period_of, policy_of
+from gateway.cli.finance_input import BadInput, access_of, acting_user, dates, days_of, refusals
 
 log = logging.getLogger(__name__)
 
@@ -53,39 +52,33 @@ def export(
     unmasked: bool,
 ) -> None:
     """Export one row per ledger entry in the period, oldest first (header: docs/finance.md)."""
-    from billing.export import export_lines, write_csv
-    from billing.export_xlsx import write_xlsx
-    from gateway.finance.queries import reading_session
+    from gateway.finance.exports import ExportQuery, prepare_export
 
-    runtime = runtime_of(ctx)
-    period = period_of(first, last)
+    access = access_of(ctx)
+    first_day, last_day = days_of(first, last)
     if fmt == "xlsx" and output is None:
         raise BadInput("--format xlsx needs --output FILE")
-    with reading_session(runtime) as session:
-        carrier_of(runtime, session, carrier)
-        if unmasked:
-            log.warning("unmasked charges export of %s by %s", period.describe(), acting_user())
-        policy, masked, bom = policy_of(runtime), not unmasked, bom or excel
-        lines = export_lines(session, period, policy, carrier=carrier, masked=masked)
-        if output is None:
-            # Our own wrapper: the CRLF line ends of RFC 4180 must pass through untranslated.
-            sys.stdout.flush()
-            stream = io.TextIOWrapper(sys.stdout.buffer, "utf-8", newline="")
-            try:
-                count = write_csv(stream, lines, bom=bom)
-            finally:
-                stream.flush()
-                stream.detach()
-        else:
-            with _replacing(output) as temporary:
-                if fmt == "xlsx":
-                    count = write_xlsx(
-                        str(temporary), session, period, policy, carrier=carrier, masked=masked
-                    )
-                else:
-                    with temporary.open("w", encoding="utf-8", newline="") as stream:
-                        count = write_csv(stream, lines, bom=bom)
-    log.info("exported %s ledger entries of %s", count, period.describe())
+    query = ExportQuery(first_day, last_day, carrier, masked=not unmasked, actor=acting_user())
+    with refusals():
+        export = prepare_export(access, query)
+    bom = bom or excel
+    if output is None:
+        # Our own wrapper: the CRLF line ends of RFC 4180 must pass through untranslated.
+        sys.stdout.flush()
+        stream = io.TextIOWrapper(sys.stdout.buffer, "utf-8", newline="")
+        try:
+            count = export.write_csv(stream, bom=bom)
+        finally:
+            stream.flush()
+            stream.detach()
+    else:
+        with _replacing(output) as temporary:
+            if fmt == "xlsx":
+                count = export.write_xlsx(temporary)
+            else:
+                with temporary.open("w", encoding="utf-8", newline="") as stream:
+                    count = export.write_csv(stream, bom=bom)
+    log.info("exported %s ledger entries of %s", count, export.period.describe())
     if output is not None:
         click.echo(f"{count} entries written to {output}", err=True)
 
@@ -111,12 +104,13 @@ def summary(ctx: click.Context, first: str, last: str, carrier: str | None, as_c
     """Per local day, carrier and outcome: messages, charged, refunded and net, with totals."""
     from billing.summary import HEADER as SUMMARY_HEADER
     from billing.summary import summarise
-    from gateway.finance.queries import reading_session
+    from gateway.finance.queries import checked_period, reading_session
 
-    runtime = runtime_of(ctx)
-    period = period_of(first, last)
-    with reading_session(runtime) as session:
-        carrier_of(runtime, session, carrier)
+    access = access_of(ctx)
+    days = days_of(first, last)
+    with reading_session(access) as session:
+        with refusals():
+            period = checked_period(access, session, *days, carrier)
         result = summarise(session, period, carrier)
     if as_csv:
         click.echo(",".join(SUMMARY_HEADER))

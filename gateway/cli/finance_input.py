@@ -1,21 +1,22 @@
-"""What the ``gateway charges`` commands share: reading dates, carriers and the refund policy."""
+"""What the ``gateway charges`` commands share: the ledger's access, days, refusals, the user."""
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 
 from billing.errors import BillingError
-from billing.periods import Period, local_days
+from billing.periods import parse_local_date
+from gateway.cli.common import settings_of
 from parsers import mask_phone
 
 if TYPE_CHECKING:  # the commands import what touches the database when they run
-    from sqlalchemy.orm import Session
-
-    from billing.refunds import RefundPolicy
-    from gateway.runtime import Runtime
+    from gateway.finance.queries import Access
 
 
 class BadInput(click.ClickException):
@@ -24,21 +25,60 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-def period_of(first: str, last: str) -> Period:
-    """Turn --from/--to into a period of local days, or exit 2."""
+def access_of(ctx: click.Context) -> Access:
+    """Return the settings, the checked database and the clock the finance commands use.
+
+    Not a whole ``Runtime``: its carriers, mailer, worker and password hasher would add 40 MiB
+    to an export that needs none of them. A runtime given by the caller (the tests) is used.
+    """
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    if "runtime" in root.obj:
+        return root.obj["runtime"]  # type: ignore[no-any-return]
+    if "ledger" not in root.obj:
+        from gateway import preflight
+        from gateway.clock import SystemClock
+        from gateway.db import make_engine, make_session_factory
+        from gateway.errors import DatabaseProblem
+        from gateway.finance.queries import LedgerAccess
+        from gateway.ops import logs
+
+        settings = settings_of()
+        try:
+            url = preflight.check_url(settings.database_url)
+            preflight.check_sqlite_file(url, creating=False, instance_dir=settings.instance_dir)
+            engine = make_engine(settings.database_url)
+            root.call_on_close(engine.dispose)  # close pooled connections before exit
+            preflight.check_schema(engine)
+        except DatabaseProblem as exc:
+            raise click.ClickException(str(exc)) from exc
+        logs.configure(settings)
+        factory = make_session_factory(engine)
+        root.obj["ledger"] = LedgerAccess(settings, engine, factory, SystemClock())
+    return root.obj["ledger"]  # type: ignore[no-any-return]
+
+
+def days_of(first: str, last: str) -> tuple[dt.date, dt.date]:
+    """Read --from/--to as local days (YYYY-MM-DD or dd/mm/yyyy), or exit 2."""
     try:
-        return local_days(first, last)
+        return (
+            parse_local_date(first, "--from", day_first=True),
+            parse_local_date(last, "--to", day_first=True),
+        )
     except BillingError as exc:
         raise BadInput(str(exc)) from exc
 
 
-def carrier_of(runtime: Runtime, session: Session, carrier: str | None) -> str | None:
-    """Check --carrier against the carriers we know, or exit 2."""
-    from gateway.finance.queries import known_carriers
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Turn a finance use case's refusal into exit 2 with its reason."""
+    from gateway.finance.errors import FinanceRefused
 
-    if carrier is not None and carrier not in known_carriers(runtime, session):
-        raise BadInput(f"unknown carrier {carrier!r}; see GATEWAY_CARRIERS")
-    return carrier
+    try:
+        yield
+    except FinanceRefused as exc:
+        hint = "; see GATEWAY_CARRIERS" if exc.code == "unknown_carrier" else ""
+        raise BadInput(f"{exc.reason}{hint}") from exc
 
 
 def acting_user() -> str:
@@ -49,21 +89,15 @@ def acting_user() -> str:
         return "unknown"
 
 
-def policy_of(runtime: Runtime) -> RefundPolicy:
-    """Return the refund policy the settings choose."""
-    from billing.refunds import RefundPolicy
-
-    return RefundPolicy(refund_wrong_syntax=runtime.settings.refund_wrong_syntax)
-
-
 def shown_phone(phone: str, unmasked: bool) -> str:
     """Mask a phone number unless --unmasked was given."""
     return phone if unmasked else mask_phone(phone)
 
 
+DAY_FORMS = "YYYY-MM-DD or dd/mm/yyyy"
 DATES = [
-    click.option("--from", "first", required=True, help="First local day, YYYY-MM-DD."),
-    click.option("--to", "last", required=True, help="Last local day, YYYY-MM-DD (included)."),
+    click.option("--from", "first", required=True, help=f"First local day, {DAY_FORMS}."),
+    click.option("--to", "last", required=True, help=f"Last local day, {DAY_FORMS} (included)."),
     click.option("--carrier", help="Only this carrier."),
 ]
 

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from billing.errors import BillingError
-from billing.periods import Period, local_date, local_days
+from billing.periods import Period, local_date, parse_local_date
 from billing.summary import Line, Summary
 from gateway.errors import InvalidPayload
+from gateway.finance.errors import FinanceRefused
+from gateway.finance.exports import ExportQuery
+from gateway.finance.queries import Access, checked_period, reading_session
 
 MAX_DAYS = 400  # a page (and its chart) of more than a year helps nobody; the CLI has no limit
 
@@ -27,6 +30,15 @@ class Choice:
     carrier: str | None
     period: Period
 
+    def export_query(self) -> ExportQuery:
+        """The export of this choice (phones masked: the console never shows them whole)."""
+        return ExportQuery(local_date(self.period.start), self.last_day, self.carrier)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last local day of the period (included)."""
+        return local_date(self.period.end - dt.timedelta(microseconds=1))
+
 
 def month_of(today: dt.date) -> tuple[str, str]:
     """Return the first and last day of the month ``today`` falls in, as YYYY-MM-DD."""
@@ -35,22 +47,30 @@ def month_of(today: dt.date) -> tuple[str, str]:
     return first.isoformat(), (following - dt.timedelta(days=1)).isoformat()
 
 
-def read_choice(args: Any, now: dt.datetime, carriers: set[str]) -> Choice:
+def read_choice(access: Access, args: Any, now: dt.datetime) -> Choice:
     """Read from/to/carrier (defaults: this local month, every carrier); refuse bad values."""
     default_first, default_last = month_of(local_date(now))
     first = (args.get("from") or default_first).strip()
     last = (args.get("to") or default_last).strip()
     carrier = args.get("carrier") or None
     try:
-        period = local_days(first, last)
+        days = parse_local_date(first, "--from"), parse_local_date(last, "--to")
+        with reading_session(access) as session:
+            period = checked_period(access, session, *days, carrier)
     except BillingError as exc:
-        text = str(exc).replace("--from", "Từ ngày").replace("--to", "Đến ngày")
-        raise InvalidPayload(text) from exc
+        raise InvalidPayload(page_words(str(exc))) from exc
+    except FinanceRefused as exc:
+        if exc.code == "unknown_carrier":
+            raise InvalidPayload(f"nhà mạng không rõ: {(carrier or '')[:32]!r}") from exc
+        raise InvalidPayload(page_words(exc.reason)) from exc
     if (period.end - period.start).days > MAX_DAYS:
         raise InvalidPayload(f"chọn tối đa {MAX_DAYS} ngày (dùng `gateway charges` cho dài hơn)")
-    if carrier is not None and carrier not in carriers:
-        raise InvalidPayload(f"nhà mạng không rõ: {carrier[:32]!r}")
     return Choice(first, last, carrier, period)
+
+
+def page_words(reason: str) -> str:
+    """Name the page's fields where billing and the use cases name the CLI's options."""
+    return reason.replace("--from", "Từ ngày").replace("--to", "Đến ngày")
 
 
 def chart_data(summary: Summary, period: Period) -> dict[str, Any]:

@@ -15,24 +15,17 @@ from flask import Blueprint, Response, g, render_template, request, stream_with_
 from flask.typing import ResponseReturnValue
 
 from billing.errors import BillingError, RefundRefused
-from billing.export import csv_chunks, export_lines
-from billing.export_xlsx import write_xlsx
-from billing.periods import local_days
-from billing.reconcile import (
-    DEFAULT_COLUMNS,
-    KINDS,
-    file_period,
-    parse_columns,
-    read_carrier_file,
-    reconcile,
-    render,
-)
+from billing.periods import parse_local_date
+from billing.reconcile import DEFAULT_COLUMNS, KINDS, render
 from billing.refunds import RefundPolicy, find_charge, refund_charge, refundable_charges
 from billing.summary import summarise
 from gateway.console import guard
 from gateway.console.charges import chart_data, per_carrier, read_choice
 from gateway.errors import InvalidPayload
-from gateway.finance.queries import known_carriers, reading_session
+from gateway.finance.errors import FinanceRefused
+from gateway.finance.exports import ChargesExport, prepare_export
+from gateway.finance.queries import known_carriers, reading_session, refund_policy
+from gateway.finance.reconciliation import ReconcileQuery, reconcile_file
 from gateway.web import db_session, runtime
 
 bp = Blueprint("console_finance", __name__, url_prefix="/console", template_folder="templates")
@@ -47,7 +40,7 @@ REFUNDS_SHOWN = 500
 
 
 def _policy() -> RefundPolicy:
-    return RefundPolicy(refund_wrong_syntax=runtime().settings.refund_wrong_syntax)
+    return refund_policy(runtime().settings)
 
 
 def _carriers() -> set[str]:
@@ -62,7 +55,7 @@ def charges() -> ResponseReturnValue:
     """The period's chart per day and carrier, and the summary table with its totals."""
     rt = runtime()
     carriers = _carriers()
-    choice = read_choice(request.args, rt.clock.now(), carriers)
+    choice = read_choice(rt, request.args, rt.clock.now())
     with reading_session(rt) as session:
         summary = summarise(session, choice.period, choice.carrier)
     return render_template(
@@ -80,21 +73,11 @@ def charges() -> ResponseReturnValue:
 @guard.requires("finance")
 def charges_csv() -> Response:
     """Stream the export as CSV for Excel: ``gateway charges export --excel``, byte for byte."""
-    rt = runtime()
-    choice = read_choice(request.args, rt.clock.now(), _carriers())
-    guard.note(f"charges.csv {choice.period.describe()} {choice.carrier or 'all'}")
-    db_session().commit()
-    policy = _policy()
-
-    def generate() -> Iterator[str]:
-        with reading_session(rt) as session:
-            lines = export_lines(session, choice.period, policy, carrier=choice.carrier)
-            yield from csv_chunks(lines, bom=True)
-
+    export = _export("csv")
     return Response(
-        stream_with_context(generate()),
+        stream_with_context(export.csv_chunks(bom=True)),
         mimetype="text/csv",
-        headers=_attachment(f"charges-{choice.first}-{choice.last}.csv"),
+        headers=_attachment(export.file_name("csv")),
     )
 
 
@@ -102,18 +85,14 @@ def charges_csv() -> Response:
 @guard.requires("finance")
 def charges_xlsx() -> Response:
     """Send the export as XLSX: ``gateway charges export --format xlsx``, row for row."""
-    rt = runtime()
-    choice = read_choice(request.args, rt.clock.now(), _carriers())
-    guard.note(f"charges.xlsx {choice.period.describe()} {choice.carrier or 'all'}")
-    db_session().commit()
+    export = _export("xlsx")
     # A workbook is a zip whose directory comes last: it is written to a private temporary file
     # (the writer keeps constant memory) and streamed from there, then removed.
     handle, name = tempfile.mkstemp(prefix="charges-", suffix=".xlsx")
     os.close(handle)
     path = Path(name)
     try:
-        with reading_session(rt) as session:
-            write_xlsx(name, session, choice.period, _policy(), carrier=choice.carrier)
+        export.write_xlsx(path)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -127,9 +106,19 @@ def charges_xlsx() -> Response:
         finally:
             path.unlink(missing_ok=True)
 
-    headers = _attachment(f"charges-{choice.first}-{choice.last}.xlsx")
+    headers = _attachment(export.file_name("xlsx"))
     headers["Content-Length"] = str(size)
     return Response(generate(), mimetype=XLSX, headers=headers)
+
+
+def _export(extension: str) -> ChargesExport:
+    """Read the form into the export use case's query and note the download."""
+    rt = runtime()
+    choice = read_choice(rt, request.args, rt.clock.now())
+    export = prepare_export(rt, choice.export_query())
+    guard.note(f"charges.{extension} {export.period.describe()} {choice.carrier or 'all'}")
+    db_session().commit()
+    return export
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -154,17 +143,19 @@ def reconciliation() -> ResponseReturnValue:
         raise InvalidPayload("chọn tệp của nhà mạng (CSV)")
     first, last = form.get("from", "").strip(), form.get("to", "").strip()
     try:
-        mapping = parse_columns(columns)
-        records = read_carrier_file(upload.read(), mapping)
-        period = local_days(first, last) if first and last else file_period(records)
-    except (BillingError, ValueError) as exc:
+        days = (
+            (parse_local_date(first, "--from"), parse_local_date(last, "--to"))
+            if first and last
+            else (None, None)
+        )
+        query = ReconcileQuery(carrier, upload.read(), columns, *days)
+        result = reconcile_file(runtime(), query)
+    except (BillingError, FinanceRefused) as exc:
         message = f"{upload.filename}: {exc}. Không có gì được so sánh."
         return render_template(
             "reconciliation.html", carriers=carriers, columns=columns, report=None, error=message
         ), 400
-    rt = runtime()
-    with reading_session(rt) as session:
-        report = reconcile(session, carrier, records, period)
+    report, period = result.report, result.period
     guard.note(f"reconcile {carrier} {period.describe()} differences={len(report.differences)}")
     db_session().commit()
     if form.get("download"):
@@ -188,7 +179,7 @@ def refunds() -> ResponseReturnValue:
     """List the period's refundable charges that have no refund yet."""
     rt = runtime()
     carriers = _carriers()
-    choice = read_choice(request.args, rt.clock.now(), carriers)
+    choice = read_choice(rt, request.args, rt.clock.now())
     with reading_session(rt) as session:
         found = refundable_charges(
             session, _policy(), choice.period, carriers=[choice.carrier] if choice.carrier else []

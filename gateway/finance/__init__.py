@@ -1,4 +1,4 @@
-"""Finance's doors into ``billing``: the charges export over HTTP and the read-only queries.
+"""Finance's use cases over ``billing`` (the export, reconciliation) and its HTTP door.
 
 May import ``billing``, ``ops`` and the core; never a channel or the CLI.
 """

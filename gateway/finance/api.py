@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
 
 from flask import Blueprint, Response, request, stream_with_context
 
 from billing.errors import BillingError
-from billing.export import csv_chunks, export_lines
-from billing.periods import local_days
-from billing.refunds import RefundPolicy
+from billing.periods import parse_local_date
 from gateway import fields
 from gateway.errors import InvalidCredentials, InvalidPayload
-from gateway.finance.queries import known_carriers, reading_session
+from gateway.finance.errors import FinanceRefused
+from gateway.finance.exports import ExportQuery, prepare_export
 from gateway.web import runtime
 
 log = logging.getLogger(__name__)
@@ -45,37 +43,35 @@ def _authorise() -> None:
 def charges_csv() -> Response:
     """Stream the charges export of a period as CSV."""
     _authorise()
-    rt = runtime()
     first, last = request.args.get("from", ""), request.args.get("to", "")
-    carrier = request.args.get("carrier") or None
     if not first or not last:
         raise InvalidPayload("from and to are required, as YYYY-MM-DD local days")
-    try:
-        period = local_days(first, last)
+    try:  # the format first, for both; then the range
+        parse_local_date(first, "from"), parse_local_date(last, "to")
     except BillingError as exc:
-        raise InvalidPayload(str(exc).replace("--from", "from").replace("--to", "to")) from exc
-    except OverflowError:  # a day at datetime's very ends: refused by the range check below
-        period = None
-    fields.iso_day(first, "from"), fields.iso_day(last, "to")  # both within 2000..2100
-    assert period is not None
+        raise InvalidPayload(str(exc)) from exc
+    query = ExportQuery(
+        first=fields.iso_day(first, "from"),
+        last=fields.iso_day(last, "to"),
+        carrier=request.args.get("carrier") or None,
+    )
+    try:
+        export = prepare_export(runtime(), query)
+    except FinanceRefused as exc:
+        raise InvalidPayload(_http_words(exc.reason)) from exc
     # The byte order mark is the default, as on the CLI; bom=0 leaves it out.
     bom = request.args.get("bom", "1") not in {"0", "false"}
-    with reading_session(rt) as session:
-        if carrier is not None and carrier not in known_carriers(rt, session):
-            raise InvalidPayload(f"unknown carrier {carrier!r}")
-    policy = RefundPolicy(refund_wrong_syntax=rt.settings.refund_wrong_syntax)
-    log.info("charges export of %s over HTTP", period.describe())
-
-    def generate() -> Iterator[str]:
-        with reading_session(rt) as session:
-            yield from csv_chunks(export_lines(session, period, policy, carrier=carrier), bom=bom)
-
-    name = f"charges-{first.strip()}-{last.strip()}.csv"
+    log.info("charges export of %s over HTTP", export.period.describe())
     return Response(
-        stream_with_context(generate()),
+        stream_with_context(export.csv_chunks(bom=bom)),
         mimetype="text/csv",
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": f'attachment; filename="{export.file_name("csv")}"',
             "Cache-Control": "no-store",
         },
     )
+
+
+def _http_words(reason: str) -> str:
+    # The use case names the CLI's options; this door's parameters are from and to.
+    return reason.replace("--from", "from").replace("--to", "to")

@@ -61,8 +61,7 @@ def month(
         def broken(*args: object, **kwargs: object) -> None:
             raise Boom("database went away")
 
-        patch.setattr("gateway.sms.batch.find_accounts", broken)  # the batch, then
-        patch.setattr("gateway.sms.recovery.find_account", broken)  # one by one
+        patch.setattr("gateway.sms.batch.find_accounts", broken)  # the batch, then one by one
         phones.text("0933333333", "BH MK 0123456789")  # system_error
     carriers["viettel"].fail_next(PermanentSendError("400 unknown subscriber"))
     phones.text("0944444444", "BH MK 0999999999")  # not_matched, reply failed

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.errors import AlreadyRefunded, NotCharged, NotRefundable, RefundExceedsCharge
-from billing.ledger import EntryKind, LedgerEntry, record_charge
+from billing.ledger import EntryKind, LedgerEntry, charge_row, insert_charges, record_charge
 from billing.outcomes import Outcome
 from billing.periods import local_days
 from billing.refunds import RefundPolicy, find_charge, refund_all, refund_charge, refundable_charges
@@ -210,3 +210,41 @@ def test_a_reply_that_finally_failed_makes_the_charge_refundable(
         EntryKind.CHARGE,
         EntryKind.REFUND,
     ]
+
+
+def test_a_batch_charge_is_the_same_row_as_a_single_one(ledger: Session) -> None:
+    single = add_charge(ledger, Outcome.NOT_MATCHED, amount=700)
+    other = add_charge(ledger, Outcome.NOT_MATCHED, amount=700)
+    columns = [c for c in LedgerEntry.__table__.c if c.name not in {"id", "message_id"}]
+    row = charge_row(
+        message_id=other.message_id,
+        carrier=single.carrier,
+        carrier_message_id=single.carrier_message_id,
+        shortcode=single.shortcode,
+        phone=single.phone,
+        amount_vnd=700,
+        outcome=Outcome.NOT_MATCHED,
+        tariff=single.tariff,
+        at=NOW,
+    )
+    ledger.delete(other)
+    ledger.flush()
+
+    insert_charges(ledger.connection(), [row])
+
+    stored = ledger.execute(
+        select(*columns).where(LedgerEntry.kind == EntryKind.CHARGE).order_by(LedgerEntry.id)
+    ).all()
+    assert stored[0] == stored[1]
+    with pytest.raises(ValueError, match="cannot be negative"):
+        charge_row(
+            message_id=1,
+            carrier="viettel",
+            carrier_message_id="cm",
+            shortcode="8079",
+            phone="84912345678",
+            amount_vnd=-1,
+            outcome=Outcome.NOT_MATCHED,
+            tariff="8079:1000",
+            at=NOW,
+        )

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from billing.errors import PeriodError
-from billing.periods import local_date, local_days, parse_moment
+from billing.periods import days_period, local_date, local_days, parse_local_date, parse_moment
 
 UTC = dt.UTC
 
@@ -77,3 +77,32 @@ def test_times_without_offset_are_local(raw: str, expected: dt.datetime) -> None
 def test_garbage_is_not_a_time() -> None:
     with pytest.raises(ValueError, match="is not a time"):
         parse_moment("yesterday")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-11-30", dt.date(2026, 11, 30)),
+        ("30/11/2026", dt.date(2026, 11, 30)),
+        ("1/2/2026", dt.date(2026, 2, 1)),
+        (" 01/02/2026 ", dt.date(2026, 2, 1)),
+    ],
+)
+def test_day_first_dates_are_read_where_asked(raw: str, expected: dt.date) -> None:
+    assert parse_local_date(raw, "--from", day_first=True) == expected
+
+
+@pytest.mark.parametrize("raw", ["31/11/2026", "11/30/2026", "30/11/26", "20261130", "30-11-2026"])
+def test_a_day_first_date_that_is_no_day_is_named(raw: str) -> None:
+    with pytest.raises(PeriodError) as caught:
+        parse_local_date(raw, "--to", day_first=True)
+
+    assert str(caught.value) == f"--to: {raw!r} is not a date in the form YYYY-MM-DD or dd/mm/yyyy"
+
+
+def test_days_in_order_make_a_period_and_reversed_ones_are_refused() -> None:
+    assert days_period(dt.date(2026, 11, 1), dt.date(2026, 11, 30)) == local_days(
+        "2026-11-01", "2026-11-30"
+    )
+    with pytest.raises(PeriodError, match="--from 2026-11-02 is after --to 2026-11-01"):
+        days_period(dt.date(2026, 11, 2), dt.date(2026, 11, 1))
