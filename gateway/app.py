@@ -6,14 +6,14 @@ import logging
 import os
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, redirect, request, url_for
 from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import pages, web
 from gateway.accounts import login_api, passwords, smart_otp_api
 from gateway.clock import Clock
-from gateway.console import auth_views, finance_views, guard, ops_views
+from gateway.console import auth_views, finance_views, guard, ops_views, support_views
 from gateway.email import change_api, recovery_api
 from gateway.finance import api as finance_api
 from gateway.ops import health, logs, metrics, ratelimits
@@ -67,12 +67,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     areas = [guard.cookie_area(settings), portal_guard.cookie_area(settings)]
     pages.install(app, areas, settings.secret_key)
     guard.install(app)
-    for blueprint in (auth_views.bp, finance_views.bp, ops_views.bp):
+    for blueprint in (auth_views.bp, finance_views.bp, ops_views.bp, support_views.bp):
         app.register_blueprint(blueprint)
     app.config["PASSKEYS_ENABLED"] = settings.webauthn.rp_id is not None
     portal = (recovery_views.bp, account_views.bp, passkey_views.bp, smart_otp_views.bp)
     for blueprint in portal:
         app.register_blueprint(blueprint)
+    # The address the server's banner prints: people land on the portal, not on a JSON 404.
+    app.add_url_rule("/", "home", lambda: redirect(url_for("portal_account.sign_in")))
 
     return app
 

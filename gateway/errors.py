@@ -27,6 +27,7 @@ GatewayError
  │    ├── RetryableSendError      try again later (timeouts, 429, 5xx; SMTP 4xx, no connection)
  │    └── PermanentSendError      never retry (other 4xx, malformed answers; SMTP 5xx)
  ├── IllegalTransition        a state change the transition table forbids
+ ├── RequeueRefused           a failed reply that must not be sent again; carries a code
  └── BatchFailed              a batch of received messages did not commit (worker: one by one)
 """
 
@@ -135,6 +136,14 @@ class RateLimited(RequestRefused):
 
 class Busy(RequestRefused):
     status, code = 429, "busy"
+
+
+class RequeueRefused(GatewayError):
+    """A failed reply that may not be sent again; ``code`` says why (pages map it to words)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class SendError(GatewayError):

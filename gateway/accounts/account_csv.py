@@ -1,7 +1,8 @@
 """Reading an account CSV as offices make them: ``,`` ``;`` or tab, UTF-8 (BOM or not) or UTF-16.
 
 Columns (the header names them, in any order, any case): ``bhxh`` and ``phone`` are required;
-``email``, ``approved_at`` and ``personal_id`` are optional. Dates are ``YYYY-MM-DD``,
+``email``, ``approved_at`` and ``personal_id`` are optional; any other column (a name, a note
+from an HR export) is ignored and named in a warning. Dates are ``YYYY-MM-DD``,
 ``dd/mm/yyyy`` (Vietnamese Excel) or an ISO 8601 time; without an offset they are Vietnam time.
 Each row becomes an :class:`AccountRow` or a :class:`RowError` naming the bad value.
 """
@@ -67,17 +68,20 @@ def encoding_of(head: bytes) -> str:
     return "utf-8-sig"
 
 
-def read_rows(stream: TextIO) -> Iterator[AccountRow | RowError]:
+def read_rows(stream: TextIO, ignored: list[str] | None = None) -> Iterator[AccountRow | RowError]:
     """Yield each data row of an account CSV as a valid row or an error.
 
-    Open the file with ``encoding=encoding_of(first bytes), newline=""``.
+    Open the file with ``encoding=encoding_of(first bytes), newline=""``. The names of the
+    columns that are not ours (and are skipped) are appended to ``ignored``.
     """
     try:
-        separator, header = _header(stream.readline())
+        separator, header, width, others = _header(stream.readline())
+        if ignored is not None:
+            ignored.extend(others)
         reader = csv.reader(stream, delimiter=separator)
         for cells in reader:
             if cells and cells != [""]:  # blank lines, often at the end, are no rows
-                yield _row(reader.line_num + 1, header, cells)  # + 1: the header line
+                yield _row(reader.line_num + 1, header, width, cells)  # + 1: the header line
     except UnicodeDecodeError as exc:
         # Decoded in blocks ahead of the reader, so no line number: it would be a guess.
         raise ImportFileError(
@@ -87,8 +91,9 @@ def read_rows(stream: TextIO) -> Iterator[AccountRow | RowError]:
         raise ImportFileError(f"line {reader.line_num + 1}: {exc}") from exc
 
 
-def _header(first: str) -> tuple[str, dict[str, int]]:
-    """Find the separator and each column's position from the header line."""
+def _header(first: str) -> tuple[str, dict[str, int], int, list[str]]:
+    """Find the separator, each of our columns' position, the number of columns, and the
+    names of the others, from the header line."""
     if not first.strip():
         raise ImportFileError(f"the file is empty; the header needs {', '.join(REQUIRED_COLUMNS)}")
     best: tuple[int, str, list[str]] | None = None
@@ -104,29 +109,24 @@ def _header(first: str) -> tuple[str, dict[str, int]]:
         raise ImportFileError(
             f"the header lacks column(s): {', '.join(missing)} (columns: {_columns_hint()})"
         )
-    unknown = [name for name in names if name not in COLUMNS]
-    if unknown:
-        raise ImportFileError(
-            f"unknown column(s) {', '.join(repr(n) for n in unknown)} (columns: {_columns_hint()})"
-        )
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    others = [name for name in names if name not in COLUMNS]
+    repeated = sorted({name for name in names if name in COLUMNS and names.count(name) > 1})
     if repeated:
         raise ImportFileError(f"column(s) named twice: {', '.join(repeated)}")
-    return separator, {name: index for index, name in enumerate(names)}
+    ours = {name: index for index, name in enumerate(names) if name in COLUMNS}
+    return separator, ours, len(names), others
 
 
 def _columns_hint() -> str:
     return f"{', '.join(REQUIRED_COLUMNS)} required; {', '.join(OPTIONAL_COLUMNS)} optional"
 
 
-def _row(line: int, header: dict[str, int], cells: list[str]) -> AccountRow | RowError:
-    if len(cells) != len(header):
+def _row(line: int, header: dict[str, int], width: int, cells: list[str]) -> AccountRow | RowError:
+    if len(cells) != width:
         # A short row is a separator lost in editing: guessing which cell is missing could
         # turn an approved account into a pending one, so the row is skipped and shown.
         fewer = "only " if len(cells) < len(header) else ""
-        return RowError(
-            line, f"{fewer}{len(cells)} cells where the header has {len(header)} columns"
-        )
+        return RowError(line, f"{fewer}{len(cells)} cells where the header has {width} columns")
     bhxh = cells[header["bhxh"]].strip()
     if not (len(bhxh) == 10 and bhxh.isascii() and bhxh.isdigit()):
         hint = (

@@ -16,6 +16,7 @@ from gateway.cli.accounts import accounts
 from gateway.cli.charges import charges
 from gateway.cli.mail_sink import mail_sink
 from gateway.cli.operations import init_db, purge, switch
+from gateway.cli.outbox import outbox
 from gateway.cli.processes import serve, worker
 from gateway.cli.simulate import simulate
 from gateway.cli.staff import staff
@@ -39,6 +40,7 @@ for command in (
     serve,
     worker,
     switch,
+    outbox,
     purge,
     simulate,
     mail_sink,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from billing.periods import LOCAL_TZ
+from gateway.cli.account_show import accounts_show
 from gateway.cli.common import runtime_of
 from gateway.errors import RequestRefused
 from gateway.states import Channel
@@ -35,8 +36,9 @@ def accounts() -> None:
 def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool) -> None:
     """Create or update accounts from a CSV file.
 
-    Required columns: bhxh, phone. Optional: email, approved_at, personal_id. The header names
-    the columns, in any order; the separator is a comma, a semicolon (Excel with Vietnamese
+    Required columns: bhxh, phone. Optional: email, approved_at, personal_id. Other columns
+    (a name from an HR export) are ignored, with a warning naming them. The header names the
+    columns, in any order; the separator is a comma, a semicolon (Excel with Vietnamese
     settings) or a tab; the file is UTF-8, with or without a byte order mark (in Excel: Save
     As "CSV UTF-8"), or Excel's "Unicode Text" (UTF-16). approved_at is YYYY-MM-DD,
     dd/mm/yyyy or ISO 8601, in Vietnam time.
@@ -55,16 +57,20 @@ def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool)
 
     runtime = runtime_of(ctx)
     named: list[str] = []
+    ignored: list[str] = []
     with (
         file.open(encoding=encoding_of(_head(file)), newline="") as stream,
         runtime.session_factory() as session,
     ):
         try:
             report = import_accounts(
-                session, _noting(read_rows(stream), named), runtime.clock.now()
+                session, _noting(read_rows(stream, ignored), named), runtime.clock.now()
             )
         except ImportFileError as exc:
             raise click.ClickException(f"{file}: {exc}; nothing was imported") from exc
+        if ignored:
+            shown = ", ".join(repr(name) for name in ignored)
+            click.echo(f"{file}: warning: ignored column(s) {shown}", err=True)
         sent = None
         if issue_first_passwords:
             sent = issue_missing_first_passwords(
@@ -87,6 +93,9 @@ def accounts_import(ctx: click.Context, file: Path, issue_first_passwords: bool)
     )
     if report.errors:
         sys.exit(1)
+
+
+accounts.add_command(accounts_show)
 
 
 @accounts.command("approve")

@@ -36,21 +36,53 @@ def init_db(ctx: click.Context) -> None:
 @click.command()
 @click.argument("name", type=click.Choice(SWITCHES))
 @click.argument("state", type=click.Choice(["on", "off", "default"]))
+@click.option(
+    "--reason", required=True, help="Why (an incident, a ticket); kept in the audit trail."
+)
 @click.pass_context
-def switch(ctx: click.Context, name: str, state: str) -> None:
+def switch(ctx: click.Context, name: str, state: str, reason: str) -> None:
     """Turn a runtime switch on or off without a redeploy ('default' follows the setting).
 
-    sms-reset off: every SMS gets a reply pointing to email recovery or VNeID.
+    sms-reset off: every SMS gets a reply pointing to email recovery or VNeID. The change,
+    the reason and the system user who ran it land in the audit trail, shown on the console's
+    switch page with the changes made there.
+
+        gateway switch sms-reset off --reason "SMSC down, ticket 123"
     """
+    from gateway.ops.audit import record_event
     from gateway.ops.switches import clear_switch, set_switch
 
+    reason = " ".join(reason.split())[:150]
+    if not reason:
+        raise click.BadParameter("say why", param_hint="--reason")
     runtime = runtime_of(ctx)
+    now = runtime.clock.now()
     with runtime.session_factory.begin() as session:
         if state == "default":
             clear_switch(session, name)
         else:
-            set_switch(session, name, state == "on", runtime.clock.now())
+            set_switch(session, name, state == "on", now)
+        record_event(
+            session,
+            action="switch",
+            channel="cli",
+            outcome="ok",
+            subject=f"cli:{system_user()}",
+            actor="operator",
+            now=now,
+            detail=f"{name} {state}: {reason}",
+        )
     click.echo(f"{name}: {state}")
+
+
+def system_user() -> str:
+    """Name who ran the command (the login name; the audit keeps no more than that)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user database entry, e.g. in some containers
+        return "?"
 
 
 @click.command()
@@ -64,8 +96,9 @@ def switch(ctx: click.Context, name: str, state: str) -> None:
 def purge(ctx: click.Context, older_than: str | None) -> None:
     """Blank message texts, phones, emails and ids past the retention period (docs/deploy.md).
 
-    Rows stay (counts, outcomes, the ledger and the masked audit trail); what identifies a
-    person goes. `gateway worker --purge-daily` runs the same every day.
+    Rows stay (counts, outcomes, the ledger and the masked audit trail, without client IPs);
+    what identifies a person goes, and so do login-failure counts idle that long (not those
+    at the cap). `gateway worker --purge-daily` runs the same every day.
     """
     from gateway.settings import parse_duration
 
@@ -83,10 +116,10 @@ def purge_once(runtime: Runtime, period: dt.timedelta) -> str:
     """Run one purge of what is older than ``period``; return its one-line report."""
     from gateway.ops.retention import purge as purge_rows
 
-    cutoff = runtime.clock.now() - period
+    now = runtime.clock.now()
     with runtime.session_factory() as session:
-        report = purge_rows(session, cutoff).describe()
-    log.info("purged personal data older than %s: %s", cutoff.date(), report)
+        report = purge_rows(session, now, period, runtime.settings).describe()
+    log.info("purged personal data older than %s: %s", (now - period).date(), report)
     return report
 
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from gateway.cli.common import runtime_of
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+
+WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 (a listening address, read to connect locally)
 
 
 @click.command()
 @click.option("--carrier", "carrier_name", required=True, help="A carrier from GATEWAY_CARRIERS.")
 @click.option("--from", "sender", required=True, help="The sender's phone, in any usual form.")
 @click.option("--to", "recipient", help="The shortcode [default: GATEWAY_SHORTCODE].")
-@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The gateway.")
+@click.option(
+    "--url",
+    help="The gateway [default: http://GATEWAY_BIND, as `make run` serves it; else "
+    "GATEWAY_PUBLIC_URL].",
+)
 @click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for the reply.")
 @click.argument("text")
 @click.pass_context
@@ -20,7 +31,7 @@ def simulate(
     carrier_name: str,
     sender: str,
     recipient: str | None,
-    url: str,
+    url: str | None,
     wait: float,
     text: str,
 ) -> None:
@@ -40,6 +51,7 @@ def simulate(
 
     runtime = runtime_of(ctx)
     settings = runtime.settings
+    url = url or gateway_url(settings)
     carrier = settings.carriers.get(carrier_name)
     if carrier is None:
         raise click.ClickException(f"unknown carrier {carrier_name!r}; see GATEWAY_CARRIERS")
@@ -53,8 +65,16 @@ def simulate(
             message_id, answer, stored = send_mo(
                 url, carrier, sender, recipient or settings.shortcode, text
             )
+        except requests.ConnectionError as exc:
+            raise click.ClickException(
+                f"nothing answers at {url}: start the gateway with `make run` (or `gateway "
+                "serve --with-worker`), or point --url at it"
+            ) from exc
         except requests.RequestException as exc:
-            raise click.ClickException(f"the gateway at {url} did not answer: {exc}") from exc
+            raise click.ClickException(
+                f"the gateway at {url} did not answer ({type(exc).__name__}): is it running "
+                "(`make run`), and is --url right?"
+            ) from exc
         if not stored:
             raise click.ClickException(
                 f"the gateway refused the message: {answer.status_code} {answer.text[:200]}"
@@ -91,6 +111,24 @@ def simulate(
             f"no reply within {wait:g} s: is `gateway worker` running, and is --url the gateway "
             "whose DATABASE_URL this folder's settings name?"
         )
+
+
+def gateway_url(settings: Settings) -> str:
+    """Where the gateway of this folder's settings listens: GATEWAY_BIND, as the server reads it.
+
+    A wildcard bind (0.0.0.0, ::) is reached on the loopback; a Unix socket or file
+    descriptor cannot be, so GATEWAY_PUBLIC_URL is used instead.
+    """
+    bind = settings.bind
+    host, _, port = bind.rpartition(":")
+    if bind.startswith(("unix:", "fd://")) or not port.isdigit():
+        return settings.public_url
+    host = host.strip("[]")
+    if host in WILDCARDS:
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _why_silent(outcome: str) -> str:

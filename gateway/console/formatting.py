@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Flask
 
 from billing.periods import LOCAL_TZ
-from parsers import mask_phone
+from gateway.console.roles import ROLE_NAMES
+from gateway.delivery.replies import PASSWORD_MASK
+from parsers import mask_email, mask_id, mask_phone
+
+# What a temporary password looks like on a page: never the password, never its length.
+SECRET_SHOWN = "••••••••••"  # noqa: S105 (a mask, not a password)
+# Runs of digits long enough to be a social insurance, ID or phone number.
+_LONG_NUMBER = re.compile(r"\d{9,}")
 
 
 def vnd(amount: int) -> str:
@@ -22,10 +30,20 @@ def number(count: int) -> str:
 
 
 def local_time(moment: dt.datetime | None) -> str:
-    """Write a UTC moment as local time (Asia/Ho_Chi_Minh), day first."""
+    """Write a UTC moment as local time (Asia/Ho_Chi_Minh), day first: ``dd/mm/yyyy HH:MM``."""
     if moment is None:
         return "—"
-    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M:%S")
+    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+def masked_text(text: str) -> str:
+    """Show a message body without what identifies a person or opens an account.
+
+    The stored safe text carries ``PASSWORD_MASK`` where the temporary password was; numbers
+    of nine digits or more (social insurance, ID, phone) keep only their ends.
+    """
+    text = text.replace(PASSWORD_MASK, SECRET_SHOWN)
+    return _LONG_NUMBER.sub(lambda found: mask_id(found[0]), text)
 
 
 def seconds(value: float | None) -> str:
@@ -46,6 +64,7 @@ LABELS = {
     "rate_limited": "vượt giới hạn",
     "service_disabled": "dịch vụ tạm dừng",
     "system_error": "lỗi hệ thống",
+    "sim_swapped": "SIM vừa đổi",
     "waiting": "đang chờ xử lý",
     "pending": "chờ gửi",
     "sending": "đang gửi",
@@ -53,16 +72,70 @@ LABELS = {
     "failed": "thất bại",
     "delivered": "đã nhận",
     "expired": "hết hạn",
+    "undelivered": "không phát được",
     "missing_ours": "chỉ bên nhà mạng",
     "missing_theirs": "chỉ bên ta",
     "amount_mismatch": "lệch số tiền",
     "phone_mismatch": "lệch số điện thoại",
+    "none": "không trả lời",
+    # accounts
+    "active": "đang hoạt động",
+    "disabled": "đã khóa",
+    "login": "đăng nhập",
+    "resets": "cấp mật khẩu tạm (SMS, email)",
+    "email_otp": "mã OTP email",
+    # audit actions, channels, actors and outcomes
+    "recovery": "khôi phục qua SMS",
+    "recovery_request": "yêu cầu khôi phục qua email",
+    "recovery_verify": "khôi phục qua email",
+    "passkey_recovery": "khôi phục bằng passkey",
+    "smart_otp_recovery": "khôi phục bằng Smart OTP",
+    "smart_otp_step_up": "xác thực Smart OTP",
+    "password_change": "đổi mật khẩu",
+    "first_password": "mật khẩu đầu tiên",
+    "reauthenticate": "xác thực lại",
+    "email_change_request": "yêu cầu đổi email",
+    "email_change_confirm": "xác nhận đổi email",
+    "email_remove": "gỡ email",
+    "passkey_add": "thêm passkey",
+    "passkey_rename": "đổi tên passkey",
+    "passkey_remove": "gỡ passkey",
+    "smart_otp_enrol": "đăng ký Smart OTP",
+    "smart_otp_disable": "tắt Smart OTP",
+    "switch": "công tắc",
+    "refund": "hoàn tiền",
+    "reply_requeue": "gửi lại tin trả lời",
+    "console_action": "thao tác bảng điều khiển",
+    "staff_sign_in": "nhân viên đăng nhập",
+    "staff_sign_out": "nhân viên đăng xuất",
+    "staff_add": "thêm nhân viên",
+    "staff_role": "đổi vai trò",
+    "staff_reset": "cấp lại nhân viên",
+    "staff_disable": "khóa nhân viên",
+    "sms": "SMS",
+    "email": "email",
+    "app": "ứng dụng",
+    "portal": "cổng web",
+    "cli": "dòng lệnh",
+    "console": "bảng điều khiển",
+    "operator": "vận hành",
+    "system": "hệ thống",
+    "ok": "thành công",
+    "success": "thành công",
+    "refused": "bị từ chối",
+    "forbidden": "ngoài vai trò",
+    "throttled": "phải chờ",
 }
 
 
 def label(code: str) -> str:
     """Name a status or outcome code in Vietnamese (an unknown code is shown as it is)."""
     return LABELS.get(code, code)
+
+
+def role_name(role: str) -> str:
+    """Name a staff role in Vietnamese (``operator`` is ``vận hành``)."""
+    return ROLE_NAMES.get(role, role)
 
 
 def install(app: Flask) -> None:
@@ -73,5 +146,9 @@ def install(app: Flask) -> None:
         local_time=local_time,
         seconds=seconds,
         masked=mask_phone,
+        masked_email=mask_email,
+        masked_id=mask_id,
+        masked_text=masked_text,
         label=label,
+        role_name=role_name,
     )

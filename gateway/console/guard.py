@@ -41,7 +41,11 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-HOME = {"finance": "console_finance.charges", "operator": "console_ops.overview"}
+HOME = {
+    "finance": "console_finance.charges",
+    "operator": "console_ops.overview",
+    "support": "console_support.messages",
+}
 HOME_ADMIN = "console.staff_list"
 # Endpoints that take a file, and how large: a month of a large carrier's records, with room.
 UPLOADS = {"console_finance.reconciliation": 32 * 1024 * 1024}

@@ -19,10 +19,16 @@ from billing.summary import Line
 from gateway.console.formatting import label
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.ops.switches import SMS_RESET, is_enabled
-from gateway.states import Channel, OutboxStatus
+from gateway.states import Channel, DeliveryStatus, OutboxStatus
 
 LATENCY_SAMPLE = 20_000  # the most recent replies the percentiles are computed from
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# A reply failed when the outbox gave up on it, or when the carrier took it but its delivery
+# report said it never reached the phone (jasmin's UNDELIV, kannel's "undelivered" and a
+# failed report all arrive as FAILED). The refunds page counts the same replies.
+NOT_DELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.EXPIRED)
+# An SMS with an inbound message is a reply; one without is a notice (password changed, ...).
+IS_REPLY = OutboxMessage.message_id.is_not(None)
 
 
 @dataclass(slots=True)
@@ -32,7 +38,8 @@ class Window:
     title: str
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_carrier: Counter[str] = field(default_factory=Counter)
-    replies: Counter[str] = field(default_factory=Counter)
+    replies: Counter[str] = field(default_factory=Counter)  # sent, failed, delivered
+    failed_by_carrier: Counter[str] = field(default_factory=Counter)
     charges: Line = field(default_factory=Line)
     latency: dict[str, float | None] = field(default_factory=dict)
 
@@ -48,8 +55,9 @@ class Overview:
 
     today: Window
     month: Window
-    outbox_depth: int
+    outbox_depth: int  # replies to inbound messages not yet handed to their carrier
     oldest_unsent_seconds: float | None
+    other_depth: int  # notices and emails waiting: retried too, but nobody is waiting on them
     sms_reset_on: bool
     chart: dict[str, object]
 
@@ -60,16 +68,24 @@ def overview(session: Session, now: dt.datetime, *, sms_reset_default: bool) -> 
     month_start = local_midnight(local_date(now) - dt.timedelta(days=29))
     today = _window(session, "Hôm nay", today_start, now)
     month = _window(session, "30 ngày qua", month_start, now)
+    # Only replies make the cards red: a notice to a phone nobody answers for (the demo
+    # carrier in development) is retried for an hour, and says nothing about 8079's replies.
     depth, oldest = session.execute(
         select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(
-            OutboxMessage.status.in_(UNSENT)
+            OutboxMessage.status.in_(UNSENT), IS_REPLY
         )
     ).one()
+    other = session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.status.in_(UNSENT), OutboxMessage.message_id.is_(None)
+        )
+    )
     return Overview(
         today=today,
         month=month,
         outbox_depth=depth,
         oldest_unsent_seconds=(now - oldest).total_seconds() if oldest else None,
+        other_depth=other or 0,
         sms_reset_on=is_enabled(session, SMS_RESET, default=sms_reset_default),
         chart=_daily_chart(session, month_start, now),
     )
@@ -85,12 +101,36 @@ def _window(session: Session, title: str, start: dt.datetime, end: dt.datetime) 
     ):
         window.by_outcome[outcome.value if outcome else "waiting"] += count
         window.by_carrier[carrier] += count
-    for status, count in session.execute(
-        select(OutboxMessage.status, func.count())
-        .where(OutboxMessage.created_at >= start, OutboxMessage.channel == Channel.SMS)
-        .group_by(OutboxMessage.status)
+    failed = case(
+        (OutboxMessage.status == OutboxStatus.FAILED, True),
+        (OutboxMessage.delivery_status.in_(NOT_DELIVERED), True),
+        else_=False,
+    )
+    for status, delivery, is_failed, carrier, count in session.execute(
+        select(
+            OutboxMessage.status,
+            OutboxMessage.delivery_status,
+            failed,
+            OutboxMessage.carrier,
+            func.count(),
+        )
+        .where(
+            OutboxMessage.created_at >= start,
+            OutboxMessage.created_at <= end,
+            OutboxMessage.channel == Channel.SMS,
+            IS_REPLY,
+        )
+        .group_by(
+            OutboxMessage.status, OutboxMessage.delivery_status, failed, OutboxMessage.carrier
+        )
     ):
-        window.replies[status.value] += count
+        if status is OutboxStatus.SENT:
+            window.replies["sent"] += count
+        if delivery is DeliveryStatus.DELIVERED:
+            window.replies["delivered"] += count
+        if is_failed:
+            window.replies["failed"] += count
+            window.failed_by_carrier[carrier] += count
     window.charges = _charges(session, start, end)
     window.latency = _latency(session, start)
     return window

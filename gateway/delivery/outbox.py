@@ -15,19 +15,26 @@ import time
 import uuid
 from collections.abc import Mapping
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import Clock
 from gateway.delivery.carriers.base import DeliveryReport, SendReceipt, Transport
 from gateway.delivery.leases import Claimed, claim, record
 from gateway.delivery.mail import Mailer, OutboundEmail
+from gateway.delivery.replies import PASSWORD_MASK
 from gateway.delivery.sending import ReplySender
-from gateway.errors import ConflictingDuplicate, NotFound, PermanentSendError, RetryableSendError
+from gateway.errors import (
+    ConflictingDuplicate,
+    NotFound,
+    PermanentSendError,
+    RequeueRefused,
+    RetryableSendError,
+)
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.ops import metrics
 from gateway.settings import Settings
-from gateway.states import Channel, OutboxStatus
+from gateway.states import Channel, DeliveryStatus, OutboxStatus
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN = dt.timedelta(seconds=5)  # lease a send must leave unused, for the recording
@@ -59,6 +66,73 @@ def enqueue_reply(
     )
     session.add(row)
     return row
+
+
+def failed(row: OutboxMessage) -> bool:
+    """Tell whether a message never reached its recipient: given up, or reported undelivered."""
+    return row.status is OutboxStatus.FAILED or row.delivery_status in (
+        DeliveryStatus.FAILED,
+        DeliveryStatus.EXPIRED,
+    )
+
+
+def requeue_refusal(row: OutboxMessage, *, later: bool) -> str | None:
+    """Say why a reply may not be queued again (a code), or None when it may.
+
+    ``later``: the same message already has a newer reply row (it was queued again).
+    """
+    if row.channel is not Channel.SMS or row.message_id is None:
+        return "not_a_reply"
+    if not failed(row):
+        return "not_failed"
+    if PASSWORD_MASK in row.safe_text:
+        return "secret"
+    if not row.safe_text:
+        return "purged"  # past the retention period: nothing is left to send
+    if later:
+        return "already_requeued"
+    return None
+
+
+def requeue_reply(
+    session: Session, outbox_id: int, *, settings: Settings, now: dt.datetime
+) -> OutboxMessage:
+    """Queue a failed SMS reply again, as a new outbox row; the failed one stays as history.
+
+    Only a reply that carried no secret: a temporary password is gone from the row once it
+    failed (only the masked text is kept), and sending an old one again would be wrong even if
+    it were kept: it may have expired or been replaced, and the phone may have changed hands.
+    The person texts again for a new one. Refusals raise RequeueRefused with a code.
+    """
+    row = session.get(OutboxMessage, outbox_id, with_for_update=True)
+    if row is None:
+        raise RequeueRefused("not_found")
+    later = session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.message_id == row.message_id, OutboxMessage.id > row.id
+        )
+    )
+    refusal = requeue_refusal(row, later=later is not None)
+    if refusal is not None:
+        raise RequeueRefused(refusal)
+    again = OutboxMessage(
+        message_id=row.message_id,
+        channel=Channel.SMS,
+        carrier=row.carrier,
+        in_reply_to=row.in_reply_to,
+        route=row.route,
+        sender=row.sender,
+        recipient=row.recipient,
+        text=row.safe_text,
+        safe_text=row.safe_text,
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now,
+        give_up_at=now + settings.mt_retry_horizon,
+        created_at=now,
+    )
+    session.add(again)
+    session.flush()
+    return again
 
 
 def dispatch_pending(

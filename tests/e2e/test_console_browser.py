@@ -24,12 +24,15 @@ from pathlib import Path
 import pyotp
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from billing.periods import LOCAL_TZ
 from tests.conftest import fresh_database
 from tests.e2e.browser import (
+    LAPTOP,
+    PHONE_SIZE,
     WAIT,
     chromium,
     fill,
@@ -37,6 +40,7 @@ from tests.e2e.browser import (
     screenshots,
     severe_console_errors,
     submit,
+    wait_replaced,
 )
 from tests.e2e.support import (
     CARRIER,
@@ -124,6 +128,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         env = gateway_environ(workdir, carrier, database_url)
         env["GATEWAY_CONSOLE_SECURE_COOKIES"] = "false"  # plain HTTP on loopback
         env["GATEWAY_REFUND_WRONG_SYNTAX"] = "true"  # so the test has a refundable message
+        # Four members enrol and sign in from one address within a minute (3 posts each).
+        env["GATEWAY_RATELIMIT_LOGIN"] = "60/minute;600/hour"
         env["GATEWAY_SMTP_HOST"] = "127.0.0.1"
         env["GATEWAY_SMTP_PORT"] = str(smtp.port)
         env["GATEWAY_SMTP_SECURITY"] = "none"
@@ -250,6 +256,7 @@ def test_finance_enrols_sees_the_chart_and_downloads_the_export(
         chart_is_drawn(browser, "charges-chart")
         assert text(browser, "total-messages") == "3"
         assert text(browser, "total-net") == "3.000 ₫"
+        fits_phone_width(browser)
 
     browser.find_element(By.ID, "download-csv").click()
     downloaded = site.downloads / f"charges-{first}-{last}.csv"
@@ -281,6 +288,7 @@ def test_finance_reconciles_a_carrier_file(browser: WebDriver, site: Site) -> No
         assert text(browser, "count-missing_ours") == "1"
         assert text(browser, "count-missing_theirs") == "1"
         assert "8497****777" in text(browser, "differences")
+        fits_phone_width(browser)
 
 
 def test_finance_refunds_one_message_after_confirming(browser: WebDriver, site: Site) -> None:
@@ -289,6 +297,7 @@ def test_finance_refunds_one_message_after_confirming(browser: WebDriver, site: 
     with page_check(browser, site, "refunds"):
         boxes = browser.find_elements(By.CSS_SELECTOR, "#refundable input[type=checkbox]")
         assert len(boxes) == 2  # the two wrong-syntax messages
+        fits_phone_width(browser)
         boxes[0].click()
         fill(browser, reason="khieu nai 5678")
         submit(browser, "form.stack button[type=submit]")
@@ -308,10 +317,11 @@ def test_operator_sees_the_overview_and_flips_the_switch(browser: WebDriver, sit
         assert browser.current_url.endswith("/console/overview")
         chart_is_drawn(browser, "overview-chart")
         assert text(browser, "sms-switch") == "BẬT"
+        fits_phone_width(browser)
     go(browser, site, "/console/messages")
     with page_check(browser, site, "messages"):
-        fill(browser, q=PHONE)
-        submit(browser, "main form button")
+        fill(browser, phone=PHONE)
+        submit(browser, "#message-search button")
         trails = browser.find_elements(By.CSS_SELECTOR, ".trail")
         assert len(trails) >= 3
         assert PHONE not in browser.page_source and "8491****678" in browser.page_source
@@ -328,6 +338,7 @@ def test_admin_adds_a_member_in_the_browser(browser: WebDriver, site: Site) -> N
     enrol_and_sign_in(browser, site, "quantri@example.vn", "admin")
     with page_check(browser, site, "staff"):
         assert browser.current_url.endswith("/console/staff")
+        fits_phone_width(browser)
         fill(browser, email="moi@example.vn")
         submit(browser, "main form.period button")
         assert "/console/enrol/" in text(browser, "enrol-link")
@@ -341,6 +352,65 @@ def test_admin_adds_a_member_in_the_browser(browser: WebDriver, site: Site) -> N
         row.find_element(By.CSS_SELECTOR, "form.inline button").click()
         assert browser.current_url.endswith("/console/staff")
     assert "moi@example.vn\toperator\tinvited" in site.cli("staff", "list")
+
+
+def fits_phone_width(browser: WebDriver) -> None:
+    """At 390 px nothing pushes the page sideways: wide tables scroll inside their own box."""
+    browser.set_window_size(*PHONE_SIZE)
+    script = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    try:
+        # Charts redraw at the new width a moment after the resize: give them that moment.
+        deadline = time.monotonic() + 3
+        while (widths := browser.execute_script(script))[0] > widths[1]:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in {widths[1]} px"
+    finally:
+        browser.set_window_size(*LAPTOP)
+
+
+def test_support_reads_a_message_timeline_by_keyboard(browser: WebDriver, site: Site) -> None:
+    submit(browser, ".signout button")
+    enrol_and_sign_in(browser, site, "hotro@example.vn", "support")
+    assert browser.current_url.endswith("/console/messages")
+    with screenshots(browser, site.shots, "support-search", site.gateway.output, audit=True):
+        fill(browser, phone=PHONE)
+        browser.find_element(By.NAME, "phone").send_keys(Keys.ENTER)  # no mouse
+        WebDriverWait(browser, WAIT).until(
+            lambda b: b.find_elements(By.CSS_SELECTOR, "#found tbody tr")
+        )
+        rows = browser.find_elements(By.CSS_SELECTOR, "#found tbody tr")
+        assert len(rows) == 3
+        assert PHONE not in browser.page_source and "8491****678" in browser.page_source
+        fits_phone_width(browser)
+    # The oldest is the reset: reach its link with the keyboard and follow it.
+    link = rows[-1].find_element(By.TAG_NAME, "a")
+    old = browser.find_element(By.TAG_NAME, "html")
+    link.send_keys(Keys.ENTER)
+    wait_replaced(browser, old)
+    with screenshots(browser, site.shots, "support-timeline", site.gateway.output, audit=True):
+        steps = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#timeline li strong")]
+        assert steps[:5] == [
+            "Nhận tin",
+            "Xử lý",
+            "Tính cước",
+            "Xếp hàng trả lời",
+            "Nhà mạng đã nhận",
+        ]
+        story = text(browser, "timeline")
+        assert "BH MK 01******89" in story and "••••••••••" in story
+        assert "0123456789" not in browser.page_source and PHONE not in browser.page_source
+        fits_phone_width(browser)
+    browser.find_element(By.LINK_TEXT, "Xem tài khoản").click()
+    with screenshots(browser, site.shots, "support-account", site.gateway.output, audit=True):
+        assert text(browser, "account-phone") == "8491****678"
+        assert text(browser, "account-email") == "chưa có"
+        fits_phone_width(browser)
+    go(browser, site, "/console/audit?action=recovery")
+    with screenshots(browser, site.shots, "support-audit", site.gateway.output, audit=True):
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")) >= 1
+        fits_phone_width(browser)
 
 
 def test_the_browser_reported_no_policy_violation(browser: WebDriver, site: Site) -> None:

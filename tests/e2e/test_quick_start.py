@@ -76,9 +76,7 @@ def simulate(env: dict[str, str], workdir: Path, phone: str, text: str) -> list[
             "--carrier",
             "demo",
             "--from",
-            phone,
-            "--url",
-            f"http://{env['GATEWAY_BIND']}",
+            phone,  # no --url: simulate finds the gateway at GATEWAY_BIND, as the README says
             "--wait",
             "20",
             text,

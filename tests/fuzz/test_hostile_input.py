@@ -136,6 +136,7 @@ ROUTES = {
     "/api/v1/smart-otp": ("DELETE",),
     "/api/v1/recovery/smart-otp": ("POST",),
     "/healthz": ("GET",),
+    "/": ("GET",),
     "/readyz": ("GET",),
     "/metrics": ("GET",),
     # The staff console, as an anonymous attacker meets it: forms, downloads, static files.
@@ -152,6 +153,11 @@ ROUTES = {
     "/console/refunds": ("GET", "POST"),
     "/console/refunds/confirm": ("POST",),
     "/console/messages": ("GET", "POST"),
+    "/console/messages/<int:message_id>": ("GET",),
+    "/console/messages/<int:message_id>/requeue/<int:reply_id>": ("POST",),
+    "/console/accounts": ("GET", "POST"),
+    "/console/accounts/<int:account_id>": ("GET",),
+    "/console/audit": ("GET",),
     "/console/switches": ("GET", "POST"),
     "/console/staff": ("GET", "POST"),
     "/console/staff/<int:staff_id>/<any(reset, disable):action>": ("POST",),
@@ -160,6 +166,7 @@ ROUTES = {
     # The citizens' portal: its forms, its account pages and its static files.
     "/quen-mat-khau": ("GET", "POST"),
     "/quen-mat-khau/otp": ("GET", "POST"),
+    "/quen-mat-khau/xong": ("GET",),
     "/quen-mat-khau/captcha/<captcha_id>/answer": ("GET",),
     "/dang-nhap": ("GET", "POST"),
     "/kich-hoat": ("GET", "POST"),

@@ -67,7 +67,7 @@ def test_a_mistyped_sqlite_path_creates_nothing(run: Run, tmp_path: Path) -> Non
     path = tmp_path / "typo" / "gatway.db"
     env = sqlite_env(tmp_path, path)
 
-    status, output = run(env, "switch", "sms-reset", "off")
+    status, output = run(env, "switch", "sms-reset", "off", "--reason", "test")
     init_status, init_output = run(env, "init-db")
 
     assert status == 1 and f"no database at {path}: run `gateway init-db`" in one_line(output)
@@ -80,7 +80,7 @@ def test_init_db_creates_the_database_in_an_existing_folder(run: Run, tmp_path: 
     env = sqlite_env(tmp_path, tmp_path / "new.db")
 
     status, _ = run(env, "init-db")
-    again, output = run(env, "switch", "sms-reset", "off")
+    again, output = run(env, "switch", "sms-reset", "off", "--reason", "test")
 
     assert (status, again, output) == (0, 0, "")
 
@@ -109,7 +109,7 @@ def test_an_unreachable_server_says_so(run: Run, tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     env = {**base_environ(tmp_path), "DATABASE_URL": f"postgresql+psycopg://u@127.0.0.1:{port}/x"}
 
-    status, output = run(env, "switch", "sms-reset", "off")
+    status, output = run(env, "switch", "sms-reset", "off", "--reason", "test")
 
     assert status == 1
     assert f"cannot use the database at postgresql+psycopg://u@127.0.0.1:{port}/x" in one_line(
@@ -155,7 +155,10 @@ def test_tables_lost_mid_command_read_as_one_line(tmp_path: Path) -> None:
         connection.execute(text("DROP TABLE switches"))
 
     done = subprocess.run(
-        [*command, "switch", "sms-reset", "off"], env=env, cwd=tmp_path, capture_output=True
+        [*command, "switch", "sms-reset", "off", "--reason", "test"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
     )
 
     assert done.returncode == 1
@@ -205,7 +208,7 @@ def test_a_schema_from_another_version_says_run_init_db(run: Run, tmp_path: Path
     with create_engine(env["DATABASE_URL"]).begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '20200101_0001'"))
 
-    status, output = run(env, "switch", "sms-reset", "off")
+    status, output = run(env, "switch", "sms-reset", "off", "--reason", "test")
 
     assert status == 1
     assert "the database schema is at 20200101_0001, this code needs" in one_line(output)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
 from gateway.clock import FakeClock
-from gateway.models import AuditEvent, Switch
+from gateway.models import AuditEvent, OutboxMessage, Switch
+from gateway.states import OutboxStatus
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
 from tests.integration.console.conftest import Member, csrf_of, post_form
@@ -42,7 +43,8 @@ def test_overview_answers_is_8079_working(
     assert re.search(r"· sai cú pháp</td><td class=\"num\">2<", month_window)
     assert re.search(r"· viettel</td><td class=\"num\">5<", month_window)
     assert re.search(r"Thực thu</th><td class=\"num\">6\.000 ₫<", month_window)
-    assert re.search(r"Trả lời thất bại</th><td class=\"num\">1<", month_window)
+    assert text_of(month_window, "failed-2") == "1"
+    assert text_of(month_window, "failed-2-viettel") == "1"
     raw = re.search(r'id="overview-chart" data-chart="([^"]+)"', html)
     assert raw
     chart = json.loads(unescape(raw[1]))
@@ -86,36 +88,80 @@ def test_overview_shows_waiting_replies_and_their_age(
     assert text_of(html, "latency-today-tail") == "p95 1 phút 30 giây · p99 1 phút 30 giây"
 
 
-def test_messages_by_phone_show_the_trail_masked(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+def test_failed_replies_count_delivery_reports_per_carrier(
+    client: FlaskClient,
+    signed_in: Callable[[str], Member],
+    month: Month,
+    session: Session,
+    clock: FakeClock,
 ) -> None:
     signed_in("operator")
+    sent = {
+        row.carrier: row
+        for row in session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.message_id.is_not(None))
+            .order_by(OutboxMessage.id)
+        )
+    }
 
-    answer = post_form(client, "/console/messages", {"q": "0912345678"})
-    html = answer.get_data(as_text=True)
+    def dlr(row: OutboxMessage, status: str) -> None:
+        answer = signed_post(
+            client,
+            f"/carriers/{row.carrier}/dlr",
+            {"reference": str(row.id), "message_id": f"mt-{row.id}", "status": status},
+            secret=CARRIER_SECRETS[row.carrier],
+            clock=clock,
+        )
+        assert answer.status_code == 200, answer.get_json()
 
-    assert answer.status_code == 200
-    assert html.count('class="trail"') == 3  # reset_sent, wrong_syntax, next day's wrong_syntax
-    assert "0912345678" not in html and "84912345678" not in html
-    assert "8491****678" in html
-    assert "đã cấp lại mật khẩu" in html and "1.000 ₫" in html and "đã gửi" in html
-    search = session.scalars(select(AuditEvent).where(AuditEvent.action == "console_action")).all()
-    assert any("by phone: 3 found" in (e.detail or "") for e in search)
-    assert all("0912345678" not in (e.detail or "") for e in search)
+    dlr(sent["viettel"], "failed")  # what jasmin's UNDELIV and kannel's "undelivered" become
+    dlr(sent["mobifone"], "expired")
+    html = client.get("/console/overview").get_data(as_text=True)
+
+    month_window = html[html.index('id="window-2"') :]
+    # One given up by the outbox (viettel), one failed and one expired by their reports.
+    assert text_of(month_window, "failed-2") == "3"
+    assert text_of(month_window, "failed-2-viettel") == "2"
+    assert text_of(month_window, "failed-2-mobifone") == "1"
+    assert 'id="failed-definition"' in html and "báo cáo phát" in html
 
 
-def test_messages_by_carrier_id_and_nothing_found(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+def test_notices_waiting_do_not_turn_the_reply_cards_red(
+    client: FlaskClient,
+    signed_in: Callable[[str], Member],
+    phones: Phones,
+    session: Session,
+    clock: FakeClock,
 ) -> None:
     signed_in("operator")
-    failed = month["reply_failed"]
+    add_account(session)
+    phones.text("0912345678", "BH MK 0123456789")  # the reply goes; the notice stays queued
+    waiting = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+    ).all()
+    if not waiting:  # the notice went with the reply: queue one the carrier keeps refusing
+        session.add(
+            OutboxMessage(
+                carrier="viettel",
+                sender="8079",
+                recipient="84912345678",
+                text="Mat khau da doi",
+                safe_text="Mat khau da doi",
+                status=OutboxStatus.PENDING,
+                next_attempt_at=clock.now(),
+                give_up_at=clock.now(),
+                created_at=clock.now(),
+            )
+        )
+        session.commit()
+    clock.advance(minutes=30)
 
-    found = post_form(client, "/console/messages", {"q": failed.carrier_message_id})
-    nothing = post_form(client, "/console/messages", {"q": "no-such-id"})
+    html = client.get("/console/overview").get_data(as_text=True)
 
-    assert found.get_data(as_text=True).count('class="trail"') == 1
-    assert "thất bại" in found.get_data(as_text=True)
-    assert "Không tìm thấy" in nothing.get_data(as_text=True)
+    assert text_of(html, "outbox-depth") == "0" and text_of(html, "oldest-unsent") == "—"
+    assert text_of(html, "other-depth").endswith(": 1")
+    assert 'class="card bad"><span>Tin trả lời chờ gửi' not in html
 
 
 def test_flipping_the_switch_needs_a_reason_and_a_confirmation(
@@ -138,6 +184,9 @@ def test_flipping_the_switch_needs_a_reason_and_a_confirmation(
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "switch")).one()
     assert event.subject == member.email
     assert event.detail == "ip=127.0.0.1 sms-reset off: SMSC down"
+    history = client.get("/console/switches").get_data(as_text=True)
+    row = history[history.index('id="switch-history"') :]
+    assert member.email in row and "sms-reset off: SMSC down" in row and "bảng điều khiển" in row
 
 
 def test_the_switch_state_reaches_the_sms_path(
