@@ -21,7 +21,7 @@ install: $(BIN)/gateway ## Create .venv and install the gateway with its dev too
 	umask 077 && $(BIN)/python -c "import re, secrets; \
 	text = open('.env.example', encoding='utf-8').read(); \
 	fill = lambda m: m[1] + secrets.token_hex(32); \
-	print(re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|GATEWAY_APP_CREDENTIAL|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text), end='')" > $@
+	print(re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|GATEWAY_APP_CREDENTIAL|GATEWAY_METRICS_TOKEN|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text), end='')" > $@
 	@echo "wrote .env with fresh secrets"
 
 run: $(BIN)/gateway .env ## Set up and serve on 127.0.0.1:8000 (SQLite), with the background worker
@@ -58,6 +58,7 @@ bench: $(BIN)/gateway ## Run the benchmarks: figure, baseline and ratio (asserts
 	$(BIN)/python benchmarks/login.py
 	$(BIN)/python benchmarks/message_path.py
 	$(BIN)/python benchmarks/webhook_under_login_flood.py
+	$(BIN)/python benchmarks/passkey_signin.py
 
 clean: ## Remove the virtualenv and caches (keeps .env and instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

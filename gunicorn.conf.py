@@ -20,9 +20,10 @@ from typing import Any
 from dotenv import load_dotenv
 from gunicorn import glogging
 
+from gateway.errors import ConfigError
 from gateway.ops import logs
 from gateway.ops.metrics import MULTIPROC_ENV
-from gateway.settings import load_settings
+from gateway.settings import check_metrics_private, load_settings
 
 load_dotenv(Path.cwd() / ".env")  # as wsgi.py does; variables already set win
 _settings = load_settings(os.environ)
@@ -115,7 +116,14 @@ logger_class = GatewayLogger
 
 
 def on_starting(server: Any) -> None:
-    """Start from empty metrics: files left by an earlier run would be added in."""
+    """Refuse an open /metrics beyond loopback; start from empty metrics (files left by an
+    earlier run would be added in)."""
+    # The final binds: `gateway serve --bind` and `gunicorn -b` replace the one read above.
+    for address in server.cfg.bind:
+        try:
+            check_metrics_private(address, _settings.metrics_token, "bind")
+        except ConfigError as exc:
+            raise RuntimeError(f"configuration: {exc}") from None  # gunicorn prints one line
     _settings.instance_dir.mkdir(parents=True, exist_ok=True)
     _METRICS_DIR.mkdir(parents=True, exist_ok=True)
     for stale in _METRICS_DIR.glob("*.db"):

@@ -15,7 +15,8 @@ import click
 
 from gateway.cli import operations
 from gateway.cli.common import runtime_of
-from gateway.settings import PROJECT_ROOT, Settings
+from gateway.errors import ConfigError
+from gateway.settings import PROJECT_ROOT, Settings, check_metrics_private
 
 CONFIG_NAME = "gunicorn.conf.py"
 
@@ -65,6 +66,11 @@ def serve(ctx: click.Context, bind: str | None, workers: int | None, with_worker
 
     settings = runtime_of(ctx).settings
     config_file = _gunicorn_config()
+    if bind:  # GATEWAY_BIND was checked with the other settings
+        try:
+            check_metrics_private(bind, settings.metrics_token, "--bind")
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration: {exc}") from exc
     _check_free(bind or settings.bind)
 
     class Server(Application):  # type: ignore[misc]

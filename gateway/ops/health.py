@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,7 +48,14 @@ def readyz() -> ResponseReturnValue:
 def prometheus_metrics() -> ResponseReturnValue:
     """Expose the Prometheus metrics of every process of this deployment."""
     expected = web.runtime().settings.metrics_token
-    if expected is not None:
+    if expected is None:
+        # No token: this machine only. The settings refuse a bind beyond loopback without one,
+        # but a proxy on this machine (or a Unix socket) can still bring the world here; with
+        # GATEWAY_PROXY_HOPS, ProxyFix has put the real client in remote_addr. Answer as if
+        # there were no such page, as for any path that does not exist.
+        if not _loopback(request.remote_addr):
+            abort(404)
+    else:
         # Prometheus sends it with `authorization: {credentials: ...}` in its scrape config.
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
@@ -58,3 +66,10 @@ def prometheus_metrics() -> ResponseReturnValue:
         web.db_session(), web.runtime().clock.now(), request.headers.get("Accept")
     )
     return Response(body, content_type=content_type)
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False  # a Unix socket's peer has no address: whatever forwarded it may be anyone

@@ -2,12 +2,12 @@
 Decree 356/2025/ND-CP): past the retention period, blank what identifies a person.
 
 ``purge`` blanks message texts (they hold social insurance numbers), masks phone numbers,
-email addresses and identifiers on messages, replies, OTPs and email-recovery requests, and
-deletes spent captchas, passkey challenges and rate-limit counters. It keeps the rows
-themselves, so counts, outcomes and the carrier ids that recognise a repeat stay. The ledger
-(needed by finance and kept under the accounting law's own retention) and the audit trail are
-left as they are: the audit trail is masked when written, and the ledger is append-only by
-design (docs/deploy.md).
+email addresses and identifiers on messages, replies, OTPs and email-recovery requests,
+blanks the client IP of audit rows, and deletes spent captchas, passkey challenges,
+rate-limit counters and login-failure counts that no longer hold anyone back. It keeps the
+other rows themselves, so counts, outcomes and the carrier ids that recognise a repeat stay.
+The ledger (needed by finance and kept under the accounting law's own retention) is left as it
+is, append-only by design; the rest of the audit trail is masked when written (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -20,14 +20,17 @@ from sqlalchemy import ColumnElement, bindparam, delete, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gateway.models import (
+    AuditEvent,
     Captcha,
     EmailRecoveryRequest,
     InboundMessage,
+    LoginFailure,
     Otp,
     OutboxMessage,
     RateLimitCounter,
     WebAuthnChallenge,
 )
+from gateway.settings import Settings
 from gateway.states import MessageStatus, OutboxStatus
 from parsers import mask_email, mask_id, mask_phone
 
@@ -46,6 +49,8 @@ class PurgeReport:
     captchas: int
     passkey_challenges: int
     rate_limit_counters: int
+    login_failures: int
+    audit_client_ips: int
 
     def describe(self) -> str:
         """Say it in one line for the CLI and the log."""
@@ -55,8 +60,11 @@ class PurgeReport:
         return [(name, getattr(self, name)) for name in self.__slots__]  # type: ignore[attr-defined]
 
 
-def purge(session: Session, cutoff: dt.datetime) -> PurgeReport:
-    """Blank personal data on rows created before ``cutoff``; commit in batches."""
+def purge(
+    session: Session, now: dt.datetime, period: dt.timedelta, settings: Settings
+) -> PurgeReport:
+    """Blank personal data on rows older than ``period``; commit in batches."""
+    cutoff = now - period
     messages = _blank(
         session,
         InboundMessage.sender,
@@ -96,14 +104,49 @@ def purge(session: Session, cutoff: dt.datetime) -> PurgeReport:
     counters = session.execute(
         delete(RateLimitCounter).where(RateLimitCounter.expires_at < cutoff.timestamp())
     ).rowcount
+    failures = _forget_idle_failures(session, now, period, settings)
     session.commit()
-    return PurgeReport(messages, replies, requests, otps, captchas, challenges, counters)
+    # The audit rows stay (who did what, masked, is the trail); where they came from goes.
+    client_ips = _blank(
+        session,
+        AuditEvent.client_ip,
+        lambda _address: None,
+        (AuditEvent.at < cutoff) & AuditEvent.client_ip.is_not(None),
+        {},
+    )
+    return PurgeReport(
+        messages, replies, requests, otps, captchas, challenges, counters, failures, client_ips
+    )
+
+
+def _forget_idle_failures(
+    session: Session, now: dt.datetime, period: dt.timedelta, settings: Settings
+) -> int:
+    """Delete the login-failure counts that no longer hold anyone back; return how many.
+
+    A row holds what someone typed at login (personal data when it is a real number). It goes
+    once its last failure is older than the retention period and than the longest wait
+    (GATEWAY_LOGIN_DELAY_CAP), unless it reached GATEWAY_LOGIN_FAILURE_CAP
+    (gateway/accounts/throttle.py): that row still blocks, and deleting it would hand a guesser
+    another cap of tries, so it stays until a recovery clears it; for unknown numbers too,
+    since purging only those would tell them apart. A count below the cap starts again from
+    zero after a whole period of silence: at most one cap of guesses per retention period
+    (90 days by default, never under a day), where keeping it would keep the number for ever.
+    """
+    horizon = now - max(period, settings.login_delay_cap)
+    removed = session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.last_failed_at < horizon,
+            LoginFailure.consecutive < settings.login_failure_cap,
+        )
+    )
+    return removed.rowcount  # type: ignore[attr-defined, no-any-return]
 
 
 def _blank(
     session: Session,
-    column: InstrumentedAttribute[str],
-    mask: Callable[[str], str],
+    column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+    mask: Callable[[str], str | None],
     due: ColumnElement[bool],
     blanks: dict[str, str | None],
 ) -> int:

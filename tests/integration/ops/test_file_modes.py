@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from dotenv import dotenv_values
 
 from gateway.cli import cli
 from gateway.clock import FakeClock
@@ -82,3 +84,8 @@ def test_make_writes_a_private_env_with_fresh_secrets(tmp_path: Path) -> None:
     env = (tmp_path / ".env").read_text()
     assert mode(tmp_path / ".env") == 0o600
     assert "GATEWAY_SECRET_KEY=\n" not in env
+    # /metrics is private from the first `make run`, whatever GATEWAY_BIND becomes later.
+    token = re.search(r"^GATEWAY_METRICS_TOKEN=([0-9a-f]{64})$", env, re.M)
+    assert token is not None, "make wrote no metrics token"
+    values = {name: value or "" for name, value in dotenv_values(tmp_path / ".env").items()}
+    assert load_settings(values).metrics_token == token[1]

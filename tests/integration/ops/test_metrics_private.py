@@ -3,9 +3,12 @@ signals, and the alert rules that read them."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,11 +53,89 @@ def test_metrics_with_the_token(client: FlaskClient) -> None:
     assert b"gateway_outbox_depth" in response.data
 
 
-def test_without_a_token_set_metrics_stay_open(tmp_path: Path, clock: FakeClock) -> None:
-    app = make_app(load_settings(base_environ(tmp_path)), clock)
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "status"),
+    [
+        ("127.0.0.1", None, 200),  # a scraper on this machine, or `curl localhost:8000/metrics`
+        ("::1", None, 200),
+        ("203.0.113.7", None, 404),  # the server is not where it was meant to listen
+        ("", None, 404),  # a Unix socket: whoever is behind the proxy in front of it
+        ("127.0.0.1", "203.0.113.7", 404),  # the world through a proxy on this machine
+        ("127.0.0.1", "127.0.0.1", 200),  # a scraper on this machine through the proxy
+    ],
+)
+def test_without_a_token_only_this_machine_reads_metrics(
+    tmp_path: Path, clock: FakeClock, peer: str, forwarded_for: str | None, status: int
+) -> None:
+    hops = "1" if forwarded_for else "0"
+    app = make_app(load_settings({**base_environ(tmp_path), "GATEWAY_PROXY_HOPS": hops}), clock)
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
 
-    assert app.test_client().get("/metrics").status_code == 200
+    response = app.test_client().get(
+        "/metrics", headers=headers, environ_base={"REMOTE_ADDR": peer}
+    )
     app.extensions["gateway"].engine.dispose()
+
+    assert response.status_code == status
+    if status == 404:
+        assert b"gateway_" not in response.data
+
+
+def free_address() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"0.0.0.0:{probe.getsockname()[1]}"
+
+
+def start(tmp_path: Path, command: list[str], **variables: str) -> subprocess.CompletedProcess[str]:
+    """Start a server from an empty folder with no token; it must stop at once."""
+    env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
+    env.update(base_environ(tmp_path))
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'gateway.db'}",
+        GATEWAY_METRICS_TOKEN="",  # set and empty: no .env anywhere may add one
+        **variables,
+    )
+    if command[0] == "serve":
+        if "--bind" in command:  # the settings themselves are fine: a database to serve
+            init = [sys.executable, "-m", "gateway", "init-db"]
+            subprocess.run(init, env=env, cwd=tmp_path, check=True, capture_output=True, timeout=60)
+        command = [sys.executable, "-m", "gateway", *command]
+    return subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_serve_refuses_a_bind_beyond_loopback_without_a_token(tmp_path: Path) -> None:
+    address = free_address()
+
+    done = start(tmp_path, ["serve"], GATEWAY_BIND=address)
+
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Error: configuration: GATEWAY_BIND={address} ")
+    assert "GATEWAY_METRICS_TOKEN" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_serve_refuses_bind_option_beyond_loopback_without_a_token(tmp_path: Path) -> None:
+    address = free_address()
+
+    done = start(tmp_path, ["serve", "--bind", address])
+
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Error: configuration: --bind={address} ")
+    assert "GATEWAY_METRICS_TOKEN" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_plain_gunicorn_refuses_a_bind_beyond_loopback_without_a_token(tmp_path: Path) -> None:
+    address = free_address()
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+
+    done = start(tmp_path, [*gunicorn, "-b", address, "wsgi:app"])
+
+    assert done.returncode == 1
+    assert f"Error: configuration: bind={address} " in done.stderr
+    assert "GATEWAY_METRICS_TOKEN" in done.stderr and "Traceback" not in done.stderr
 
 
 def samples(client: FlaskClient) -> dict[str, float]:
