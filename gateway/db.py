@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event, text
+from sqlalchemy import Engine, Insert, Table, create_engine, event
 from sqlalchemy import exc as exc_types
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -97,16 +97,6 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def create_schema(engine: Engine) -> None:
     """Create every table that does not exist yet."""
     Base.metadata.create_all(engine)
-
-
-def lock_for_transaction(session: Session, key: int) -> None:
-    """Hold a lock on ``key`` until the transaction ends, so checks on it cannot interleave.
-
-    PostgreSQL takes an advisory lock; SQLite needs none, since BEGIN IMMEDIATE already lets
-    one writer at a time in.
-    """
-    if is_postgresql(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def insert_unless_present(dialect_name: str, table: Table, unique: tuple[str, ...]) -> Insert:

@@ -1,7 +1,12 @@
-"""The long-lived objects one process shares: settings, engine, sessions, clock, replies."""
+"""The long-lived objects one process shares: settings, engine, sessions, clock, replies.
+
+It wires the worker to the channels, so only the entry points (the app factory, the CLI) import
+it; the blueprints reach the runtime through ``gateway.web.runtime()``.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -18,8 +23,11 @@ from gateway.delivery.carriers import Transport, build_transports
 from gateway.delivery.mail import Mailer, SmtpMailer
 from gateway.delivery.replies import ReplyCatalog, catalog_for
 from gateway.delivery.sending import ReplySender
+from gateway.email.recovery import process_requests
 from gateway.errors import ConfigError
 from gateway.settings import Settings
+from gateway.sms.recovery import process_received
+from gateway.sms.sim_swap import SimSwapChecks
 from gateway.worker import Worker
 
 
@@ -38,18 +46,30 @@ class Runtime:
     def worker(
         self, transports: Mapping[str, Transport] | None = None, mailer: Mailer | None = None
     ) -> Worker:
-        """Build a worker that sends through ``transports`` and ``mailer`` (the real ones by
-        default: the configured carriers and the SMTP relay)."""
+        """Build a worker that processes what the SMS and the email channels received and sends
+        through ``transports`` and ``mailer`` (the real ones by default: the configured carriers
+        and the SMTP relay)."""
+        settings, sessions, clock = self.settings, self.session_factory, self.clock
+        checked = any(carrier.sim_swap is not None for carrier in settings.carriers.values())
+        inbound = (
+            functools.partial(
+                process_received,
+                sessions,
+                settings=settings,
+                catalog=self.catalog,
+                clock=clock,
+                sim_swap=SimSwapChecks.from_settings(settings) if checked else None,
+            ),
+            functools.partial(process_requests, sessions, settings=settings, clock=clock),
+        )
         return Worker(
-            settings=self.settings,
-            session_factory=self.session_factory,
-            transports=build_transports(self.settings, self.clock)
-            if transports is None
-            else transports,
-            catalog=self.catalog,
-            clock=self.clock,
-            mailer=SmtpMailer(self.settings.smtp) if mailer is None else mailer,
-            sender=ReplySender(self.settings),
+            settings=settings,
+            session_factory=sessions,
+            transports=build_transports(settings, clock) if transports is None else transports,
+            clock=clock,
+            inbound=inbound,
+            mailer=SmtpMailer(settings.smtp) if mailer is None else mailer,
+            sender=ReplySender(settings),
         )
 
 

@@ -14,10 +14,13 @@ from werkzeug.wsgi import get_content_length
 
 from gateway import fields
 from gateway.errors import InvalidPayload, RequestRefused, UnsupportedMediaType
-from gateway.runtime import Runtime
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    # For typing only: the runtime wires the worker to the channels, which a blueprint that
+    # reaches its session through here must not drag in.
+    from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
-"""The background worker: process received messages and email recovery requests and, in a
-second loop beside it, hand due replies, notices and emails to the carriers and the SMTP relay.
+"""The background worker: process what each channel received and, in a second loop beside it,
+hand due replies, notices and emails to the carriers and the SMTP relay.
 
-Received messages are decided in batches, one transaction each (gateway/sms/batch.py): rows
-claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, re-checked under SQLite's one writer,
-and only while still ``received``. Two workers never both process one message, and a crash
-leaves nothing half-done. A batch that fails is decided again one message per transaction.
+The worker knows no channel: the runtime gives it each channel's "process what was received"
+entry point (one batch a call, returning how much it looked at) and it calls them in turn. How
+a channel claims its work, so that two workers never both process one item and a crash leaves
+nothing half-done, is the channel's business.
 """
 
 from __future__ import annotations
@@ -13,31 +13,19 @@ import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing.ledger import LedgerEntry
 from gateway.clock import Clock
 from gateway.delivery.carriers.base import Transport
 from gateway.delivery.mail import Mailer
 from gateway.delivery.outbox import dispatch_pending
-from gateway.delivery.replies import ReplyCatalog
 from gateway.delivery.sending import ReplySender
-from gateway.email.recovery import process_requests
-from gateway.errors import BatchFailed
-from gateway.models import InboundMessage
-from gateway.ops import metrics
 from gateway.preflight import describe
 from gateway.settings import Settings
-from gateway.sms.batch import process_batch
-from gateway.sms.batch_store import Charged
-from gateway.sms.recovery import Context, fail_message, process_message
-from gateway.states import MessageStatus
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60
@@ -50,24 +38,25 @@ class Worker:
     settings: Settings
     session_factory: sessionmaker[Session]
     transports: Mapping[str, Transport]
-    catalog: ReplyCatalog
     clock: Clock
+    # Each channel's "process one batch of what was received; return how much was looked at".
+    inbound: Sequence[Callable[[], int]] = ()
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     mailer: Mailer | None = None
     # Kept for the process's life, so that a carrier's rate limit spans batches.
     sender: ReplySender | None = None
 
     def run_once(self) -> int:
-        """Process one batch of messages and of email requests, send one batch of the outbox;
+        """Process one batch of what each channel received, send one batch of the outbox;
         return the work done."""
         return self.process_inbound() + self.dispatch_outbox()
 
     def process_inbound(self) -> int:
-        """Process one batch of received messages and one of email requests."""
-        done = self.process_pending()
-        return done + process_requests(
-            self.session_factory, settings=self.settings, clock=self.clock
-        )
+        """Process one batch of what each channel received; return the work looked at."""
+        return sum(process() for process in self.inbound)
+
+    # The name the tests and tools used when the worker decided the SMS batches itself.
+    process_pending = process_inbound
 
     def dispatch_outbox(self) -> int:
         """Send one claimed batch of the outbox; return how many rows were attempted."""
@@ -136,74 +125,6 @@ class Worker:
             if not done:
                 stop.wait(self.settings.worker_poll_interval)
 
-    def process_pending(self) -> int:
-        """Decide one batch of received messages; return how many were looked at.
-
-        The batch commits as a whole (gateway/sms/batch.py). If it fails, each of its messages
-        is decided alone, so one that cannot be processed ends as system_error after
-        GATEWAY_WORKER_MAX_ATTEMPTS tries instead of holding back the others.
-        """
-        started = time.perf_counter()
-        try:
-            batch = process_batch(
-                self.session_factory,
-                self._context(self.settings.sms_reset_enabled),
-                self.settings.worker_batch_size,
-            )
-        except BatchFailed as failed:
-            log.warning(
-                "batch of %d messages failed (%s); deciding them one by one",
-                len(failed.ids),
-                type(failed.__cause__).__name__,
-                exc_info=failed.__cause__,  # a bug, or a database failing: worth one look
-            )
-            for message_id in failed.ids:
-                self._process_one(message_id, failed.sms_reset_enabled)
-            return len(failed.ids)
-        for charged in batch.charged:  # counted once committed
-            _count(charged)
-        if batch.looked_at:  # idle polls would bury the real batches under near-zero timings
-            metrics.observe_batch("messages", time.perf_counter() - started)
-        return batch.looked_at
-
-    def _process_one(self, message_id: int, sms_reset_enabled: bool) -> None:
-        charge = None
-        try:
-            with self.session_factory.begin() as session:
-                message = self._lock_received(session, message_id)
-                if message is not None:
-                    charge = process_message(session, message, self._context(sms_reset_enabled))
-        except Exception as exc:
-            log.exception("message %s: processing failed", message_id)
-            self._record_failure(message_id, sms_reset_enabled, exc)
-        else:
-            # Counted once committed: a rolled-back message is processed again later.
-            _count(charge)
-
-    def _record_failure(self, message_id: int, sms_reset_enabled: bool, exc: Exception) -> None:
-        with self.session_factory.begin() as session:
-            session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.id == message_id)
-                .values(attempts=InboundMessage.attempts + 1, last_error=type(exc).__name__)
-            )
-            message = self._lock_received(session, message_id)
-            charge = None
-            if message is not None and message.attempts >= self.settings.worker_max_attempts:
-                charge = fail_message(session, message, self._context(sms_reset_enabled))
-        _count(charge)
-
-    def _lock_received(self, session: Session, message_id: int) -> InboundMessage | None:
-        query = (
-            select(InboundMessage)
-            .where(InboundMessage.id == message_id, InboundMessage.status == MessageStatus.RECEIVED)
-            .with_for_update(skip_locked=True)
-        )
-        return session.scalars(query).one_or_none()
-
-    def _context(self, sms_reset_enabled: bool) -> Context:
-        return Context(self.settings, self.catalog, sms_reset_enabled, self.clock.now())
-
 
 def backoff_delay(poll_interval: float, failures: int) -> float:
     """Seconds to wait after ``failures`` failed passes in a row: doubling, at most a minute."""
@@ -221,10 +142,3 @@ def _log_outage(exc: Exception, delay: float) -> None:
         )
     else:  # not the database: a bug whose traceback is worth one look
         log.exception("worker pass failed; retrying with back-off, silent until it works again")
-
-
-def _count(charge: LedgerEntry | Charged | None) -> None:
-    if charge is not None:
-        metrics.count_processed(
-            charge.carrier, charge.outcome.value, charge.amount_vnd, charge.phone
-        )

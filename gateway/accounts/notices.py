@@ -44,15 +44,6 @@ def send_otp(
     _email(session, address, kind, settings, now, account=account.bhxh, otp=code, minutes=minutes)
 
 
-def notify_sms_reset(
-    session: Session, account: Account, *, settings: Settings, now: dt.datetime
-) -> None:
-    """Tell the email on file that a temporary password went by SMS (never the password)."""
-    if account.email:
-        session.add(OutboxMessage(**sms_reset_notice(account.bhxh, account.email, settings, now)))
-        log.info("queued %s email to %s", EmailKind.SMS_RESET.value, mask_email(account.email))
-
-
 def sms_reset_notice(
     bhxh: str, address: str, settings: Settings, now: dt.datetime
 ) -> dict[str, object]:

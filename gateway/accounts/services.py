@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gateway.accounts.passwords import keyed_hash
@@ -90,14 +90,6 @@ def lock_active_account(session: Session, identifier: str) -> Account | None:
         return None
     session.refresh(account)  # another transaction may have changed it while we waited
     return account
-
-
-def recent_issues(session: Session, account_id: int, since: dt.datetime) -> int:
-    """Count the temporary passwords issued to an account since a moment."""
-    query = select(func.count(PasswordIssue.id)).where(
-        PasswordIssue.account_id == account_id, PasswordIssue.issued_at > since
-    )
-    return session.scalar(query) or 0
 
 
 def issue_temporary_password(

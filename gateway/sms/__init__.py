@@ -1,6 +1,6 @@
 """The paid SMS channel: a carrier posts ``BH MK <number>`` to 8079, we decide, charge and reply.
 
-Carrier intake (``webhooks``, ``inbox``), the recovery use case (``recovery``, decided in batches
-by ``batch`` with ``batch_store``) and the simulator.
+Carrier intake (``webhooks``, ``inbox``), the recovery use case (``recovery``, the worker's entry
+point, decided in batches by ``batch`` with ``batch_store`` under the ``rules``) and the simulator.
 May import ``accounts``, ``delivery``, ``ops`` and the core; never ``email`` or the CLI.
 """

@@ -3,57 +3,53 @@
 A batch is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite, candidates are read
 without the write lock, then re-checked under one ``BEGIN IMMEDIATE``), and everything it
 decides (outcomes, charges, temporary passwords, replies, notices, audit rows) is written in
-that one transaction: a batch commits or not. Parsing, tariffs, reply texts and the keyed
-hashes of new temporary passwords are worked out before the lock, so SQLite's lock is held for
-the reads that must be current (accounts, limits) and the writes only. The rules are those of
-:mod:`gateway.sms.recovery`, which still decides one message at a time when a batch fails.
+that one transaction: a batch commits or not. Parsing, reply texts and the keyed hashes of new
+temporary passwords are worked out before the lock, so SQLite's lock is held for the reads that
+must be current (accounts, limits) and the writes only. The decision itself is
+:func:`gateway.sms.rules.decide`, fed with what the batch read; when a batch fails,
+:mod:`gateway.sms.recovery` runs this same path with one message at a time (``ids``), and
+closes a message that keeps failing with :func:`record_failure`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.outcomes import Outcome
-from billing.tariffs import tariff_book
 from gateway.accounts.passwords import keyed_hash
 from gateway.accounts.services import AccountView, find_accounts
 from gateway.delivery.replies import PASSWORD_MASK, Reply, ReplyCatalog, format_wait
 from gateway.errors import BatchFailed
 from gateway.models import InboundMessage
 from gateway.ops.switches import SMS_RESET, is_enabled
-from gateway.sms.batch_store import (
-    Charged,
-    Counts,
-    Message,
-    Writes,
-    read_counts,
-    render_notices,
-)
-from gateway.sms.recovery import Context
+from gateway.settings import Settings
+from gateway.sms.batch_store import Charged, Writes, read_counts, render_notices
+from gateway.sms.rules import Facts, Prepared, decide, system_error
+from gateway.sms.sim_swap import SimSwapChecks, Verdict, record_check, refusal
 from gateway.states import MessageStatus, check_transition
 from parsers import ParseFailure, RecoveryRequest, generate_sms_password, parse_recovery
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class Prepared:
-    """One received message with what can be worked out before any lock."""
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What processing needs besides the session: settings, replies, switches, the time."""
 
-    message: Message
-    parsed: RecoveryRequest | ParseFailure
-    amount_vnd: int
-    tariff: str
-    reply: tuple[str, str] | None = None  # (text, safe text): syntax help, or the reset reply
-    password_hash: str | None = None
+    settings: Settings
+    catalog: ReplyCatalog
+    sms_reset_enabled: bool
+    now: dt.datetime
+    # The carriers' SIM swap checks (None: no carrier has one); see gateway/sms/sim_swap.py.
+    sim_swap: SimSwapChecks | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,22 +60,55 @@ class Batch:
     charged: list[Charged]
 
 
-def process_batch(session_factory: sessionmaker[Session], context: Context, limit: int) -> Batch:
-    """Decide up to ``limit`` received messages in one transaction.
+def process_batch(
+    session_factory: sessionmaker[Session],
+    context: Context,
+    limit: int,
+    ids: Sequence[int] | None = None,
+) -> Batch:
+    """Decide up to ``limit`` received messages (of ``ids`` only, if given) in one transaction.
 
     ``context.sms_reset_enabled`` is the setting; a switch in the database overrides it.
     Raises BatchFailed, with the ids claimed, when the batch could not be written.
     """
+    query = _received(limit)
+    if ids is not None:
+        query = query.where(InboundMessage.id.in_(ids))
     if session_factory.kw["bind"].dialect.name == "postgresql":
-        return _on_postgresql(session_factory, context, limit)
-    return _on_sqlite(session_factory, context, limit)
+        return _on_postgresql(session_factory, context, query)
+    return _on_sqlite(session_factory, context, query)
 
 
-def _on_sqlite(session_factory: sessionmaker[Session], context: Context, limit: int) -> Batch:
+def record_failure(
+    session_factory: sessionmaker[Session], context: Context, message_id: int, error: str
+) -> list[Charged]:
+    """Count a failed attempt at one message; at GATEWAY_WORKER_MAX_ATTEMPTS, close it as
+    system_error (charged, apologised to). Return its charge if it was closed."""
+    m = InboundMessage
+    writes = Writes(context.settings, context.now)
+    with session_factory.begin() as session:
+        session.execute(
+            update(m).where(m.id == message_id).values(attempts=m.attempts + 1, last_error=error)
+        )
+        tried = m.attempts >= context.settings.worker_max_attempts
+        query = _received(1).where(m.id == message_id, tried).with_for_update(skip_locked=True)
+        messages = session.execute(query).all()
+        if messages:
+            check_transition(MessageStatus.RECEIVED, MessageStatus.PROCESSED)
+            failed = system_error(context.catalog)
+            for message in messages:
+                writes.decide(message, failed.outcome, failed.reply)
+            writes.flush(session)
+    return writes.charged
+
+
+def _on_sqlite(
+    session_factory: sessionmaker[Session], context: Context, query: Select[Any]
+) -> Batch:
     with session_factory() as session:
         # Read without the write lock: the webhook keeps storing messages meanwhile.
         session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-        messages = session.execute(_received(limit)).all()
+        messages = session.execute(query).all()
         if not messages:
             return Batch(0, [])
         ctx = _with_switch(session, context)
@@ -88,10 +117,12 @@ def _on_sqlite(session_factory: sessionmaker[Session], context: Context, limit: 
             prepared = _prepare(messages, ctx)
             # The notices to the emails on file as they are now; re-read under the lock,
             # and rendered again there only if an address changed meanwhile.
-            seen = find_accounts(session, _identifiers(prepared)).values()
-            notices = render_notices(seen, ctx.settings, ctx.now)
+            seen = find_accounts(session, _identifiers(prepared))
+            notices = render_notices(seen.values(), ctx.settings, ctx.now)
         except Exception as exc:
             raise BatchFailed(ids, ctx.sms_reset_enabled) from exc
+    # The carriers are asked before the write lock is taken, never under it.
+    verdicts = _check_sims(prepared, seen, ctx)
     try:
         with session_factory.begin() as session:
             # Another worker may have decided some of them since they were read.
@@ -103,24 +134,28 @@ def _on_sqlite(session_factory: sessionmaker[Session], context: Context, limit: 
                 )
             )
             batch = [item for item in prepared if item.message.id in still]
-            charged = _decide(session, batch, ctx, notices)
+            charged = _decide(session, batch, ctx, notices, verdicts)
     except Exception as exc:
         raise BatchFailed(ids, ctx.sms_reset_enabled) from exc
     return Batch(len(ids), charged)
 
 
-def _on_postgresql(session_factory: sessionmaker[Session], context: Context, limit: int) -> Batch:
+def _on_postgresql(
+    session_factory: sessionmaker[Session], context: Context, query: Select[Any]
+) -> Batch:
     ids: list[int] = []
     ctx = context
     try:
         with session_factory.begin() as session:
             ctx = _with_switch(session, context)
-            query = _received(limit).with_for_update(skip_locked=True)
-            messages = session.execute(query).all()
+            messages = session.execute(query.with_for_update(skip_locked=True)).all()
             ids = [message.id for message in messages]
-            # Other workers skip the rows locked here, so preparing under the lock costs them
-            # nothing.
-            charged = _decide(session, _prepare(messages, ctx), ctx)
+            # Other workers skip the rows locked here, so preparing (and asking the carriers
+            # about SIM swaps, bounded by GATEWAY_SIM_SWAP_TIMEOUT) under the lock costs them
+            # nothing; the phones' advisory locks are taken only after, in _read_facts.
+            prepared = _prepare(messages, ctx)
+            verdicts = _check_sims(prepared, find_accounts(session, _identifiers(prepared)), ctx)
+            charged = _decide(session, prepared, ctx, verdicts=verdicts)
     except Exception as exc:
         if not ids:
             raise  # nothing claimed: the database itself is failing
@@ -130,7 +165,7 @@ def _on_postgresql(session_factory: sessionmaker[Session], context: Context, lim
 
 def _with_switch(session: Session, context: Context) -> Context:
     enabled = is_enabled(session, SMS_RESET, default=context.sms_reset_enabled)
-    return Context(context.settings, context.catalog, enabled, context.now)
+    return dataclasses.replace(context, sms_reset_enabled=enabled)
 
 
 def _received(limit: int) -> Select[Any]:
@@ -146,21 +181,15 @@ def _received(limit: int) -> Select[Any]:
 
 def _prepare(messages: Sequence[Any], ctx: Context) -> list[Prepared]:
     settings, catalog = ctx.settings, ctx.catalog
-    book = tariff_book(
-        settings.tariffs_file, tuple(settings.carriers), settings.shortcode, settings.charge_vnd
-    )
     ttl = format_wait(settings.temp_password_ttl)
     prepared = []
     for message in messages:
-        # The carrier bills by its own time of the message, at the tariff in force then.
-        message_at = message.carrier_received_at or message.created_at
-        tariff = book.price(message.carrier, message.recipient, message_at, settings.charge_vnd)
         parsed = parse_recovery(
             message.text,
             accept_bhxh=settings.accept_bhxh,
             accept_personal_id=settings.accept_personal_id,
         )
-        item = Prepared(message, parsed, tariff.amount_vnd, tariff.label)
+        item = Prepared(message, parsed)
         if isinstance(parsed, ParseFailure):
             failure = catalog.render_failure(parsed)
             item.reply = (failure, failure)
@@ -179,6 +208,22 @@ def _prepare(messages: Sequence[Any], ctx: Context) -> list[Prepared]:
     return prepared
 
 
+def _check_sims(
+    prepared: list[Prepared], accounts: Mapping[str, AccountView], ctx: Context
+) -> dict[tuple[str, str], Verdict]:
+    """Ask the carriers about the senders whose reset may be sent (the number matched their
+    phone): one call per (carrier, phone), all at once. Never raises."""
+    if ctx.sim_swap is None or not ctx.sms_reset_enabled:
+        return {}
+    senders = []
+    for item in prepared:
+        if isinstance(item.parsed, RecoveryRequest):
+            account = accounts.get(item.parsed.identifier)
+            if account is not None and account.usable_from(item.message.sender):
+                senders.append((item.message.carrier, item.message.sender))
+    return ctx.sim_swap.verdicts(senders)
+
+
 def _identifiers(batch: list[Prepared]) -> list[str]:
     return [item.parsed.identifier for item in batch if isinstance(item.parsed, RecoveryRequest)]
 
@@ -188,24 +233,63 @@ def _decide(
     batch: list[Prepared],
     ctx: Context,
     notices: dict[tuple[str, str], dict[str, object]] | None = None,
+    verdicts: Mapping[tuple[str, str], Verdict] | None = None,
 ) -> list[Charged]:
     if not batch:
         return []
     check_transition(MessageStatus.RECEIVED, MessageStatus.PROCESSED)
-    phones = sorted({item.message.sender for item in batch})
-    _lock_phones(session, phones)
-    accounts = find_accounts(session, _identifiers(batch))
-    counts = read_counts(session, phones, {a.id for a in accounts.values()}, ctx.settings, ctx.now)
+    verdicts = verdicts or {}
+    refused = {
+        sender: (how.outcome, how.reply)
+        for sender, verdict in verdicts.items()
+        if (how := refusal(verdict)) is not None
+    }
+    facts = _read_facts(session, batch, ctx, refused)
+    decisions = decide(batch, facts, settings=ctx.settings, catalog=ctx.catalog)
     writes = Writes(ctx.settings, ctx.now, notices)
-    for item in batch:  # in id order: earlier messages count against later ones
-        outcome, reply, account = _decide_one(item, accounts, counts, ctx)
-        if outcome is Outcome.RESET_SENT:
+    audited: set[tuple[str, str]] = set()
+    for item, decision in zip(batch, decisions, strict=True):
+        account = decision.account
+        sender = (item.message.carrier, item.message.sender)
+        if sender in verdicts and sender not in audited and account is not None:
+            audited.add(sender)
+            record_check(
+                session,
+                verdicts[sender],
+                carrier=sender[0],
+                phone=sender[1],
+                now=ctx.now,
+                max_age_hours=ctx.settings.sim_swap.max_age_hours,
+                account_id=account.id,
+            )
+        if decision.outcome is Outcome.RESET_SENT:
             assert account is not None and item.password_hash is not None
             writes.issue(item.message, account, item.password_hash)
         account_id = None if account is None else account.id
-        writes.decide(item.message, outcome, item.amount_vnd, item.tariff, reply, account_id)
+        writes.decide(item.message, decision.outcome, decision.reply, account_id)
     writes.flush(session)
     return writes.charged
+
+
+def _read_facts(
+    session: Session,
+    batch: list[Prepared],
+    ctx: Context,
+    refused: Mapping[tuple[str, str], tuple[Outcome, Reply]],
+) -> Facts:
+    """Read, under the lock, everything the rules need to know besides the messages (and the
+    SIM swap refusals, asked before the lock)."""
+    phones = sorted({item.message.sender for item in batch})
+    _lock_phones(session, phones)
+    accounts = find_accounts(session, _identifiers(batch))
+    ids = {account.id for account in accounts.values()}
+    counts = read_counts(session, phones, ids, ctx.settings, ctx.now)
+    return Facts(
+        reset_enabled=ctx.sms_reset_enabled,
+        accounts=accounts,
+        counts=counts,
+        refused_resets=refused,
+    )
 
 
 def _lock_phones(session: Session, phones: list[str]) -> None:
@@ -218,50 +302,3 @@ def _lock_phones(session: Session, phones: list[str]) -> None:
             text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) k"),
             {"keys": [int(phone) for phone in phones]},
         )
-
-
-def _decide_one(
-    item: Prepared, accounts: dict[str, AccountView], counts: Counts, ctx: Context
-) -> tuple[Outcome, tuple[str, str] | None, AccountView | None]:
-    """Decide one message against the batch's counts, and count it; the caller writes."""
-    settings, catalog = ctx.settings, ctx.catalog
-    sender = item.message.sender
-    seen = counts.per_phone.get(sender, 0)
-    counts.per_phone[sender] = seen + 1  # whatever its outcome, it counts against the next
-    if seen >= settings.messages_per_phone:
-        # One rate_limited reply per window, then silence: an auto-responder cannot loop.
-        if sender in counts.phones_told:
-            return Outcome.RATE_LIMITED, None, None
-        counts.phones_told.add(sender)
-        return (
-            Outcome.RATE_LIMITED,
-            _fixed(catalog, Reply.RATE_LIMITED, settings.phone_window),
-            None,
-        )
-    if not ctx.sms_reset_enabled:
-        return Outcome.SERVICE_DISABLED, _fixed(catalog, Reply.SERVICE_DISABLED), None
-    parsed = item.parsed
-    if isinstance(parsed, ParseFailure):
-        return Outcome.WRONG_SYNTAX, item.reply, None
-    account = accounts.get(parsed.identifier)
-    if account is None or not account.usable_from(sender):
-        return Outcome.NOT_MATCHED, _fixed(catalog, Reply.NOT_MATCHED), None
-    issued = counts.per_account.get(account.id, 0)
-    if issued >= settings.resets_per_account:
-        if account.id in counts.accounts_told:
-            return Outcome.RATE_LIMITED, None, account
-        counts.accounts_told.add(account.id)
-        counts.phones_told.add(sender)  # the phone's own check counts this notice too
-        reply = _fixed(catalog, Reply.RATE_LIMITED, settings.resets_window)
-        return Outcome.RATE_LIMITED, reply, account
-    counts.per_account[account.id] = issued + 1
-    return Outcome.RESET_SENT, item.reply, account
-
-
-@functools.lru_cache(maxsize=32)
-def _fixed(
-    catalog: ReplyCatalog, reply: Reply, wait: dt.timedelta | None = None
-) -> tuple[str, str]:
-    """A reply without a secret or a per-message value, rendered once per process."""
-    text_ = catalog.render(reply) if wait is None else catalog.render(reply, wait=format_wait(wait))
-    return text_, text_

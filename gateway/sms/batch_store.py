@@ -1,9 +1,9 @@
 """A batch's set-based reads (limits, recent counts) and bulk writes, for gateway/sms/batch.py.
 
-The reads count what the limits count in :mod:`gateway.sms.recovery`, for every phone and
-account of the batch at once; the writes put the whole batch's outcomes, charges, passwords,
-replies, notices and audit rows in with one executemany per table, in the caller's
-transaction.
+The reads count what the limits of :mod:`gateway.sms.rules` count, for every phone and account
+of the batch at once; the writes price each message and put the whole batch's outcomes,
+charges, passwords, replies, notices and audit rows in with one executemany per table, in the
+caller's transaction.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from billing.ledger import EntryKind, LedgerEntry
+from billing.ledger import charge_row, insert_charges
 from billing.outcomes import Outcome
+from billing.tariffs import tariff_book
 from gateway.accounts.notices import sms_reset_notice
 from gateway.accounts.services import AccountView
 from gateway.accounts.throttle import throttle_key
@@ -31,6 +32,7 @@ from gateway.models import (
     PasswordIssue,
 )
 from gateway.settings import Settings
+from gateway.sms.rules import Counts, Message
 from gateway.states import Channel, MessageStatus, OutboxStatus
 from parsers import mask_phone
 
@@ -38,19 +40,6 @@ log = logging.getLogger(__name__)
 _messages = InboundMessage.__table__
 _accounts = Account.__table__
 _OUTBOX_COLUMNS = tuple(c.name for c in OutboxMessage.__table__.columns if c.name != "id")
-
-
-class Message(Protocol):
-    """The columns of a received message that deciding and writing need."""
-
-    id: int
-    carrier: str
-    carrier_message_id: str
-    sender: str
-    recipient: str
-    route: str | None
-    carrier_received_at: dt.datetime | None
-    created_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +50,6 @@ class Charged:
     outcome: Outcome
     amount_vnd: int
     phone: str  # the sender, for the per-prefix velocity metric
-
-
-@dataclass(slots=True)
-class Counts:
-    """The limits' state for a batch's phones and accounts, kept current while deciding."""
-
-    per_phone: dict[str, int] = field(default_factory=dict)
-    phones_told: set[str] = field(default_factory=set)
-    per_account: dict[int, int] = field(default_factory=dict)
-    accounts_told: set[int] = field(default_factory=set)
 
 
 def read_counts(
@@ -139,18 +118,24 @@ class Writes:
         self._passwords: dict[int, str] = {}  # account id → keyed hash; the last one wins
         self._cleared: set[str] = set()
         self._notices = notices or {}  # rendered before the lock, by (number, address)
+        self._tariffs = tariff_book(
+            settings.tariffs_file, tuple(settings.carriers), settings.shortcode, settings.charge_vnd
+        )
 
     def decide(
         self,
         message: Message,
         outcome: Outcome,
-        amount_vnd: int,
-        tariff: str,
         reply: tuple[str, str] | None = None,
         account_id: int | None = None,
     ) -> None:
         """Record one message's outcome, its charge, its reply (text and safe text) and audit."""
         now = self.now
+        # The carrier bills by its own time of the message, at the tariff in force then.
+        message_at = message.carrier_received_at or message.created_at
+        tariff = self._tariffs.price(
+            message.carrier, message.recipient, message_at, self.settings.charge_vnd
+        )
         self._messages.append(
             {
                 "b_id": message.id,
@@ -163,19 +148,18 @@ class Writes:
         )
         # The carrier bills every message sent to the shortcode, whatever we make of it.
         self._charges.append(
-            {
-                "message_id": message.id,
-                "carrier": message.carrier,
-                "carrier_message_id": message.carrier_message_id,
-                "shortcode": message.recipient,
-                "phone": message.sender,
-                "amount_vnd": amount_vnd,
-                "kind": EntryKind.CHARGE,
-                "outcome": outcome,
-                "tariff": tariff,
-                "created_at": now,
-                "message_at": message.carrier_received_at or message.created_at,
-            }
+            charge_row(
+                message_id=message.id,
+                carrier=message.carrier,
+                carrier_message_id=message.carrier_message_id,
+                shortcode=message.recipient,
+                phone=message.sender,
+                amount_vnd=tariff.amount_vnd,
+                outcome=outcome,
+                tariff=tariff.label,
+                at=now,
+                message_at=message_at,
+            )
         )
         if reply is not None:
             text, safe_text = reply
@@ -210,7 +194,7 @@ class Writes:
                 "client_ip": None,
             }
         )
-        self.charged.append(Charged(message.carrier, outcome, amount_vnd, message.sender))
+        self.charged.append(Charged(message.carrier, outcome, tariff.amount_vnd, message.sender))
         log.info(
             "message %s from %s via %s: %s",
             message.id,
@@ -255,7 +239,7 @@ class Writes:
             self._messages
         ):
             raise RuntimeError("a message of the batch was decided elsewhere meanwhile")
-        run(insert(LedgerEntry.__table__), self._charges)
+        insert_charges(connection, self._charges)
         if self._passwords:
             run(
                 update(_accounts).where(_accounts.c.id == bindparam("b_id")),

@@ -2,13 +2,16 @@
 
 parsers <- billing <- gateway; inside gateway, the channels (sms, email) sit on accounts, which
 sits on delivery, which sits on ops; the two channels never import each other, nothing below a
-blueprint imports it, and only the entry points import the CLI.
+blueprint imports it, the helpers every blueprint shares lead to nothing but the core, the
+worker knows no channel, and only the entry points import the CLI. Imports under
+``if TYPE_CHECKING:`` are for the type checker only and do not count.
 """
 
 from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,7 @@ GATEWAY = ROOT / "gateway"
 
 # What each package of gateway/ may import from gateway, besides itself. "core" is the modules at
 # gateway/'s top level that import no package (models, settings, errors, ...); "process" is the
-# runtime and the request helpers a blueprint reaches its session through.
+# request helpers a blueprint reaches its runtime and session through.
 MAY_IMPORT = {
     "sms": {"accounts", "delivery", "ops", "process", "core"},
     "email": {"accounts", "delivery", "ops", "process", "core"},
@@ -31,10 +34,12 @@ MAY_IMPORT = {
     # A front door of both the accounts and the email channel.
     "portal": {"email", "passkeys", "accounts", "delivery", "ops", "process", "core"},
 }
-PROCESS = {"runtime", "web", "pages"}
+PROCESS = {"web", "pages"}
 # The top-level modules that wire the packages together; everything else at the top is core.
-WIRING = {"app", "worker", "__main__"}
+# The runtime wires the worker to the channels, so it is wiring, not a blueprint's helper.
+WIRING = {"app", "runtime", "worker", "__main__"}
 ENTRY_POINTS = {"gateway.__main__"}
+CHANNELS = {"sms", "email"}
 
 
 def imported_modules(package: str) -> set[str]:
@@ -61,10 +66,26 @@ def gateway_modules() -> dict[str, Path]:
     }
 
 
+def runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:`` (typing only)."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, ast.If) and ast.unparse(node.test) in TYPE_CHECKING_TESTS:
+            pending.extend(node.orelse)
+        else:
+            pending.extend(ast.iter_child_nodes(node))
+
+
+TYPE_CHECKING_TESTS = {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
+
+
 def gateway_imports(path: Path, known: set[str]) -> set[str]:
-    """The gateway modules one file imports, with ``from pkg import module`` resolved."""
+    """The gateway modules one file imports when it runs, with ``from pkg import module``
+    resolved."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "gateway")
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -146,6 +167,35 @@ def test_only_the_app_factory_imports_the_blueprints() -> None:
 
     assert blueprints  # the check below means something only if it finds the blueprints
     assert importers == set()
+
+
+def test_the_helpers_every_blueprint_shares_lead_only_to_the_core() -> None:
+    # Every blueprint imports gateway.web: whatever web imports, directly or not, every page
+    # and webhook drags in. web -> runtime -> worker tied them all to both channels.
+    modules = gateway_modules()
+    known = set(modules)
+    reached, pending = set(), [name for name in modules if layer_of(name) == "process"]
+    while pending:
+        name = pending.pop()
+        if name in reached or name not in modules:
+            continue
+        reached.add(name)
+        pending.extend(gateway_imports(modules[name], known))
+    wrong = {name for name in reached if layer_of(name) not in {"process", "core", "gateway"}}
+
+    assert reached >= {"gateway.web", "gateway.pages"}
+    assert wrong == set()
+
+
+def test_the_worker_knows_no_channel() -> None:
+    modules = gateway_modules()
+    channels = {
+        target
+        for target in gateway_imports(modules["gateway.worker"], set(modules))
+        if layer_of(target) in CHANNELS
+    }
+
+    assert channels == set()
 
 
 def test_only_the_entry_points_import_the_cli() -> None:
