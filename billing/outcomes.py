@@ -14,3 +14,6 @@ class Outcome(enum.Enum):
     RATE_LIMITED = "rate_limited"
     SERVICE_DISABLED = "service_disabled"
     SYSTEM_ERROR = "system_error"
+    # The carrier said the sender's SIM changed within GATEWAY_SIM_SWAP_MAX_AGE: a SIM-swap
+    # thief would receive the password, so the reset is refused (docs/sim-swap.md).
+    SIM_SWAPPED = "sim_swapped"

@@ -1,8 +1,9 @@
 """Refunds: which charges are refundable, and the refund entries that give money back.
 
 Decree 77/2012 and Directive 04/CT-BTTTT required refunds for messages that failed technically
-or were not served; whether a wrong syntax is refunded has varied, so it is a setting. A refund
-is a new ledger entry pointing at its charge: the ledger stays append-only.
+or were not served; whether a wrong syntax is refunded has varied, so it is a setting. A reset
+refused because the SIM changed recently is not served either: the citizen paid for nothing of
+their doing. A refund is a new ledger entry pointing at its charge: the ledger stays append-only.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ from sqlalchemy.orm import Session, aliased
 
 from billing.base import Base
 from billing.errors import AlreadyRefunded, NotCharged, NotRefundable, RefundExceedsCharge
-from billing.ledger import EntryKind, LedgerEntry
+from billing.ledger import EntryKind, LedgerEntry, refund_entry
 from billing.outcomes import Outcome
 from billing.periods import Period
 
 log = logging.getLogger(__name__)
+
+# Refundable whatever the policy's settings (docs/finance.md, "Refund policy").
+ALWAYS_REFUNDABLE = (Outcome.SYSTEM_ERROR, Outcome.SIM_SWAPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,7 @@ class RefundPolicy:
 
     def refundable(self, outcome: Outcome, reply_failed: bool) -> bool:
         """Tell whether a charge with this outcome (and reply fate) is refundable."""
-        if outcome is Outcome.SYSTEM_ERROR or reply_failed:
+        if outcome in ALWAYS_REFUNDABLE or reply_failed:
             return True
         return outcome is Outcome.WRONG_SYNTAX and self.refund_wrong_syntax
 
@@ -52,14 +56,14 @@ class RefundPolicy:
         self, outcome: SQLColumnExpression[Outcome], reply_failed: ColumnElement[bool]
     ) -> ColumnElement[bool]:
         """SQL: :meth:`refundable` for a row's outcome and reply fate (the export uses it)."""
-        refundable = [outcome == Outcome.SYSTEM_ERROR, reply_failed]
+        refundable = [outcome.in_(ALWAYS_REFUNDABLE), reply_failed]
         if self.refund_wrong_syntax:
             refundable.append(outcome == Outcome.WRONG_SYNTAX)
         return or_(*refundable)
 
     def reason(self, outcome: Outcome, reply_failed: bool) -> str:
         """Say why a refundable charge is refundable, for the refund entry."""
-        if reply_failed and outcome is not Outcome.SYSTEM_ERROR:
+        if reply_failed and outcome not in ALWAYS_REFUNDABLE:
             return "reply failed"
         return outcome.value
 
@@ -130,21 +134,12 @@ def refund_charge(
             "policy; give a reason and --force to refund it anyway"
         )
     _refuse_second(session, charge)
-    refund = LedgerEntry(
-        message_id=charge.message_id,
-        carrier=charge.carrier,
-        carrier_message_id=charge.carrier_message_id,
-        shortcode=charge.shortcode,
-        phone=charge.phone,
+    refund = refund_entry(
+        charge,
         amount_vnd=amount,
-        kind=EntryKind.REFUND,
-        outcome=charge.outcome,
-        tariff=charge.tariff,
-        created_at=at,
-        message_at=charge.message_at,
-        refund_of=charge.id,
-        reason=(reason or policy.reason(charge.outcome, failed))[:200],
-        actor=actor[:64],
+        reason=reason or policy.reason(charge.outcome, failed),
+        actor=actor,
+        at=at,
     )
     try:
         with session.begin_nested():
@@ -188,16 +183,13 @@ def refundable_charges(
     """Return the refundable charges made in ``period`` that have no refund yet, oldest first."""
     refund = aliased(LedgerEntry)
     failed = reply_failed(LedgerEntry.message_id)
-    refundable = [LedgerEntry.outcome == Outcome.SYSTEM_ERROR, failed]
-    if policy.refund_wrong_syntax:
-        refundable.append(LedgerEntry.outcome == Outcome.WRONG_SYNTAX)
     query = (
         select(LedgerEntry, failed.label("reply_failed"))
         .where(
             LedgerEntry.kind == EntryKind.CHARGE,
             LedgerEntry.created_at >= period.start,
             LedgerEntry.created_at < period.end,
-            or_(*refundable),
+            policy.refundable_sql(LedgerEntry.outcome, failed),
             ~exists().where(
                 and_(refund.message_id == LedgerEntry.message_id, refund.kind == EntryKind.REFUND)
             ),

@@ -41,6 +41,7 @@ ACTIONS = (
     "smart_otp_enrol",
     "smart_otp_disable",
     "switch",
+    "sim_swap_check",
     "refund",
     "reply_requeue",
     "console_action",

@@ -31,6 +31,7 @@ class Reply(enum.Enum):
     RATE_LIMITED = "rate_limited"
     SERVICE_DISABLED = "service_disabled"
     SYSTEM_ERROR = "system_error"
+    SIM_SWAPPED = "sim_swapped"
     FIRST_PASSWORD = "first_password"  # noqa: S105 (a name, not a password)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a name, not a password)
     EMAIL_CHANGED = "email_changed"
@@ -84,6 +85,13 @@ TEMPLATES: dict[Reply, str] = {
     Reply.SYSTEM_ERROR: (
         "He thong dang gian doan, yeu cau chua duoc xu ly. Vui long thu lai sau it phut. "
         "Ho tro: {hotline}"
+    ),
+    # The carrier says the sender's SIM changed recently (docs/sim-swap.md): whoever holds it
+    # now may be a thief, so point to the free ways that do not trust the phone. Never says which
+    # account the number belongs to. 152 septets with a 9-character hotline.
+    Reply.SIM_SWAPPED: (
+        "SIM vua doi, de an toan khong cap mat khau qua SMS. Dung email, khoa truy cap, "
+        "Smart OTP tren cong dich vu cong hoac den co quan BHXH. Ho tro: {hotline}"
     ),
     Reply.FIRST_PASSWORD: (
         "Tai khoan VssID {account} da duoc phe duyet. Mat khau: {password}. "

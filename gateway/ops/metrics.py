@@ -51,6 +51,7 @@ class _Metrics:
     refused: Counter
     rate_limited: Counter
     replies: Counter
+    sim_swap_checks: Counter
     request_seconds: Histogram
     batch_seconds: Histogram
 
@@ -126,6 +127,13 @@ def _build() -> _Metrics:
             ["carrier", "status"],
             registry=registry,
         ),
+        sim_swap_checks=Counter(
+            "gateway_sim_swap_checks",
+            "SIM swap checks asked of a carrier: swapped, not_swapped, or the check failed and "
+            "the reset was let through (failed_open) or refused (failed_closed).",
+            ["carrier", "result"],
+            registry=registry,
+        ),
         request_seconds=Histogram(
             "gateway_http_request_duration_seconds",
             "Time to answer an HTTP request, by Flask endpoint and carrier.",
@@ -169,6 +177,11 @@ def count_rate_limited(limit: str, outcome: str = "refused") -> None:
 def count_reply(carrier: str, status: OutboxStatus) -> None:
     """Count one send attempt's result."""
     _metrics().replies.labels(carrier, REPLY_STATUSES.get(status, status.value)).inc()
+
+
+def count_sim_swap_check(carrier: str, result: str) -> None:
+    """Count one SIM swap check's result (gateway/sms/sim_swap.py names them)."""
+    _metrics().sim_swap_checks.labels(carrier, result).inc()
 
 
 def observe_request(endpoint: str, carrier: str, seconds: float) -> None:

@@ -84,3 +84,12 @@ def test_the_syntax_help_names_the_accepted_identifiers() -> None:
 )
 def test_waiting_time_in_words(window: dt.timedelta, said: str) -> None:
     assert format_wait(window) == said
+
+
+def test_the_sim_swap_refusal_points_to_the_ways_that_do_not_trust_the_phone() -> None:
+    text = CATALOGS[0].render(Reply.SIM_SWAPPED)
+
+    assert septets(text) is not None
+    assert len(text) <= 160
+    for way in ("SIM vua doi", "email", "khoa truy cap", "Smart OTP", "co quan BHXH", "1900 9068"):
+        assert way in text
