@@ -40,6 +40,16 @@ _DOMAIN = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
 _APK_KEY_HASH = re.compile(r"[A-Za-z0-9_-]{43}=?")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+SIM_SWAP_ON_ERROR = ("open", "closed")
+SIM_SWAP_MAX_AGE_HOURS = 2400  # CAMARA SIM Swap: maxAge is 1 to 2400 hours
+SIM_SWAP_MAX_TIMEOUT = 30.0  # seconds a worker batch may wait for the answers, at most
+# The four variables of a carrier's SIM swap check, all set or none (docs/sim-swap.md).
+SIM_SWAP_VARIABLES = (
+    "SIM_SWAP_URL",
+    "SIM_SWAP_TOKEN_URL",
+    "SIM_SWAP_CLIENT_ID",
+    "SIM_SWAP_CLIENT_SECRET",
+)
 
 T = TypeVar("T")
 
@@ -61,6 +71,28 @@ class CarrierSettings:
     smsc: str | None = None  # the route to use when no inbound message names one (kannel's smsc-id)
     max_connections: int = 8  # replies in flight at once to this carrier, per worker process
     max_per_second: float = 0.0  # replies started per second, per worker process; 0: no limit
+    sim_swap: SimSwapApi | None = None  # None: this carrier's senders are not checked
+
+
+@dataclass(frozen=True, slots=True)
+class SimSwapApi:
+    """One carrier's CAMARA SIM Swap API and the OAuth2 client (client credentials) that asks it."""
+
+    url: str  # API root and base path, e.g. https://api.carrier.vn/sim-swap/v2; we POST {url}/check
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str = "sim-swap:check"
+
+
+@dataclass(frozen=True, slots=True)
+class SimSwapSettings:
+    """How the SIM swap check runs for every carrier that has one (docs/sim-swap.md)."""
+
+    max_age_hours: int  # a SIM changed within this many hours refuses the SMS reset
+    fail_closed: bool  # the check failed or timed out: refuse (closed) or let it through (open)
+    timeout: float  # seconds one worker batch waits for its answers, token included
+    concurrency: int  # checks in flight at once, per worker process
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +165,7 @@ class Settings:
     retention: dt.timedelta
     portal_secure_cookies: bool
     webauthn: WebAuthnSettings
+    sim_swap: SimSwapSettings
     # Tests only: the portal answers GET /quen-mat-khau/captcha/<id>/answer (see load_settings).
     test_captcha_answers: bool
 
@@ -248,6 +281,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         retention=env.get("GATEWAY_RETENTION", "90d", _duration),
         portal_secure_cookies=env.get("GATEWAY_PORTAL_SECURE_COOKIES", "true", _bool),
         webauthn=_webauthn(env, public_url),
+        sim_swap=_sim_swap(env),
         test_captcha_answers=env.get("GATEWAY_TEST_CAPTCHA_ANSWERS", "false", _bool),
     )
     if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
@@ -274,7 +308,36 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "GATEWAY_ACCEPT_BHXH and GATEWAY_ACCEPT_PERSONAL_ID are both false: "
             "no identifier could ever be recovered"
         )
+    check_metrics_private(settings.bind, settings.metrics_token, "GATEWAY_BIND")
     return settings
+
+
+def check_metrics_private(bind: str, metrics_token: str | None, source: str) -> None:
+    """Refuse to listen beyond this machine while /metrics has no token (``source`` names
+    where ``bind`` came from: GATEWAY_BIND, --bind, gunicorn's bind)."""
+    if metrics_token is None and not loopback_bind(bind):
+        raise ConfigError(
+            f"{source}={bind} is reachable from other machines, so /metrics needs "
+            "GATEWAY_METRICS_TOKEN (at least 16 characters, e.g. `openssl rand -hex 32`); "
+            "or listen on 127.0.0.1"
+        )
+
+
+def loopback_bind(bind: str) -> bool:
+    """Tell whether a gunicorn bind (host:port, [v6]:port, unix:path, fd://n) listens only on
+    this machine: a loopback address, localhost, or a Unix socket (which only a local proxy
+    reaches; /metrics then answers only loopback peers, see gateway/ops/health.py)."""
+    if bind.startswith("unix:"):
+        return True
+    if bind.startswith("fd://"):
+        return False  # a socket handed over by systemd, on an address we cannot see
+    if bind.startswith("["):
+        host = bind[1 : bind.find("]")]
+    elif bind.count(":") == 1:
+        host = bind.partition(":")[0]  # ":8000" is every interface, as gunicorn reads it
+    else:
+        host = bind  # no port (gunicorn's 8000), or a bare IPv6 address
+    return _loopback_host(host.lower())
 
 
 def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
@@ -296,6 +359,7 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             smsc=env.get(prefix + "SMSC", "", str) or None,
             max_connections=env.get(prefix + "MAX_CONNECTIONS", "8", _connections),
             max_per_second=env.get(prefix + "MAX_PER_SECOND", "0", _non_negative_float),
+            sim_swap=_sim_swap_api(env, prefix),
         )
         if carrier.kind in CREDENTIAL_KINDS and not (carrier.mt_username and carrier.mt_password):
             raise ConfigError(
@@ -308,6 +372,35 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             )
         carriers[name] = carrier
     return carriers
+
+
+def _sim_swap(env: _Reader) -> SimSwapSettings:
+    on_error = env.get("GATEWAY_SIM_SWAP_ON_ERROR", "open", _sim_swap_on_error)
+    return SimSwapSettings(
+        max_age_hours=env.get("GATEWAY_SIM_SWAP_MAX_AGE", "240", _sim_swap_max_age),
+        fail_closed=on_error == "closed",
+        timeout=env.get("GATEWAY_SIM_SWAP_TIMEOUT", "3", _sim_swap_timeout),
+        concurrency=env.get("GATEWAY_SIM_SWAP_CONCURRENCY", "8", _connections),
+    )
+
+
+def _sim_swap_api(env: _Reader, prefix: str) -> SimSwapApi | None:
+    given = [name for name in SIM_SWAP_VARIABLES if env.is_set(prefix + name)]
+    if not given:
+        return None
+    missing = [name for name in SIM_SWAP_VARIABLES if name not in given]
+    if missing:
+        raise ConfigError(
+            f"{prefix}{missing[0]} is required when {prefix}{given[0]} is set "
+            f"(the SIM swap check needs all of {', '.join(SIM_SWAP_VARIABLES)})"
+        )
+    return SimSwapApi(
+        url=env.get(prefix + "SIM_SWAP_URL", None, _sim_swap_url).rstrip("/"),
+        token_url=env.get(prefix + "SIM_SWAP_TOKEN_URL", None, _sim_swap_url),
+        client_id=env.get(prefix + "SIM_SWAP_CLIENT_ID", None),
+        client_secret=env.get(prefix + "SIM_SWAP_CLIENT_SECRET", None),
+        scope=env.get(prefix + "SIM_SWAP_SCOPE", "sim-swap:check"),
+    )
 
 
 def _webauthn(env: _Reader, public_url: str) -> WebAuthnSettings:
@@ -397,7 +490,10 @@ class _Reader:
         return value
 
     def optional_secret(self, name: str) -> str | None:
-        return self.secret(name) if self._environ.get(name, "").strip() else None
+        return self.secret(name) if self.is_set(name) else None
+
+    def is_set(self, name: str) -> bool:
+        return bool(self._environ.get(name, "").strip())
 
 
 def _bool(raw: str) -> bool:
@@ -493,7 +589,10 @@ def _http_url(raw: str) -> str:
 
 
 def _loopback_url(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
+    return _loopback_host(urllib.parse.urlsplit(url).hostname or "")
+
+
+def _loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -555,6 +654,35 @@ def _web_origin(raw: str) -> str:
         raise ValueError(f"{raw}: passkeys need https (plain http only on localhost)")
     default = 443 if scheme == "https" else 80
     return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def _sim_swap_url(raw: str) -> str:
+    url = _http_url(raw)
+    # The client secret and every phone number travel there: plain http only on this machine.
+    if not url.startswith("https://") and not _loopback_url(url):
+        raise ValueError("expected an https:// URL (http:// only on 127.0.0.1, ::1 or localhost)")
+    return url
+
+
+def _sim_swap_max_age(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= SIM_SWAP_MAX_AGE_HOURS:
+        raise ValueError(f"expected 1 to {SIM_SWAP_MAX_AGE_HOURS} hours (CAMARA's maxAge range)")
+    return value
+
+
+def _sim_swap_on_error(raw: str) -> str:
+    if raw.lower() not in SIM_SWAP_ON_ERROR:
+        raise ValueError("expected open (let the reset through) or closed (refuse it)")
+    return raw.lower()
+
+
+def _sim_swap_timeout(raw: str) -> float:
+    value = float(raw)
+    # The batch's transaction stays open while it waits: a few seconds, not a lease's worth.
+    if not 0 < value <= SIM_SWAP_MAX_TIMEOUT:
+        raise ValueError(f"expected more than 0 and at most {SIM_SWAP_MAX_TIMEOUT:g} seconds")
+    return value
 
 
 def _carrier_kind(raw: str) -> str:

@@ -29,6 +29,7 @@ from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import ReplyCatalog
 from gateway.email.captcha import solve_captcha
 from gateway.email.otp import RECOVERY, issue_otp, otps_sent, use_otp
+from gateway.email.proof_of_work import spend_solution
 from gateway.models import Account, EmailRecoveryRequest
 from gateway.ops.audit import record_event
 from gateway.settings import Settings
@@ -79,6 +80,26 @@ def request_recovery_with_captcha(
     The caller commits either way: a challenge is used up by any answer, right or wrong.
     """
     solved = solve_captcha(session, challenge_id[:64], answer[:16], settings=settings, now=now)
+    if solved:
+        request_recovery(session, identifier, email, via="portal", settings=settings, now=now)
+    return solved
+
+
+def request_recovery_with_proof_of_work(
+    session: Session,
+    identifier: str,
+    email: str,
+    payload: str,
+    *,
+    settings: Settings,
+    now: dt.datetime,
+) -> bool:
+    """Use up a solved ALTCHA challenge; store the request only if it was valid. Return whether.
+
+    Checked before the request is stored, so before any account is looked at; the caller
+    commits either way, as for the image captcha.
+    """
+    solved = spend_solution(session, payload, settings=settings, now=now)
     if solved:
         request_recovery(session, identifier, email, via="portal", settings=settings, now=now)
     return solved
