@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from gateway.delivery.carriers import http_session
+from gateway.carriers.registry import http_session
 from gateway.settings import CarrierSettings
 
 

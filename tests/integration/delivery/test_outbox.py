@@ -8,8 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.delivery.outbox import dispatch_pending
 from gateway.errors import PermanentSendError, RetryableSendError
 from gateway.models import OutboxMessage

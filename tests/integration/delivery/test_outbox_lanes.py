@@ -15,9 +15,9 @@ import time
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gateway.carriers.base import OutboundSms, SendReceipt
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
-from gateway.delivery.carriers.base import OutboundSms, SendReceipt
 from gateway.delivery.outbox import dispatch_pending
 from gateway.delivery.sending import ReplySender
 from gateway.models import InboundMessage, OutboxMessage

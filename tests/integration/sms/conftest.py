@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from billing.ledger import LedgerEntry
-from gateway.delivery.carriers import FakeTransport
+from gateway.carriers.fake import FakeTransport
 from gateway.models import AuditEvent, InboundMessage, OutboxMessage, PasswordIssue
 from gateway.runtime import Runtime
 from gateway.sms import batch_store, recovery

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
 from gateway.accounts.passwords import keyed_hash
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.models import Account, AuditEvent, InboundMessage, OutboxMessage, PasswordIssue
 from gateway.runtime import Runtime
 from gateway.settings import load_settings

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.delivery.carriers.base import InboundSms
+from gateway.carriers.base import InboundSms
 from gateway.errors import ConflictingDuplicate
 from gateway.models import InboundMessage
 from gateway.runtime import Runtime

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.models import Account, InboundMessage, PasswordIssue
 from gateway.ops.switches import SMS_RESET, set_switch
 from gateway.runtime import Runtime

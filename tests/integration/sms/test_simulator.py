@@ -16,8 +16,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from gateway.carriers.emulators import mo_accepted, mo_request
 from gateway.clock import FakeClock
-from gateway.delivery.carriers.emulators import mo_accepted, mo_request
 from gateway.models import OutboxMessage
 from gateway.runtime import Runtime
 from gateway.settings import CarrierSettings

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
-from gateway.delivery.carriers import FakeTransport
+from gateway.carriers.fake import FakeTransport
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.worker import Worker
 from tests.harness import Phones, add_account

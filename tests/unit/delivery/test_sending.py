@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gateway.delivery.carriers.base import SendReceipt
+from gateway.carriers.base import SendReceipt
 from gateway.delivery.sending import RateLimit, ReplySender
 from gateway.errors import ConfigError, PermanentSendError, RetryableSendError
 from gateway.settings import EMAIL_CARRIER, Settings, load_settings

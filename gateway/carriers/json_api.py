@@ -1,4 +1,4 @@
-"""Our own JSON contract (docs/carriers.md): signed JSON in, signed JSON out.
+"""Our own JSON contract (docs/carriers.md): signed JSON in, signed JSON out; its emulator.
 
 ``parse_inbound``, ``parse_dlr``, ``prepare_send`` and ``parse_send_answer`` are pure and
 tested against recorded payloads; :class:`JsonTransport` adds the one HTTP call.
@@ -8,22 +8,32 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from gateway import fields
-from gateway.clock import Clock
-from gateway.delivery.carriers import signing, wire
-from gateway.delivery.carriers.base import (
+from gateway.carriers import signing, wire
+from gateway.carriers.base import (
     Answer,
     DeliveryReport,
     InboundSms,
     OutboundSms,
     SendReceipt,
 )
+from gateway.carriers.kind import (
+    CarrierKind,
+    EmulatedMo,
+    Emulator,
+    MoRequest,
+    MtResult,
+    Webhooks,
+)
+from gateway.clock import Clock
 from gateway.errors import (
+    BadSignature,
     InvalidPayload,
     PermanentSendError,
     RequestRefused,
@@ -172,6 +182,66 @@ class JsonTransport:
         except requests.RequestException as exc:
             raise PermanentSendError(type(exc).__name__) from exc
         return parse_send_answer(response.status_code, response.content)
+
+
+def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+    """Post an MO under our contract, signed."""
+    body = json.dumps(
+        {"id": mo.message_id, "from": mo.sender, "to": mo.recipient, "text": mo.text},
+        ensure_ascii=False,
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        **signing.signed_headers(carrier.secret, body, mo.sent_at),
+    }
+    return MoRequest(mo.message_id, "POST", mo.url, headers, body)
+
+
+def emulate_mo_accepted(status: int, body: bytes) -> bool:
+    """A 200 means stored (accepted or duplicate)."""
+    return status == 200
+
+
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+    """Answer a signed MT as a carrier under our contract does, checking the signature."""
+    try:
+        signing.verify(
+            carrier.secret,
+            request.header(signing.TIMESTAMP_HEADER),
+            request.header(signing.SIGNATURE_HEADER),
+            request.body,
+            now=dt.datetime.now(dt.UTC),
+            tolerance=dt.timedelta(seconds=300),
+        )
+        data = json.loads(request.body)
+    except (BadSignature, ValueError):
+        return MtResult(401, b'{"error": "bad_signature"}')
+    answer = json.dumps({"message_id": f"sim-mt-{uuid.uuid4().hex[:12]}"}).encode()
+    return MtResult(
+        200,
+        answer,
+        data.get("to"),
+        data.get("text"),
+        data.get("in_reply_to"),
+        None if data.get("reference") is None else str(data["reference"]),
+    )
+
+
+KIND = CarrierKind(
+    name="json",
+    webhooks=Webhooks(
+        methods=frozenset({"POST"}),
+        verify=verify,
+        parse_inbound=lambda request: parse_inbound(request.body),
+        parse_dlr=lambda request: parse_dlr(request.body),
+        answer_mo=answer_mo,
+        answer_dlr=answer_dlr,
+        answer_refused=answer_refused,
+        answer_failure=None,
+    ),
+    transport=lambda carrier, settings, clock, http: JsonTransport(carrier, clock, http),
+    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+)
 
 
 def _json_answer(status: int, payload: dict[str, Any]) -> Answer:

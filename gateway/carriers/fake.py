@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from gateway.delivery.carriers.base import OutboundSms, SendReceipt
+from gateway.carriers.base import OutboundSms, SendReceipt
 from gateway.errors import SendError
 
 

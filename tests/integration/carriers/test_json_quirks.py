@@ -1,4 +1,5 @@
-"""The contract of POST /carriers/<carrier>/mo: every answer; nothing stored on refusal."""
+"""The JSON kind's own contract (docs/carriers.md): every answer of POST /carriers/<carrier>/mo;
+nothing stored on refusal. What every kind keeps is in test_contract.py."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from gateway.carriers.signing import signature
 from gateway.clock import FakeClock
-from gateway.delivery.carriers.signing import signature
 from gateway.models import InboundMessage
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import stored_messages

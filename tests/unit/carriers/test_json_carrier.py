@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from gateway.delivery.carriers.base import OutboundSms
-from gateway.delivery.carriers.json_api import (
+from gateway.carriers.base import OutboundSms
+from gateway.carriers.json_api import (
     parse_dlr,
     parse_inbound,
     parse_send_answer,
     prepare_send,
 )
-from gateway.delivery.carriers.signing import signature
+from gateway.carriers.signing import signature
 from gateway.errors import InvalidPayload, PermanentSendError, RetryableSendError
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus

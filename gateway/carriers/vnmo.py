@@ -1,4 +1,4 @@
-"""The Vietnamese MO-receiver convention (docs/vnmo.md): User_ID, Service_ID, Message, ...
+"""The Vietnamese MO-receiver convention (docs/vnmo.md): User_ID, Service_ID, ...; its emulator.
 
 Carriers and aggregators post these fields as a form or inside a SOAP envelope and expect
 ``1`` for accepted, ``0`` or a negative code otherwise, in the shape they used. Field names
@@ -10,17 +10,30 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 import requests
 
-from gateway.delivery.carriers import wire
-from gateway.delivery.carriers.base import (
+from gateway.carriers import wire
+from gateway.carriers.base import (
     Answer,
     DeliveryReport,
     InboundSms,
     OutboundSms,
     SendReceipt,
+)
+from gateway.carriers.kind import (
+    CarrierKind,
+    EmulatedMo,
+    Emulator,
+    MoRequest,
+    MtResult,
+    Webhooks,
+    by_token,
+    form_body,
+    form_headers,
+    text_params,
 )
 from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused, RetryableSendError
 from gateway.settings import CarrierSettings
@@ -179,6 +192,62 @@ class VnmoTransport:
             self._http, "POST", self._carrier.mt_url, data=form, timeout=self._carrier.timeout
         )
         return parse_send_answer(status, body)
+
+
+def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+    """Post an MO as a form, as an aggregator following the convention does."""
+    fields: dict[str, str | bytes] = {
+        FIELDS["sender"]: mo.sender,
+        FIELDS["shortcode"]: mo.recipient,
+        FIELDS["keyword"]: KEYWORD,
+        FIELDS["text"]: mo.text,
+        FIELDS["request_id"]: mo.message_id,
+        FIELDS["operator"]: carrier.smsc or "SIM",
+    }
+    return MoRequest(
+        mo.message_id,
+        "POST",
+        f"{mo.url}?{urlencode({'token': carrier.secret})}",
+        form_headers(),
+        form_body(fields),
+    )
+
+
+def emulate_mo_accepted(status: int, body: bytes) -> bool:
+    """Only 1 (as text or inside a SOAP answer) means stored."""
+    return status == 200 and (body.strip() == b"1" or b">1<" in body)
+
+
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+    """Answer an MT form with 1, or -2 when it names no phone."""
+    params = {k.lower(): v for k, v in text_params(request.form_params()).items()}
+    to = params.get(FIELDS["sender"].lower())
+    if not to:
+        return MtResult(200, b"-2")
+    return MtResult(
+        200,
+        b"1",
+        to,
+        params.get(FIELDS["text"].lower(), ""),
+        params.get(FIELDS["request_id"].lower()),
+    )
+
+
+KIND = CarrierKind(
+    name="vnmo",
+    webhooks=Webhooks(
+        methods=frozenset({"GET", "POST"}),
+        verify=by_token(verify),
+        parse_inbound=parse_inbound,
+        parse_dlr=parse_dlr,
+        answer_mo=answer_mo,
+        answer_dlr=answer_dlr,
+        answer_refused=answer_refused,
+        answer_failure=answer_failure,
+    ),
+    transport=lambda carrier, settings, clock, http: VnmoTransport(carrier, http),
+    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+)
 
 
 def _soap_fields(body: bytes) -> tuple[str, ET.Element, dict[str, str]]:

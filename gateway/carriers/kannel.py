@@ -1,4 +1,4 @@
-"""Kannel (docs/kannel.md): an sms-service's post-url or get-url in, sendsms out.
+"""Kannel (docs/kannel.md): an sms-service's post-url or get-url in, sendsms out; its emulator.
 
 Kannel calls ``/carriers/<name>/mo?from=%p&to=%P&id=%I&smsc=%i&ts=%T&token=SECRET`` with the
 text as the body (post-url) or as ``&text=%a`` (get-url). It turns any text we answer into an
@@ -11,8 +11,8 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from gateway.delivery.carriers import wire
-from gateway.delivery.carriers.base import (
+from gateway.carriers import wire
+from gateway.carriers.base import (
     Answer,
     DeliveryReport,
     InboundSms,
@@ -20,9 +20,21 @@ from gateway.delivery.carriers.base import (
     SendReceipt,
     fallback_message_id,
 )
+from gateway.carriers.kind import (
+    CarrierKind,
+    EmulatedMo,
+    Emulator,
+    MoRequest,
+    MtResult,
+    Webhooks,
+    by_token,
+    dlr_reference,
+    text_params,
+)
 from gateway.errors import InvalidPayload, RequestRefused
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
+from parsers import is_gsm7
 
 # User guide, "Delivery reports": %d is one of these; 4 (queued on SMSC) and 8 (delivered to
 # SMSC) are steps on the way, acknowledged but not recorded.
@@ -161,3 +173,70 @@ def _decode(raw: bytes, coding: str | None, charset: str | None) -> str:
     ucs2 = coding == str(CODING_UCS2) or charset in wire.UCS2_CHARSETS
     eight_bit = coding == str(CODING_8BIT) and not charset
     return wire.decode_text(raw, ucs2=ucs2, eight_bit=eight_bit, charset=charset)
+
+
+def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+    """Post an MO as smsbox's post-url does."""
+    query = urlencode(
+        {
+            "from": mo.sender,
+            "to": mo.recipient,
+            "id": mo.message_id,
+            "smsc": carrier.smsc or "SIM",
+            "ts": str(int(mo.sent_at.timestamp())),
+            "token": carrier.secret,
+        }
+    )
+    # As smsbox does: GSM text as UTF-8, anything else as UCS-2 (X-Kannel-Coding: 2).
+    ucs2 = not is_gsm7(mo.text)
+    headers = {
+        "Content-Type": f'text/plain; charset="{"UTF-16BE" if ucs2 else "UTF-8"}"',
+        "X-Kannel-Coding": "2" if ucs2 else "0",
+    }
+    body = mo.text.encode("utf-16-be" if ucs2 else "utf-8")
+    return MoRequest(mo.message_id, "POST", f"{mo.url}?{query}", headers, body)
+
+
+def emulate_mo_accepted(status: int, body: bytes) -> bool:
+    """Kannel takes any 2xx as stored."""
+    return 200 <= status < 300
+
+
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+    """Answer a sendsms call as Kannel does, checking the username and password."""
+    params = text_params(
+        request.query_params() if request.method == "GET" else request.form_params()
+    )
+    if (params.get("username"), params.get("password")) != (
+        carrier.mt_username,
+        carrier.mt_password,
+    ):
+        return MtResult(403, b"Authorization failed for sendsms")
+    if not params.get("to"):
+        return MtResult(400, b"Missing receiver number, rejected")
+    return MtResult(
+        202,
+        b"0: Accepted for delivery",
+        params["to"],
+        params.get("text", ""),
+        reference=dlr_reference(params.get("dlr-url")),
+    )
+
+
+KIND = CarrierKind(
+    name="kannel",
+    webhooks=Webhooks(
+        methods=frozenset({"GET", "POST"}),  # post-url or get-url; dlr-url is always a GET
+        verify=by_token(verify),
+        parse_inbound=parse_inbound,
+        parse_dlr=parse_dlr,
+        answer_mo=answer_mo,
+        answer_dlr=answer_dlr,
+        answer_refused=answer_refused,
+        answer_failure=lambda request: Answer(503),
+    ),
+    transport=lambda carrier, settings, clock, http: KannelTransport(
+        carrier, settings.public_url, http
+    ),
+    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+)

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gateway.delivery.carriers import jasmin
-from gateway.delivery.carriers.base import OutboundSms
+from gateway.carriers import jasmin
+from gateway.carriers.base import OutboundSms
 from gateway.errors import BadSignature, InvalidPayload, PermanentSendError, RetryableSendError
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus

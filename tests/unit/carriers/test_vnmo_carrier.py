@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from gateway.delivery.carriers import vnmo
-from gateway.delivery.carriers.base import OutboundSms
+from gateway.carriers import vnmo
+from gateway.carriers.base import OutboundSms
 from gateway.errors import (
     BadSignature,
     ConflictingDuplicate,

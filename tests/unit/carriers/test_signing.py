@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from gateway.delivery.carriers.signing import signature, signed_headers, verify
+from gateway.carriers.signing import signature, signed_headers, verify
 from gateway.errors import BadSignature
 
 NOW = dt.datetime(2026, 11, 25, 2, 30, tzinfo=dt.UTC)

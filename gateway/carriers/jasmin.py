@@ -1,4 +1,4 @@
-"""Jasmin (docs/jasmin.md): its MO HTTP connector in, its HTTP API's /send out.
+"""Jasmin (docs/jasmin.md): its MO HTTP connector in, its HTTP API's /send out; its emulator.
 
 Jasmin re-sends an MO or a DLR (3 times, 30 s apart) until it gets 200 with the body
 ``ACK/Jasmin`` (Jasmin manual, "HTTP API" > "Receiving SMS-MO"), so a stored message and a
@@ -10,21 +10,36 @@ from __future__ import annotations
 
 import binascii
 import re
+import uuid
 from urllib.parse import urlencode
 
 import requests
 
-from gateway.delivery.carriers import wire
-from gateway.delivery.carriers.base import (
+from gateway.carriers import wire
+from gateway.carriers.base import (
     Answer,
     DeliveryReport,
     InboundSms,
     OutboundSms,
     SendReceipt,
 )
+from gateway.carriers.kind import (
+    CarrierKind,
+    EmulatedMo,
+    Emulator,
+    MoRequest,
+    MtResult,
+    Webhooks,
+    by_token,
+    dlr_reference,
+    form_body,
+    form_headers,
+    text_params,
+)
 from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
+from parsers import is_gsm7
 
 ACK = b"ACK/Jasmin"
 CODING_GSM = 0  # SMSC default alphabet; our replies are GSM-7
@@ -193,3 +208,71 @@ class JasminTransport:
             self._http, "POST", self._carrier.mt_url, data=form, timeout=self._carrier.timeout
         )
         return parse_send_answer(status, body)
+
+
+def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+    """Post an MO as Jasmin's MO HTTP connector does."""
+    gsm = is_gsm7(mo.text)
+    raw = mo.text.encode("utf-8" if gsm else "utf-16-be")
+    form: dict[str, str | bytes] = {
+        "id": mo.message_id,
+        "from": mo.sender,
+        "to": mo.recipient,
+        "origin-connector": carrier.smsc or "sim",
+        "priority": "0",
+        "coding": b"\x00" if gsm else b"\x08",  # one raw octet, as Jasmin's connector sends
+        "content": raw,
+        "binary": raw.hex(),
+    }
+    return MoRequest(
+        mo.message_id,
+        "POST",
+        f"{mo.url}?{urlencode({'token': carrier.secret})}",
+        form_headers(),
+        form_body(form),
+    )
+
+
+def emulate_mo_accepted(status: int, body: bytes) -> bool:
+    """Jasmin takes only 200 ``ACK/Jasmin`` as stored."""
+    return status == 200 and body.strip() == ACK
+
+
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+    """Answer a /send call as Jasmin's HTTP API does, checking the username and password."""
+    params = text_params(request.form_params())
+    if (params.get("username"), params.get("password")) != (
+        carrier.mt_username,
+        carrier.mt_password,
+    ):
+        return MtResult(
+            403,
+            f'Error "Authentication failure for username:{params.get("username")}"'.encode(),
+        )
+    reference = uuid.uuid4()
+    return MtResult(
+        200,
+        f'Success "{reference}"'.encode(),
+        params.get("to"),
+        params.get("content", ""),
+        reference=dlr_reference(params.get("dlr-url")),
+    )
+
+
+KIND = CarrierKind(
+    name="jasmin",
+    webhooks=Webhooks(
+        methods=frozenset({"GET", "POST"}),  # the connector's and the DLR's method are settings
+        verify=by_token(verify),
+        parse_inbound=parse_inbound,
+        parse_dlr=parse_dlr,
+        answer_mo=answer_mo,
+        answer_dlr=answer_dlr,
+        answer_refused=answer_refused,
+        answer_failure=lambda request: Answer(503, b'Error "internal_error"'),
+    ),
+    transport=lambda carrier, settings, clock, http: JasminTransport(
+        carrier, settings.public_url, http
+    ),
+    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+)

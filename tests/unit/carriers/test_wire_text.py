@@ -9,7 +9,7 @@ import pkgutil
 
 import pytest
 
-from gateway.delivery.carriers import wire
+from gateway.carriers import wire
 from gateway.errors import InvalidPayload
 
 

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gateway.delivery.carriers import kannel
-from gateway.delivery.carriers.base import OutboundSms, fallback_message_id
+from gateway.carriers import kannel
+from gateway.carriers.base import OutboundSms, fallback_message_id
 from gateway.errors import BadSignature, InvalidPayload, PermanentSendError, RetryableSendError
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
