@@ -3,12 +3,16 @@
 ``ok_app`` answers "ok" and does nothing else: the ceiling of Flask under gunicorn here.
 ``insert_app`` adds what any durable intake must do: one row inserted into SQLite and committed,
 with the same pragmas as the gateway (WAL, ``synchronous=NORMAL``, a busy timeout), so the
-difference between it and the gateway is the gateway's own work.
+difference between it and the gateway is the gateway's own work. With ``BENCH_WAKEUP_SOCKET``
+set, it also sends a datagram there after each commit, to wake ``bare_poller.py``: with it,
+the bare pipeline that the gateway's MO → reply path is compared with.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import sqlite3
 import threading
 
@@ -17,6 +21,8 @@ from flask import Flask, request
 ok_app = Flask("ok")
 insert_app = Flask("insert")
 _local = threading.local()
+_wake = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+_wake.setblocking(False)
 
 
 @ok_app.route("/", methods=["GET", "POST"])
@@ -31,6 +37,9 @@ def insert() -> str:
     connection = _connection()
     with connection:
         connection.execute("INSERT INTO intake (body) VALUES (?)", (request.get_data(),))
+    if path := os.environ.get("BENCH_WAKEUP_SOCKET"):
+        with contextlib.suppress(OSError):  # no poller yet, or its queue full: it polls
+            _wake.sendto(b"i", path)
     return "ok"
 
 

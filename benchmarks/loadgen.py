@@ -6,6 +6,9 @@ sync workers close after every answer; that costs both sides the same). Every re
 fresh by a callable, so each MO can carry its own id and signature. The same code and the same
 settings drive the bare Flask baselines and the gateway, so only the server differs.
 
+``run_paced`` is the open-loop variant: requests leave on a fixed schedule (a rate offered, as
+carriers offer MOs), whatever the answers' speed, for the MO → reply latency at a given rate.
+
 The fake carrier answers every MT request at once with ``200 {"message_id": ...}`` and keeps
 the connection alive; it runs in its own process so that it never competes with the generator
 for the interpreter lock, and writes ``<in_reply_to> <unix time>`` for each reply it got.
@@ -109,6 +112,60 @@ async def _run(
 
     await asyncio.gather(*(client() for _ in range(connections)))
     return LoadResult(len(latencies), errors[0], seconds, latencies, answered[0])
+
+
+def run_paced(
+    host: str,
+    port: int,
+    make_request: Callable[[], bytes],
+    *,
+    rate: float,
+    seconds: float,
+    connections: int = 8,
+) -> LoadResult:
+    """Offer ``rate`` requests a second for ``seconds``, spread over ``connections``, each on
+    its own schedule (a late answer delays only the next request of its connection)."""
+    return asyncio.run(_paced(host, port, make_request, rate, seconds, connections))
+
+
+async def _paced(
+    host: str,
+    port: int,
+    make_request: Callable[[], bytes],
+    rate: float,
+    seconds: float,
+    connections: int,
+) -> LoadResult:
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.2
+    end = start + seconds
+    interval = connections / rate
+    latencies: list[float] = []
+    errors = [0]
+
+    async def client(k: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        due = start + k * interval / connections
+        while due < end:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            due += interval
+            sent_at = loop.time()
+            try:
+                writer.write(make_request())
+                status, keep_alive = await _read_response(reader)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                keep_alive, status = False, 0
+            if 200 <= status < 300:
+                latencies.append(loop.time() - sent_at)
+            else:
+                errors[0] += 1
+            if not keep_alive:
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+        writer.close()
+
+    await asyncio.gather(*(client(k) for k in range(connections)))
+    return LoadResult(len(latencies), errors[0], seconds, latencies, len(latencies) + errors[0])
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:

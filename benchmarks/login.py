@@ -38,8 +38,8 @@ from pathlib import Path
 import requests
 from argon2 import PasswordHasher
 
+from gateway.carriers.signing import signed_headers
 from gateway.db import create_schema, make_engine, make_session_factory
-from gateway.delivery.carriers.signing import signed_headers
 from gateway.models import Account, AccountState
 
 ROOT = Path(__file__).resolve().parents[1]

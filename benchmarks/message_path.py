@@ -12,7 +12,12 @@ and is driven by the same load generator (``loadgen.py``) on loopback:
 3. the worker started alone on that backlog: how fast it drains it (replies accepted by the
    fake carrier per second);
 4. the webhook again with the worker running: the ingest rate, and end to end the replies the
-   fake carrier accepted while the load ran, with the MO → reply latency.
+   fake carrier accepted while the load ran, with the MO → reply latency;
+5. the gateway idle for a while (its CPU: no busy polling), then MOs offered at fixed rates
+   (``--rates``, 50 and 200 a second) and their MO → reply latency;
+6. the bare pipeline, the floor of this design: bare Flask + one insert, woken poller
+   (``bare_poller.py``) replying with one ``requests.Session``, at saturation and at the
+   same rates.
 
 The fake carrier answers at once in its own process (never the bottleneck). Nothing is
 asserted; each phase is bounded by ``--seconds`` or ``--drain-limit``.
@@ -45,9 +50,10 @@ from benchmarks.loadgen import (
     http_request,
     process_cpu_seconds,
     run_load,
+    run_paced,
     serve_carrier,
 )
-from gateway.delivery.carriers.signing import signed_headers
+from gateway.carriers.signing import signed_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 CARRIER = "bench"
@@ -59,6 +65,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per phase")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--drain-limit", type=float, default=30.0, help="seconds to wait to drain")
+    parser.add_argument("--rates", default="50,200", help="MOs/s offered for the latency phases")
+    parser.add_argument("--idle-seconds", type=float, default=5.0, help="idle CPU measured")
     parser.add_argument(
         "--scale-out",
         action="store_true",
@@ -113,6 +121,7 @@ def scale_out(workdir: Path, carrier_url: str, record: Path, args: argparse.Name
 def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespace) -> None:
     env = environ(workdir, carrier_url)
     load = {"connections": args.connections, "seconds": args.seconds}
+    rates = [float(rate) for rate in args.rates.split(",") if rate]
     results: list[tuple[str, LoadResult | None, str]] = []
 
     get = http_request("GET", "/", {})
@@ -124,16 +133,20 @@ def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespac
             pid, lambda: run_load("127.0.0.1", port, lambda: body_request, **load)
         )
     results += [("bare Flask ok", bare, ""), ("bare Flask + 1 SQLite insert", bare_insert, "")]
+    floor = bare_pipeline(workdir, env, carrier_url, record, rates, args)
+    results += [(name, None, figure.line()) for name, figure in floor.items()]
 
     subprocess.run([sys.executable, "-m", "gateway", "init-db"], env=env, cwd=workdir, check=True)
     mos = MoFactory()
+    earlier = len(record.read_text().splitlines())  # the bare pipeline's replies
     with gunicorn(workdir, env, "wsgi:app", "gateway") as (port, pid):
         stopped = measured(pid, lambda: run_load("127.0.0.1", port, mos.next_request, **load))
         results.append(("MO ingest, worker stopped", stopped, ""))
         backlog = mos.count
         with worker(workdir, env) as worker_pid:
             cpu_before = process_cpu_seconds(worker_pid)
-            drained, drain_seconds = wait_replies(record, backlog, args.drain_limit)
+            drained, drain_seconds = wait_replies(record, earlier + backlog, args.drain_limit)
+            drained -= earlier
             cpu_drain = process_cpu_seconds(worker_pid) - cpu_before
             drain = rate_line(drained, drain_seconds, bare_insert)
             drain += f"; worker CPU {1000 * cpu_drain / max(drained, 1):.1f} ms/reply"
@@ -142,12 +155,101 @@ def bench(workdir: Path, carrier_url: str, record: Path, args: argparse.Namespac
             cpu_before = process_cpu_seconds(worker_pid)
             running = measured(pid, lambda: run_load("127.0.0.1", port, mos.next_request, **load))
             results.append(("MO ingest, worker running", running, ""))
-            replied, _ = wait_replies(record, mos.count, args.drain_limit)
+            replied, _ = wait_replies(record, earlier + mos.count, args.drain_limit)
+            replied -= earlier
             cpu_running = process_cpu_seconds(worker_pid) - cpu_before
-    e2e = end_to_end(record, mos, sent_before, bare_insert)
-    e2e += f"; worker CPU {1000 * cpu_running / max(mos.count - sent_before, 1):.1f} ms/reply"
-    results.append(("end to end (MO → reply accepted)", None, e2e))
+            e2e = replies_to(record, mos, sent_before)
+            note = e2e.line(floor.get("bare pipeline end to end"))
+            note += f", {e2e.rate / bare_insert.rate:.2f}x insert"
+            note += f"; worker CPU {1000 * cpu_running / max(e2e.expected, 1):.1f} ms/reply"
+            results.append(("end to end (MO → reply accepted)", None, note))
+            time.sleep(1)  # the last replies' stragglers
+            idle = idle_cpu([pid, worker_pid], args.idle_seconds)
+            results.append(("idle: server + worker CPU", None, f"{100 * idle:.2f}% of one CPU"))
+            for rate in rates:
+                paced = offered(port, mos, rate, record, args)
+                floor_line = floor.get(f"bare pipeline at {rate:g} MOs/s")
+                results.append((f"MO → reply at {rate:g} MOs/s", None, paced.line(floor_line)))
     report(results, bare, bare_insert, replied, mos.count)
+
+
+@dataclasses.dataclass(frozen=True)
+class Replies:
+    """The replies to a run of MOs: how many came, their rate and MO → reply latency."""
+
+    replied: int
+    expected: int
+    seconds: float
+    latencies: list[float]  # seconds, sorted
+
+    @property
+    def rate(self) -> float:
+        return self.replied / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        return 1000 * self.latencies[min(len(self.latencies) - 1, int(len(self.latencies) * p))]
+
+    def line(self, floor: Replies | None = None) -> str:
+        text = (
+            f"{self.replied}/{self.expected} replied, {self.rate:,.0f}/s over {self.seconds:.1f}"
+            f" s; MO→reply p50 {self.percentile(0.5):,.1f} ms p99 {self.percentile(0.99):,.1f} ms"
+        )
+        if floor is not None and floor.rate and floor.latencies:
+            text += (
+                f" ({self.rate / floor.rate:.2f}x the bare pipeline's rate, p50"
+                f" {self.percentile(0.5) / floor.percentile(0.5):.1f}x, p99"
+                f" {self.percentile(0.99) / floor.percentile(0.99):.1f}x)"
+            )
+        return text
+
+
+def bare_pipeline(
+    workdir: Path,
+    env: dict[str, str],
+    carrier_url: str,
+    record: Path,
+    rates: list[float],
+    args: argparse.Namespace,
+) -> dict[str, Replies]:
+    """Run the floor: bare Flask + insert poking a poller that replies; at saturation (the
+    closed-loop load) and at each offered rate."""
+    env = {
+        **env,
+        "BENCH_SQLITE_PATH": str(workdir / "pipeline.db"),
+        "BENCH_WAKEUP_SOCKET": str(workdir / "pipeline.sock"),
+    }
+    mos = MoFactory(signed=False)
+    figures = {}
+    with gunicorn(workdir, env, "benchmarks.baseline_app:insert_app", "pipeline") as (port, _):
+        argv = [sys.executable, str(ROOT / "benchmarks" / "bare_poller.py"), carrier_url]
+        with running(workdir, "poller", argv, env):
+            time.sleep(1)  # its socket bound
+            load = {"connections": args.connections, "seconds": args.seconds}
+            run_load("127.0.0.1", port, mos.next_request, **load)
+            wait_replies_to(record, mos, 0, args.drain_limit)
+            figures["bare pipeline end to end"] = replies_to(record, mos, 0)
+            for rate in rates:
+                figures[f"bare pipeline at {rate:g} MOs/s"] = offered(port, mos, rate, record, args)
+    return figures
+
+
+def offered(
+    port: int, mos: MoFactory, rate: float, record: Path, args: argparse.Namespace
+) -> Replies:
+    """Offer MOs at ``rate`` a second for ``--seconds``; return their replies once all came."""
+    first = mos.count
+    run_paced("127.0.0.1", port, mos.next_request, rate=rate, seconds=args.seconds)
+    wait_replies_to(record, mos, first, args.drain_limit)
+    return replies_to(record, mos, first)
+
+
+def idle_cpu(pids: list[int], seconds: float) -> float:
+    """Return the CPUs the processes (and their children) kept busy while nothing happened."""
+    before = sum(process_cpu_seconds(pid) for pid in pids)
+    time.sleep(seconds)
+    return (sum(process_cpu_seconds(pid) for pid in pids) - before) / seconds
 
 
 def database_pid(url: str | None) -> int | None:
@@ -182,7 +284,8 @@ def measured(pid: int, run: Callable[[], LoadResult]) -> LoadResult:
 class MoFactory:
     """Build signed MO requests, each with a new id from a new phone; remember when each left."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, signed: bool = True) -> None:
+        self._signed = signed
         self._numbers = itertools.count(1)
         self._run = secrets.token_hex(4)
         self.sent_at: dict[str, float] = {}
@@ -194,13 +297,17 @@ class MoFactory:
         phone = f"849{number:08d}"  # a new phone each time: no rate limit, always a reply
         payload = {"id": mo_id, "from": phone, "to": "8079", "text": "BH MK 0123456789"}
         body = json.dumps(payload).encode()
-        headers = {
-            "Content-Type": "application/json",
-            **signed_headers(SECRET, body, dt.datetime.now(dt.UTC)),
-        }
+        headers = {"Content-Type": "application/json"}
+        if self._signed:
+            headers.update(signed_headers(SECRET, body, dt.datetime.now(dt.UTC)))
         self.sent_at[mo_id] = time.time()
         self.count += 1  # requests sent, a few of them after the measured window closed
-        return http_request("POST", f"/carriers/{CARRIER}/mo", headers, body)
+        path = f"/carriers/{CARRIER}/mo" if self._signed else "/"
+        return http_request("POST", path, headers, body)
+
+    def ids(self, first: int) -> list[str]:
+        """Return the ids of the MOs sent after the first ``first``."""
+        return [f"b-{self._run}-{n}" for n in range(first + 1, self.count + 1)]
 
 
 def wait_replies(record: Path, expected: int, limit: float) -> tuple[int, float]:
@@ -215,25 +322,31 @@ def wait_replies(record: Path, expected: int, limit: float) -> tuple[int, float]
     return count, time.monotonic() - started
 
 
-def end_to_end(record: Path, mos: MoFactory, first: int, bare_insert: LoadResult) -> str:
-    """Describe the replies to the MOs of the worker-running phase: rate and MO → reply latency."""
-    ids = {f"b-{mos._run}-{n}" for n in range(first + 1, mos.count + 1)}
+def wait_replies_to(record: Path, mos: MoFactory, first: int, limit: float) -> None:
+    """Wait until every MO sent after the first ``first`` has its reply, or ``limit`` seconds."""
+    ids = set(mos.ids(first))
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        lines = record.read_text().splitlines()
+        if len(ids & {line.split()[0] for line in lines}) >= len(ids):
+            return
+        time.sleep(0.1)
+
+
+def replies_to(record: Path, mos: MoFactory, first: int) -> Replies:
+    """Describe the replies to the MOs sent after the first ``first``: rate (from the first MO
+    to the last reply) and MO → reply latencies."""
+    ids = set(mos.ids(first))
     arrivals = {}
     for line in record.read_text().splitlines():
         mo_id, at = line.split()
         if mo_id in ids:
             arrivals[mo_id] = float(at)
     if not arrivals:
-        return "no reply"
+        return Replies(0, len(ids), 0.0, [])
     latencies = sorted(arrivals[i] - mos.sent_at[i] for i in arrivals)
     window = max(arrivals.values()) - min(mos.sent_at[i] for i in ids)
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    rate = len(arrivals) / window
-    return (
-        f"{len(arrivals)}/{len(ids)} replied, {rate:,.0f}/s ({rate / bare_insert.rate:.2f}x insert)"
-        f" over {window:.1f} s; MO→reply p50 {p50:,.0f} ms p99 {p99:,.0f} ms"
-    )
+    return Replies(len(arrivals), len(ids), window, latencies)
 
 
 def rate_line(count: int, seconds: float, bare_insert: LoadResult) -> str:

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import requests
 
+from gateway.carriers.signing import signed_headers
 from gateway.clock import SystemClock
-from gateway.delivery.carriers.signing import signed_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-carrier-secret-0123456789"  # noqa: S105 - a throw-away local carrier

@@ -2,7 +2,8 @@
 
 Each area gets a cookie of its own (name, path, signing key), CSRF on every form (Flask-WTF)
 and the same protective headers. Requests outside every area (the JSON API, the webhooks) get
-no cookie at all: their session is a null session, which refuses to be written to.
+no cookie at all: their session is a null session, which refuses to be written to. Each area
+says a refusal in its own words, chosen by the refusal's code (:class:`RefusalWords`).
 """
 
 from __future__ import annotations
@@ -10,15 +11,61 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from gateway.errors import Why
+
+log = logging.getLogger(__name__)
 csrf = CSRFProtect()
+
+
+class Refusal(Protocol):
+    """What a page needs of a refusal: its code and the numbers it speaks of (never the
+    English reason, which may be reworded at will)."""
+
+    @property
+    def why(self) -> Why | None: ...
+
+    @property
+    def numbers(self) -> Mapping[str, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalWords:
+    """One area's words for refusals: a text per :class:`Why`, ``{name}`` standing for the
+    refusal's number of that name, and the sentence for anything the table does not know."""
+
+    table: Mapping[Why, str]
+    fallback: str
+
+    def but(self, table: Mapping[Why, str]) -> RefusalWords:
+        """Return these words with some texts of one page's own (where it says more)."""
+        return RefusalWords({**self.table, **table}, self.fallback)
+
+    def __call__(self, refusal: Refusal | Why) -> str:
+        """Return the words for a refusal (or for a bare code, which has no numbers)."""
+        why: Why | None
+        numbers: Mapping[str, int]
+        if isinstance(refusal, Why):
+            why, numbers = refusal, {}
+        else:
+            why, numbers = refusal.why, refusal.numbers
+        text = self.table.get(why) if why is not None else None
+        if text is None:
+            return self.fallback
+        try:
+            return text.format_map(numbers)
+        except (KeyError, IndexError, ValueError):
+            log.warning("refusal %s lacks a number its words need: %s", why, sorted(numbers))
+            return self.fallback
 
 
 def derived_key(secret_key: str, purpose: str) -> str:

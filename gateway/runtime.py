@@ -17,14 +17,17 @@ from billing.errors import FileError
 from billing.tariffs import tariff_book
 from gateway import sealed
 from gateway.accounts.passwords import DEFAULT_HASHER, Hasher
+from gateway.carriers.base import Transport
+from gateway.carriers.registry import build_transports
 from gateway.clock import Clock, SystemClock
 from gateway.db import make_engine, make_session_factory
-from gateway.delivery.carriers import Transport, build_transports
 from gateway.delivery.mail import Mailer, SmtpMailer
 from gateway.delivery.replies import ReplyCatalog, catalog_for
 from gateway.delivery.sending import ReplySender
+from gateway.delivery.wakeup import INBOUND, OUTBOX, watch_sessions
 from gateway.email.recovery import process_requests
 from gateway.errors import ConfigError
+from gateway.models import EmailRecoveryRequest, OutboxMessage
 from gateway.settings import Settings
 from gateway.sms.recovery import process_received
 from gateway.sms.sim_swap import SimSwapChecks
@@ -91,10 +94,15 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         raise ConfigError(f"GATEWAY_TARIFFS_FILE={settings.tariffs_file}: {exc}") from exc
     engine = make_engine(settings.database_url)
     sealed.configure(settings.secret_key)
+    sessions = make_session_factory(engine)
+    if settings.worker_wakeup:
+        # What the web's sessions queue for the worker wakes it (the SMS intake, in Core,
+        # announces its own messages: gateway/sms/inbox.py).
+        watch_sessions(sessions, {OutboxMessage: OUTBOX, EmailRecoveryRequest: INBOUND})
     return Runtime(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=sessions,
         clock=clock or SystemClock(),
         catalog=catalog,
     )

@@ -21,18 +21,15 @@ from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
 
+from gateway.carriers.kinds import KINDS as CARRIER_KINDS
 from gateway.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 
-CARRIER_KINDS = ("json", "kannel", "jasmin", "vnmo")
 MAX_CONNECTIONS = 64  # per carrier and worker process: threads and sockets are not free
 EMAIL_CARRIER = "email"  # the outbox's name for the SMTP relay, so no carrier may take it
 SMTP_SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
-CREDENTIAL_KINDS = ("kannel", "jasmin")  # their MT interfaces want a username and password
-# A URL token leaks through proxies' and carriers' logs: these kinds must also name their callers.
-URL_TOKEN_KINDS = ("kannel", "jasmin", "vnmo")
 ANY_ADDRESS = "any"  # an explicit, documented-unsafe CARRIER_<NAME>_ALLOW_IPS
 CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
@@ -59,7 +56,7 @@ class CarrierSettings:
     """How to talk to one carrier: the shared secret and where replies go."""
 
     name: str
-    secret: str  # signs JSON requests; for URL-token kinds (kannel, jasmin, vnmo) it is the token
+    secret: str  # signs JSON requests; for a URL-token kind (carriers/kinds.py) it is the token
     mt_url: str
     kind: str
     timeout: float
@@ -128,6 +125,7 @@ class Settings:
     worker_batch_size: int
     worker_max_attempts: int
     worker_lease: dt.timedelta
+    worker_wakeup: bool
     public_url: str
     proxy_hops: int
     finance_api_token: str | None
@@ -240,6 +238,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         worker_batch_size=env.get("GATEWAY_WORKER_BATCH_SIZE", "100", _positive_int),
         worker_max_attempts=env.get("GATEWAY_WORKER_MAX_ATTEMPTS", "3", _positive_int),
         worker_lease=env.get("GATEWAY_WORKER_LEASE", "60s", _duration),
+        worker_wakeup=env.get("GATEWAY_WORKER_WAKEUP", "true", _bool),
         public_url=public_url,
         proxy_hops=env.get("GATEWAY_PROXY_HOPS", "0", _non_negative_int),
         finance_api_token=env.optional_secret("FINANCE_API_TOKEN"),
@@ -361,11 +360,12 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             max_per_second=env.get(prefix + "MAX_PER_SECOND", "0", _non_negative_float),
             sim_swap=_sim_swap_api(env, prefix),
         )
-        if carrier.kind in CREDENTIAL_KINDS and not (carrier.mt_username and carrier.mt_password):
+        kind = CARRIER_KINDS[carrier.kind]  # its flags: gateway/carriers/kinds.py
+        if kind.mt_credentials and not (carrier.mt_username and carrier.mt_password):
             raise ConfigError(
                 f"{prefix}MT_USERNAME and {prefix}MT_PASSWORD are required for kind {carrier.kind}"
             )
-        if carrier.kind in URL_TOKEN_KINDS and not carrier.allow_ips:
+        if kind.url_token and not carrier.allow_ips:
             raise ConfigError(
                 f"{prefix}ALLOW_IPS is required for kind {carrier.kind}: its token travels in "
                 f"the URL, so list the carrier's addresses (CIDRs), or '{ANY_ADDRESS}' (unsafe)"

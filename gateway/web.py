@@ -180,7 +180,10 @@ def install(app: Flask) -> None:
     @app.errorhandler(RequestRefused)
     def _refused(exc: RequestRefused) -> ResponseReturnValue:
         note_refusal(exc.code)
-        response = jsonify(error=exc.code, reason=exc.reason)
+        body = {"error": exc.code, "reason": exc.reason}
+        if exc.why is not None:
+            body["why"] = exc.why.value  # what pages choose their words by (errors.Why)
+        response = jsonify(body)
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response, exc.status

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.carriers.base import Transport
 from gateway.clock import Clock
-from gateway.delivery.carriers.base import Transport
 from gateway.delivery.mail import Mailer
 from gateway.delivery.outbox import dispatch_pending
 from gateway.delivery.sending import ReplySender
+from gateway.delivery.wakeup import INBOUND, OUTBOX, Listener
 from gateway.preflight import describe
 from gateway.settings import Settings
 
@@ -78,33 +79,54 @@ class Worker:
         return total
 
     def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set, sleeping the poll interval whenever nothing was due.
+        """Work until ``stop`` is set, waiting for a wake-up (or the poll interval) whenever
+        nothing was due.
 
         Inbound processing and the outbox run in two loops side by side, so that deciding
         messages never waits for carriers to answer, nor sending for deciding. They share only
-        the database, where the leases and row locks already keep two workers apart.
+        the database, where the leases and row locks already keep two workers apart. Each loop
+        sleeps on an event that the wake-up listener (gateway/delivery/wakeup.py) sets when
+        work is announced, and the inbound loop sets the outbox's after a pass that found work
+        (its replies are committed by then); the poll interval bounds every sleep, so a lost
+        wake-up costs one interval.
         """
         log.info("worker %s started", self.worker_id)
         outage = threading.Event()  # shared: one database outage is logged once, not per loop
+        ready = {INBOUND: threading.Event(), OUTBOX: threading.Event()}
+        listener = None
+        if self.settings.worker_wakeup:
+            listener = Listener(self.session_factory.kw["bind"], ready, stop)
+            listener.start()
+        waker = threading.Thread(target=_wake_on, args=(stop, ready), name="stop", daemon=True)
+        waker.start()
         outbox = threading.Thread(
             target=self._loop,
-            args=(self.dispatch_outbox, stop, outage),
+            args=(self.dispatch_outbox, stop, outage, ready[OUTBOX]),
             name="outbox",
             daemon=True,
         )
         outbox.start()
         try:
-            self._loop(self.process_inbound, stop, outage)
+            self._loop(self.process_inbound, stop, outage, ready[INBOUND], then=ready[OUTBOX])
         finally:
             stop.set()
             outbox.join()
+            if listener is not None:
+                listener.join()
         log.info("worker %s stopped", self.worker_id)
 
     def _loop(
-        self, work: Callable[[], int], stop: threading.Event, outage: threading.Event
+        self,
+        work: Callable[[], int],
+        stop: threading.Event,
+        outage: threading.Event,
+        ready: threading.Event,
+        then: threading.Event | None = None,
     ) -> None:
         failures = 0
         while not stop.is_set():
+            # Cleared before the pass, not after: work announced while it runs wakes the next.
+            ready.clear()
             try:
                 done = work()
             except Exception as exc:
@@ -115,15 +137,23 @@ class Worker:
                 if failures == 1 and not outage.is_set():
                     outage.set()
                     _log_outage(exc, delay)
-                stop.wait(delay)
+                stop.wait(delay)  # not woken early: wake-ups must not defeat the back-off
                 continue
             if failures:
                 if outage.is_set():
                     outage.clear()
                     log.info("worker passes work again after %d failed", failures)
                 failures = 0
-            if not done:
-                stop.wait(self.settings.worker_poll_interval)
+            if done and then is not None:
+                then.set()
+            if not done and not stop.is_set():  # a stop after the clear above is seen here
+                ready.wait(self.settings.worker_poll_interval)
+
+
+def _wake_on(stop: threading.Event, ready: Mapping[str, threading.Event]) -> None:
+    stop.wait()
+    for event in ready.values():
+        event.set()
 
 
 def backoff_delay(poll_interval: float, failures: int) -> float:

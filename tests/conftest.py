@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from billing.base import Base
 from gateway.app import create_app
+from gateway.carriers.fake import FakeTransport
+from gateway.carriers.signing import signed_headers
 from gateway.clock import FakeClock
 from gateway.db import create_schema
-from gateway.delivery.carriers import FakeTransport
-from gateway.delivery.carriers.signing import signed_headers
 from gateway.delivery.mail import FakeMailer
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings

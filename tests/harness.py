@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.accounts.passwords import hash_password
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.models import Account, AccountState, InboundMessage
 from gateway.worker import Worker
 from parsers import normalise_phone

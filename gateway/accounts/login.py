@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.accounts.notices import notify_password_changed
 from gateway.accounts.passwords import Hasher, keyed_hash_matches
-from gateway.accounts.policy import check_new_password, identifiers_of
+from gateway.accounts.policy import check_new_password, identifiers_of, refuse_same_password
 from gateway.accounts.services import find_active_account, set_password
 from gateway.accounts.sessions import Claims, account_for, password_version
 from gateway.accounts.throttle import (
@@ -34,9 +34,9 @@ from gateway.accounts.throttle import (
 from gateway.delivery.replies import ReplyCatalog
 from gateway.errors import (
     InvalidCredentials,
-    InvalidPayload,
     PasswordChangeRequired,
     TooManyAttempts,
+    Why,
 )
 from gateway.models import Account, AccountState
 from gateway.ops.audit import record_event
@@ -51,6 +51,20 @@ USED_TEMPORARY = (
     "if it was not you who used it"
 )
 CAPPED = "too many wrong passwords: recover the password by SMS or email to log in again"
+
+
+@dataclass(frozen=True, slots=True)
+class Tries:
+    """What the throttle's refusals of one kind of guess say: the English noun and the
+    capped sentence, and the :class:`Why` of each."""
+
+    noun: str
+    wait: Why
+    capped_reason: str
+    capped: Why
+
+
+PASSWORD_TRIES = Tries("passwords", Why.LOGIN_WAIT, CAPPED, Why.LOGIN_CAPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +137,11 @@ def log_in(ctx: AccountContext, identifier: str, password: str) -> Granted:
         if granted is not None:
             return granted
         _fail(ctx, snap, "login", "temporary_used")
-        raise InvalidCredentials(USED_TEMPORARY)
+        raise InvalidCredentials(USED_TEMPORARY, why=Why.TEMPORARY_PASSWORD_USED)
     _throttle(ctx, snap, "login")
     if not ctx.hasher.verify(snap.password_hash, password):
         _fail(ctx, snap, "login", "wrong_password")
-        raise InvalidCredentials(WRONG)
+        raise InvalidCredentials(WRONG, why=Why.WRONG_PASSWORD)
     assert snap.password_hash is not None
     rehashed = ctx.hasher.hash(password) if ctx.hasher.needs_rehash(snap.password_hash) else None
     with ctx.sessions.begin() as session:
@@ -138,7 +152,7 @@ def log_in(ctx: AccountContext, identifier: str, password: str) -> Granted:
             clear_failures(session, [snap.key, account.personal_id])
         _audit(ctx, session, snap, "login", "success" if account else "stale")
     if account is None:
-        raise InvalidCredentials(WRONG)
+        raise InvalidCredentials(WRONG, why=Why.WRONG_PASSWORD)
     return Granted(account, restricted=account.must_change_password)
 
 
@@ -150,7 +164,7 @@ def prove_chosen_password(
     _throttle(ctx, snap, action)
     if not ctx.hasher.verify(snap.password_hash, password):
         _fail(ctx, snap, action, "wrong_password")
-        raise InvalidCredentials(WRONG)
+        raise InvalidCredentials(WRONG, why=Why.WRONG_PASSWORD)
     with ctx.sessions.begin() as session:
         account = _recheck(session, snap)
         if account is not None:
@@ -158,9 +172,11 @@ def prove_chosen_password(
         else:
             _audit(ctx, session, snap, action, "stale")
     if account is None:
-        raise InvalidCredentials(WRONG)
+        raise InvalidCredentials(WRONG, why=Why.WRONG_PASSWORD)
     if account.must_change_password:
-        raise PasswordChangeRequired("set your own password first, then try again")
+        raise PasswordChangeRequired(
+            "set your own password first, then try again", why=Why.OWN_PASSWORD_FIRST
+        )
     return account
 
 
@@ -170,11 +186,9 @@ def change_password(ctx: AccountContext, identifier: str, password: str, new: st
     _throttle(ctx, snap, "password_change")
     if not ctx.hasher.verify(snap.password_hash, password):
         _fail(ctx, snap, "password_change", "wrong_password")
-        raise InvalidCredentials(WRONG)
+        raise InvalidCredentials(WRONG, why=Why.WRONG_PASSWORD)
     if new == password:
-        raise InvalidPayload(
-            "the new password must differ from the current one", code="weak_password"
-        )
+        refuse_same_password()
     _check_policy(ctx, new, snap.identifiers)
     new_hash = ctx.hasher.hash(new)
     return _store(ctx, snap.account_id, new_hash, expected_hash=snap.password_hash)
@@ -254,8 +268,7 @@ def take_try(
     *,
     action: str,
     account_id: int | None = None,
-    noun: str = "passwords",
-    capped_reason: str = CAPPED,
+    tries: Tries = PASSWORD_TRIES,
 ) -> None:
     """Let one guess at ``key`` go on, or refuse it (429, audited) while the throttle waits.
 
@@ -263,7 +276,7 @@ def take_try(
     so guesses sent together are all refused but one (gateway/accounts/throttle.py).
     """
     if capped(failures, ctx.settings):
-        error, outcome = TooManyAttempts(capped_reason), "capped"
+        error, outcome = TooManyAttempts(tries.capped_reason, why=tries.capped), "capped"
     else:
         left = wait_left(failures, ctx.settings, ctx.now)
         if left is None:
@@ -274,7 +287,11 @@ def take_try(
             left = wait_left(Failures(failures.consecutive, ctx.now), ctx.settings, ctx.now)
             assert left is not None
         seconds = int(left.total_seconds()) + 1
-        error = TooManyAttempts(f"too many wrong {noun}; try again in {seconds} s")
+        error = TooManyAttempts(
+            f"too many wrong {tries.noun}; try again in {seconds} s",
+            why=tries.wait,
+            numbers={"seconds": seconds},
+        )
         outcome = "throttled"
     with ctx.sessions.begin() as session:
         ctx.audit(session, action, outcome, identifier=key, account_id=account_id)
@@ -340,7 +357,9 @@ def _store(
             now=ctx.now,
         )
     if not current or account is None:
-        raise InvalidCredentials("the password changed meanwhile; log in again")
+        raise InvalidCredentials(
+            "the password changed meanwhile; log in again", why=Why.PASSWORD_CHANGED_MEANWHILE
+        )
     return account
 
 

@@ -5,7 +5,8 @@ NFKC, no composition rules and no truncation. Refused: the 30,000 most common pa
 zxcvbn ships (its "passwords" frequency list, from leaked password sets), the words people
 here pick and the service's own name with only digits and symbols added ("Matkhau@123",
 "Bảo hiểm 2024", "VssID@123"; compared without accents, capitals or spaces), and passwords that
-contain the account's own identifiers. Every refusal says why, in words a person understands.
+contain the account's own identifiers. Every refusal says why, in words a person understands,
+and carries a :class:`~gateway.errors.Why` (the pages choose their words by it).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from importlib import resources
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from gateway.errors import InvalidPayload
+from gateway.errors import InvalidPayload, Why
 from gateway.models import Account
 
+WEAK = "weak_password"  # the error code of every refusal here
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # ASVS asks that at least 64 be allowed
 # An identifier shorter than this (a short email local part) would refuse too much.
@@ -33,31 +35,48 @@ def check_new_password(
     normalised = normalise_password(password)
     length = len(normalised)
     if length < min_length:
-        _refuse(f"the new password is too short: use at least {min_length} characters")
+        _refuse(
+            f"the new password is too short: use at least {min_length} characters",
+            Why.PASSWORD_TOO_SHORT,
+            min_length=min_length,
+        )
     if length > MAX_LENGTH:
-        _refuse(f"the new password is too long: use at most {MAX_LENGTH} characters")
+        _refuse(
+            f"the new password is too long: use at most {MAX_LENGTH} characters",
+            Why.PASSWORD_TOO_LONG,
+            max_length=MAX_LENGTH,
+        )
     folded = normalised.casefold()
     if folded in _common_passwords() or folded.replace(" ", "") in _common_passwords():
-        _refuse("the new password is one of the most common passwords; choose a less usual one")
+        _refuse(
+            "the new password is one of the most common passwords; choose a less usual one",
+            Why.PASSWORD_COMMON,
+        )
     core = _core_word(folded)
     if core in _SERVICE_WORDS:
         _refuse(
             "the new password is this service's name with digits or symbols added; "
-            "choose one others cannot guess"
+            "choose one others cannot guess",
+            Why.PASSWORD_SERVICE_NAME,
         )
     if core in _vietnamese_words():
         _refuse(
             "the new password is a common Vietnamese password with digits or symbols added; "
-            "choose a less usual one"
+            "choose a less usual one",
+            Why.PASSWORD_VIETNAMESE_WORD,
         )
     if len(set(folded)) == 1:
-        _refuse("the new password repeats one character; choose a less usual one")
+        _refuse(
+            "the new password repeats one character; choose a less usual one",
+            Why.PASSWORD_ONE_CHARACTER,
+        )
     for identifier in identifiers:
         fragment = normalise_password(identifier).casefold().strip()
         if len(fragment) >= _MIN_IDENTIFIER and fragment in folded:
             _refuse(
                 "the new password contains your account number, phone or email; "
-                "choose one others cannot guess from them"
+                "choose one others cannot guess from them",
+                Why.PASSWORD_HAS_IDENTIFIER,
             )
 
 
@@ -110,5 +129,10 @@ def _identifier_forms(account: Account) -> Iterator[str]:
         yield account.email.partition("@")[0]
 
 
-def _refuse(reason: str) -> None:
-    raise InvalidPayload(reason, code="weak_password")
+def refuse_same_password() -> None:
+    """Refuse a new password that is the current one (the caller has proven both)."""
+    _refuse("the new password must differ from the current one", Why.PASSWORD_UNCHANGED)
+
+
+def _refuse(reason: str, why: Why, **numbers: int) -> None:
+    raise InvalidPayload(reason, code=WEAK, why=why, numbers=numbers)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from gateway.errors import InvalidCredentials, ProofRequired
+from gateway.errors import InvalidCredentials, ProofRequired, Why
 from gateway.models import Account, AccountState, RevokedToken
 from gateway.settings import Settings
 
@@ -81,18 +81,21 @@ def read_token(token: str, *, settings: Settings, now: dt.datetime) -> Claims:
             token_id if isinstance(token_id, str) else None,
         )
     except (BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError):
-        raise InvalidCredentials("the token is invalid or expired") from None
+        raise _expired() from None
     if not issued <= now < issued + token_ttl(settings, restricted=claims.restricted):
-        raise InvalidCredentials("the token is invalid or expired")
+        raise _expired()
     return claims
 
 
 def require_recent_proof(claims: Claims, now: dt.datetime) -> None:
     """Refuse (403 recent_proof_required) unless a full session was proven in RECENT_PROOF."""
     if not claims.proved_recently(now):
+        minutes = int(RECENT_PROOF.total_seconds() // 60)
         raise ProofRequired(
             "sign in again (password or passkey) to do this: the last proof is older than "
-            f"{int(RECENT_PROOF.total_seconds() // 60)} minutes"
+            f"{minutes} minutes",
+            why=Why.RECENT_PROOF_NEEDED,
+            numbers={"minutes": minutes},
         )
 
 
@@ -111,7 +114,7 @@ def account_for(session: Session, claims: Claims) -> Account:
         or password_version(account) != claims.version
         or (claims.token_id and session.get(RevokedToken, claims.token_id) is not None)
     ):
-        raise InvalidCredentials("the token is invalid or expired")
+        raise _expired()
     return account
 
 
@@ -125,3 +128,7 @@ def revoke(session: Session, claims: Claims, settings: Settings) -> None:
 
 def _serializer(settings: Settings) -> URLSafeSerializer:
     return URLSafeSerializer(settings.secret_key, salt=_SALT)
+
+
+def _expired() -> InvalidCredentials:
+    return InvalidCredentials("the token is invalid or expired", why=Why.SESSION_EXPIRED)

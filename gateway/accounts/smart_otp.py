@@ -21,13 +21,13 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from gateway.accounts import totp
-from gateway.accounts.login import AccountContext, take_try
+from gateway.accounts.login import CAPPED, AccountContext, Tries, take_try
 from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.sessions import Claims, account_for, require_recent_proof
 from gateway.accounts.throttle import clear_failures, read_failures, record_failure
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
-from gateway.errors import InvalidPayload, NotFound, StepUpRequired
+from gateway.errors import InvalidPayload, NotFound, StepUpRequired, Why
 from gateway.models import Account, SmartOtp
 
 ISSUER = "VssID BHXH"
@@ -35,6 +35,8 @@ ISSUER = "VssID BHXH"
 PENDING_TTL = dt.timedelta(minutes=15)
 STEP_UP = "this change needs a current Smart OTP code from the app on your phone"
 STEP_UP_ACTION = "smart_otp_step_up"
+# Wrong step-up codes count with the passwords, and the cap sends the owner to a recovery.
+CODE_TRIES = Tries("attempts", Why.CODE_WAIT, CAPPED, Why.LOGIN_CAPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ def prove_code(ctx: AccountContext, account_id: int, code: str) -> bool:
             return False
         key, personal_id = account.bhxh, account.personal_id
         failures = read_failures(session, key)
-    take_try(ctx, key, failures, action=STEP_UP_ACTION, account_id=account_id, noun="attempts")
+    take_try(ctx, key, failures, action=STEP_UP_ACTION, account_id=account_id, tries=CODE_TRIES)
     with ctx.sessions.begin() as session:
         accepted = use_code(session, account_id, code, ctx.now)
         if accepted:
@@ -133,7 +135,7 @@ def require_step_up(ctx: AccountContext, owner: Claims | int, code: str | None) 
         account_id = owner if isinstance(owner, int) else account_for(session, owner).id
         required = enabled_since(session, account_id) is not None
     if required and not (code and prove_code(ctx, account_id, code)):
-        raise StepUpRequired(STEP_UP)
+        raise StepUpRequired(STEP_UP, why=Why.SMART_OTP_NEEDED)
 
 
 def begin_enrolment(ctx: AccountContext, claims: Claims, code: str | None) -> Enrolment:
@@ -161,13 +163,16 @@ def confirm_enrolment(ctx: AccountContext, claims: Claims, code: str) -> None:
         pending = device.pending_secret if device is not None else None
         fresh = device is not None and device.pending_since is not None
         if device is None or pending is None or not fresh:
-            raise NotFound("no Smart OTP enrolment is waiting: start again")
+            raise NotFound(
+                "no Smart OTP enrolment is waiting: start again", why=Why.SMART_OTP_ENROLMENT_GONE
+            )
         assert device.pending_since is not None
         step = totp.matching_step(pending, code, ctx.now)
         if device.pending_since + PENDING_TTL < ctx.now or step is None:
             raise InvalidPayload(
                 "the code does not match the new Smart OTP: check the app's time, or start again",
                 code="invalid_code",
+                why=Why.SMART_OTP_CODE_MISMATCH,
             )
         replaced = device.secret is not None
         device.secret, device.enabled_at, device.last_step = pending, ctx.now, step
@@ -192,7 +197,7 @@ def disable(ctx: AccountContext, claims: Claims, code: str | None) -> None:
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
         if not turn_off(ctx, session, account, actor="user"):
-            raise NotFound("this account has no Smart OTP")
+            raise NotFound("this account has no Smart OTP", why=Why.SMART_OTP_OFF)
 
 
 def turn_off(

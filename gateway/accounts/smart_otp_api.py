@@ -14,7 +14,7 @@ from gateway.accounts import smart_otp
 from gateway.accounts.http import CODE_LENGTH, account_context, session_answer, step_up_code
 from gateway.accounts.sessions import Claims, account_for, bearer_token, read_token
 from gateway.accounts.smart_otp_recovery import recover_with_smart_otp
-from gateway.errors import InvalidCredentials, InvalidPayload
+from gateway.errors import InvalidCredentials, InvalidPayload, Why
 from gateway.web import json_body, runtime, string_field
 
 bp = Blueprint("smart_otp", __name__, url_prefix="/api/v1")
@@ -43,7 +43,9 @@ def verify() -> ResponseReturnValue:
     with ctx.sessions() as session:
         account = account_for(session, claims)
     if claims.restricted or not smart_otp.prove_code(ctx, account.id, code):
-        raise InvalidCredentials("the Smart OTP code is wrong, used or expired")
+        raise InvalidCredentials(
+            "the Smart OTP code is wrong, used or expired", why=Why.SMART_OTP_CODE_REFUSED
+        )
     return jsonify(session_answer(account, restricted=False))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from gateway.accounts.login import AccountContext, Granted, take_try, throttle_subject
+from gateway.accounts.login import AccountContext, Granted, Tries, take_try, throttle_subject
 from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.services import find_active_account
 from gateway.accounts.smart_otp import use_code
@@ -23,12 +23,13 @@ from gateway.accounts.throttle import (
 )
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
-from gateway.errors import InvalidCredentials
+from gateway.errors import InvalidCredentials, Why
 
 WRONG = "wrong number or Smart OTP code"
 CAPPED = "too many wrong attempts: recover the password by SMS, email or a passkey"
 METHOD = "Smart OTP"
 ACTION = "smart_otp_recovery"
+TRIES = Tries("attempts", Why.CODE_WAIT, CAPPED, Why.CODE_CAPPED)
 
 
 def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> Granted:
@@ -36,7 +37,7 @@ def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> G
     with ctx.sessions() as session:
         key, _ = throttle_subject(session, identifier)
         failures = read_failures(session, key)
-    take_try(ctx, key, failures, action=ACTION, noun="attempts", capped_reason=CAPPED)
+    take_try(ctx, key, failures, action=ACTION, tries=TRIES)
     with ctx.sessions.begin() as session:
         account = find_active_account(session, key)
         # Checked (against a dummy seed when there is none) whether or not the account exists.
@@ -57,7 +58,7 @@ def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> G
             return Granted(account, restricted=True)
         record_failure(session, key, ctx.now)
         _audit(ctx, session, key, account.id if account else None, "wrong_code")
-    raise InvalidCredentials(WRONG)
+    raise InvalidCredentials(WRONG, why=Why.WRONG_NUMBER_OR_SMART_OTP_CODE)
 
 
 def _audit(

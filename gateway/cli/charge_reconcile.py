@@ -23,6 +23,13 @@ DEFAULT_COLUMNS = "id=id,phone=phone,time=time,amount=amount"
 @click.option("--to", "last", help="Last local day [default: the file's last day].")
 @click.option("--show", default=20, show_default=True, help="Differences listed per kind.")
 @click.option("--unmasked", is_flag=True, help="Show full phone numbers (logged).")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "vi"]),
+    default="en",
+    show_default=True,
+    help="The report's language (vi: the console's download).",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def reconcile_command(
@@ -33,6 +40,7 @@ def reconcile_command(
     last: str | None,
     show: int,
     unmasked: bool,
+    lang: str,
     file: Path,
 ) -> None:
     """Check a carrier's record of billed messages against our charges; exit 1 on differences.
@@ -44,6 +52,7 @@ def reconcile_command(
     from billing.reconcile import render
     from gateway.finance.errors import FinanceRefused
     from gateway.finance.reconciliation import ReconcileQuery, reconcile_file
+    from gateway.finance.reconciliation_report import render_vi
 
     access = access_of(ctx)
     if (first is None) != (last is None):
@@ -65,7 +74,8 @@ def reconcile_command(
             result.period.describe(),
             acting_user(),
         )
-    for line in render(report, carrier, show=show, unmasked=unmasked):
+    writer = render_vi if lang == "vi" else render
+    for line in writer(report, carrier, show=show, unmasked=unmasked):
         click.echo(line)
     if report.differences:
         sys.exit(1)

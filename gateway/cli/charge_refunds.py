@@ -61,8 +61,9 @@ def refund(
     A period's refunds are listed first and made only with --yes. --force (one message, any
     outcome) needs --reason, stored on the refund.
     """
-    from billing.refunds import find_charge, refund_all, refund_charge
+    from billing.refunds import refund_all
     from gateway.finance.queries import check_carrier, checked_period, refund_policy
+    from gateway.finance.refunds import OneRefund, check_reason, refund_message
 
     access = access_of(ctx)
     single = message_id is not None or carrier_message_id is not None
@@ -72,8 +73,9 @@ def refund(
         raise BadInput("give --message-id, --carrier with --carrier-message-id, or --from and --to")
     if not single and (amount is not None or force):
         raise BadInput("--amount and --force apply to one message only")
-    if force and not (reason and reason.strip()):
-        raise BadInput("--force needs --reason: say why this charge is refunded (it is stored)")
+    ask = OneRefund(message_id, carrier, carrier_message_id, reason, amount, force)
+    with refusals():
+        check_reason(ask)
     if single and yes:
         raise BadInput("--yes applies to a period; one message is refunded as asked")
     if carrier_message_id is not None and carrier is None:
@@ -89,24 +91,7 @@ def refund(
                 period = checked_period(access, session, *days, carrier)
         try:
             if single:
-                charge = find_charge(
-                    session,
-                    message_id=message_id,
-                    carrier=carrier,
-                    carrier_message_id=carrier_message_id,
-                )
-                refunds = [
-                    refund_charge(
-                        session,
-                        charge,
-                        policy,
-                        reason=reason,
-                        actor=actor,
-                        at=now,
-                        amount_vnd=amount,
-                        force=force,
-                    )
-                ]
+                refunds = [refund_message(session, policy, ask, actor=actor, at=now)]
                 skipped: list[str] = []
             else:
                 assert period is not None

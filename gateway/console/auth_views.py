@@ -21,6 +21,7 @@ from gateway.console.staff import (
     end_sessions,
     reset_staff,
 )
+from gateway.console.words import in_vietnamese
 from gateway.errors import InvalidPayload
 from gateway.models import StaffMember
 from gateway.web import db_session, runtime
@@ -69,7 +70,7 @@ def sign_in() -> ResponseReturnValue:
         )
     except SignInRefused as exc:
         session.commit()  # the failure count and the audit row must stay
-        return render_template("sign_in.html", error=str(exc), email=email[:254]), 401
+        return render_template("sign_in.html", error=in_vietnamese(exc), email=email[:254]), 401
     session.commit()
     guard.start_session(staff)
     log.info("staff %s signed in to the console", staff.id)

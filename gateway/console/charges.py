@@ -53,19 +53,27 @@ def read_choice(access: Access, args: Any, now: dt.datetime) -> Choice:
     first = (args.get("from") or default_first).strip()
     last = (args.get("to") or default_last).strip()
     carrier = args.get("carrier") or None
+    days = _day(first, "Từ ngày"), _day(last, "Đến ngày")
     try:
-        days = parse_local_date(first, "--from"), parse_local_date(last, "--to")
         with reading_session(access) as session:
             period = checked_period(access, session, *days, carrier)
-    except BillingError as exc:
-        raise InvalidPayload(page_words(str(exc))) from exc
     except FinanceRefused as exc:
         if exc.code == "unknown_carrier":
             raise InvalidPayload(f"nhà mạng không rõ: {(carrier or '')[:32]!r}") from exc
+        if exc.code == "days_reversed":
+            raise InvalidPayload("Từ ngày phải trước hoặc trùng Đến ngày") from exc
         raise InvalidPayload(page_words(exc.reason)) from exc
     if (period.end - period.start).days > MAX_DAYS:
         raise InvalidPayload(f"chọn tối đa {MAX_DAYS} ngày (dùng `gateway charges` cho dài hơn)")
     return Choice(first, last, carrier, period)
+
+
+def _day(raw: str, field: str) -> dt.date:
+    """Read a local day as the date field sends it (or as people type it, dd/mm/yyyy)."""
+    try:
+        return parse_local_date(raw, field, day_first=True)
+    except BillingError as exc:
+        raise InvalidPayload(f"{field}: «{raw[:32]}» không phải ngày (dd/mm/yyyy)") from exc
 
 
 def page_words(reason: str) -> str:

@@ -31,6 +31,7 @@ from gateway.console.enrolment import (
     staff_for_link,
 )
 from gateway.console.staff import audit
+from gateway.console.words import in_vietnamese
 from gateway.errors import InvalidPayload
 from gateway.models import StaffMember
 from gateway.web import db_session, runtime
@@ -139,7 +140,7 @@ def _finish(staff: StaffMember, now: dt.datetime) -> ResponseReturnValue:
     except InvalidPayload as exc:
         audit(session, staff.email, "staff_enrol", "refused", now, guard.client_ip())
         session.commit()
-        return _seed_page(staff, error=exc.reason), 400
+        return _seed_page(staff, error=in_vietnamese(exc)), 400
     audit(session, staff.email, "staff_enrol", "ok", now, guard.client_ip())
     session.commit()
     response = make_response(render_template("enrolled.html", email=staff.email))

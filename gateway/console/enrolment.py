@@ -20,7 +20,7 @@ from gateway.accounts.passwords import hash_password, keyed_hash, keyed_hash_mat
 from gateway.console.policy import check_password
 from gateway.console.staff import accept_code, end_sessions
 from gateway.delivery.emails import EmailKind
-from gateway.errors import InvalidPayload
+from gateway.errors import InvalidPayload, Why
 from gateway.models import StaffMember
 from gateway.settings import Settings
 from parsers import mask_email
@@ -129,10 +129,13 @@ def complete_enrolment(
 ) -> None:
     """Set the chosen password and confirm the authenticator with one code; use up the link."""
     if password != repeated:
-        raise InvalidPayload("the two passwords differ")
+        raise InvalidPayload("the two passwords differ", why=Why.PASSWORDS_DIFFER)
     check_password(password, identifiers=(staff.email, staff.email.partition("@")[0]))
     if not accept_code(staff, code, now):
-        raise InvalidPayload("the code from the authenticator app is wrong or expired")
+        raise InvalidPayload(
+            "the code from the authenticator app is wrong or expired",
+            why=Why.AUTHENTICATOR_CODE_REFUSED,
+        )
     staff.password_hash = hash_password(password)
     staff.enrolled_at = now
     staff.enrol_token_hash = None

@@ -1,4 +1,4 @@
-"""Finance's pages: charges with chart and downloads, reconciliation, refunds.
+"""Finance's pages: charges with chart and downloads, reconciliation; refunds' routes.
 
 Every figure and file comes from ``billing`` (summary, export, reconcile, refunds), the same
 code as ``gateway charges``; nothing here computes money on its own.
@@ -11,21 +11,35 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import Blueprint, Response, g, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+)
 from flask.typing import ResponseReturnValue
 
-from billing.errors import BillingError, RefundRefused
-from billing.periods import parse_local_date
-from billing.reconcile import DEFAULT_COLUMNS, KINDS, render
-from billing.refunds import RefundPolicy, find_charge, refund_charge, refundable_charges
+from billing.errors import BillingError
 from billing.summary import summarise
-from gateway.console import guard
-from gateway.console.charges import chart_data, per_carrier, read_choice
+from gateway.console import guard, inputs, refund_views, report_store
+from gateway.console.charges import chart_data, page_words, per_carrier, read_choice
+from gateway.console.reconcile_words import FIELDS, missing_words, problem_words
 from gateway.errors import InvalidPayload
 from gateway.finance.errors import FinanceRefused
 from gateway.finance.exports import ChargesExport, prepare_export
-from gateway.finance.queries import known_carriers, reading_session, refund_policy
-from gateway.finance.reconciliation import ReconcileQuery, reconcile_file
+from gateway.finance.queries import known_carriers, reading_session
+from gateway.finance.reconciliation import (
+    ReconcileQuery,
+    choose_columns,
+    columns_spec,
+    file_header,
+    reconcile_file,
+)
+from gateway.finance.reconciliation_report import KIND_NAMES, days, in_words, render_vi
+from gateway.finance.reconciliation_report import file_name as report_file_name
 from gateway.web import db_session, runtime
 
 bp = Blueprint("console_finance", __name__, url_prefix="/console", template_folder="templates")
@@ -33,14 +47,6 @@ guard.protect(bp)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_DIFFERENCES = 200
-MAX_REFUNDS_AT_ONCE = 500
-# A page of tens of thousands of checkboxes helps nobody: past this, narrow the period or
-# carrier, or refund by filter with `gateway charges refund --from --to --outcome`.
-REFUNDS_SHOWN = 500
-
-
-def _policy() -> RefundPolicy:
-    return refund_policy(runtime().settings)
 
 
 def _carriers() -> set[str]:
@@ -128,123 +134,122 @@ def _attachment(name: str) -> dict[str, str]:
 @bp.route("/reconciliation", methods=["GET", "POST"])
 @guard.requires("finance")
 def reconciliation() -> ResponseReturnValue:
-    """Upload a carrier's monthly file; show (or download) the differences. Writes nothing."""
+    """Upload a carrier's monthly file; show the differences, keep the report to download.
+
+    Writes nothing to the ledger.
+    """
     carriers = sorted(_carriers())
     if request.method == "GET":
-        return render_template(
-            "reconciliation.html", carriers=carriers, columns=DEFAULT_COLUMNS, report=None
-        )
+        return render_template("reconciliation.html", carriers=carriers, fields=FIELDS, given={})
     form = request.form
-    carrier, columns = form.get("carrier", ""), form.get("columns", "") or DEFAULT_COLUMNS
+    given = {name: form.get(f"col_{name}", "").strip()[:100] for name in FIELDS}
+    carrier = form.get("carrier", "")
     upload = request.files.get("file")
-    if carrier not in carriers:
-        raise InvalidPayload("chọn nhà mạng của tệp")
-    if upload is None or not upload.filename:
-        raise InvalidPayload("chọn tệp của nhà mạng (CSV)")
-    first, last = form.get("from", "").strip(), form.get("to", "").strip()
     try:
-        days = (
-            (parse_local_date(first, "--from"), parse_local_date(last, "--to"))
-            if first and last
-            else (None, None)
-        )
-        query = ReconcileQuery(carrier, upload.read(), columns, *days)
+        if carrier not in carriers:
+            raise Refused(["chọn nhà mạng của tệp"])
+        if upload is None or not upload.filename:
+            raise Refused(["chọn tệp của nhà mạng (CSV)"])
+        query = _reconcile_query(carrier, upload.read(), given)
         result = reconcile_file(runtime(), query)
-    except (BillingError, FinanceRefused) as exc:
-        message = f"{upload.filename}: {exc}. Không có gì được so sánh."
+    except (Refused, FinanceRefused, BillingError) as exc:
         return render_template(
-            "reconciliation.html", carriers=carriers, columns=columns, report=None, error=message
+            "reconciliation.html",
+            carriers=carriers,
+            fields=FIELDS,
+            given=given,
+            carrier=carrier,
+            errors=_refusal_lines(exc),
         ), 400
     report, period = result.report, result.period
     guard.note(f"reconcile {carrier} {period.describe()} differences={len(report.differences)}")
     db_session().commit()
+    text = "\r\n".join(render_vi(report, carrier, show=len(report.differences))) + "\r\n"
+    name = report_file_name(carrier, period)
     if form.get("download"):
-        text = "\r\n".join(render(report, carrier, show=len(report.differences))) + "\r\n"
-        name = f"reconciliation-{carrier}-{period.describe()[:23].replace(' .. ', '-')}.txt"
         return Response(text, mimetype="text/plain", headers=_attachment(name))
+    token = report_store.keep(text, name, _report_owner(), runtime().clock.now())
+    difference = report.ours_total_vnd - report.theirs_total_vnd
     return render_template(
         "reconciliation.html",
         carriers=carriers,
-        columns=columns,
+        fields=FIELDS,
+        given=given,
         carrier=carrier,
         report=report,
-        kinds=KINDS,
+        columns=query.columns,
+        kinds=KIND_NAMES,
         shown=SHOWN_DIFFERENCES,
+        days=days(period),
+        difference=difference,
+        difference_words=in_words(difference, carrier),
+        token=token,
+        file_name=name,
     )
 
 
-@bp.get("/refunds")
-@guard.requires("finance")
-def refunds() -> ResponseReturnValue:
-    """List the period's refundable charges that have no refund yet."""
-    rt = runtime()
-    carriers = _carriers()
-    choice = read_choice(rt, request.args, rt.clock.now())
-    with reading_session(rt) as session:
-        found = refundable_charges(
-            session, _policy(), choice.period, carriers=[choice.carrier] if choice.carrier else []
-        )
-        rows = [(c.charge, c.reply_failed) for c in found[:REFUNDS_SHOWN]]
-    return render_template(
-        "refunds.html",
-        choice=choice,
-        carriers=sorted(carriers),
-        rows=rows,
-        found=len(found),
-        found_vnd=sum(c.charge.amount_vnd for c in found),
-    )
+def _refusal_lines(exc: Exception) -> list[str]:
+    """Word a refused reconciliation for the page, one line per problem."""
+    if isinstance(exc, Refused):
+        return exc.words
+    if isinstance(exc, FinanceRefused) and exc.code == "days_reversed":
+        return ["Từ ngày phải trước hoặc trùng Đến ngày"]
+    if isinstance(exc, FinanceRefused) and exc.problems:
+        return problem_words(exc.problems)
+    return [page_words(exc.reason if isinstance(exc, FinanceRefused) else str(exc))]
 
 
-@bp.post("/refunds/confirm")
-@guard.requires("finance")
-def refunds_confirm() -> ResponseReturnValue:
-    """Show what will be refunded and ask once more, with the reason."""
-    ids = _selected_ids()
-    reason = request.form.get("reason", "").strip()
-    if not reason:
-        raise InvalidPayload("ghi lý do hoàn tiền")
-    with reading_session(runtime()) as session:
-        try:
-            charges = [find_charge(session, message_id=i) for i in ids]
-        except RefundRefused as exc:
-            raise InvalidPayload(str(exc)) from exc
-        total = sum(c.amount_vnd for c in charges)
-        return render_template("refunds_confirm.html", charges=charges, reason=reason, total=total)
+class Refused(Exception):
+    """A reconciliation form that cannot be compared; ``words`` are its Vietnamese lines."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__("; ".join(words))
+        self.words = words
 
 
-@bp.post("/refunds")
-@guard.requires("finance")
-def refunds_do() -> ResponseReturnValue:
-    """Append one refund entry per confirmed message, as ``gateway charges refund`` does."""
-    ids = _selected_ids()
-    reason = request.form.get("reason", "").strip()[:200]
-    if not reason or request.form.get("confirm") != "yes":
-        raise InvalidPayload("xác nhận và ghi lý do hoàn tiền")
-    session, now = db_session(), runtime().clock.now()
-    actor = f"console:{g.staff.email}"
-    done, refused = [], []
-    for message_id in ids:
-        try:
-            charge = find_charge(session, message_id=message_id)
-            done.append(
-                refund_charge(session, charge, _policy(), reason=reason, actor=actor, at=now)
-            )
-        except RefundRefused as exc:
-            refused.append(str(exc))
-    for refund in done:
-        guard.note(f"refund message={refund.message_id} {refund.amount_vnd} VND", action="refund")
-    session.commit()
-    total = sum(r.amount_vnd for r in done)
-    return render_template("refunds_done.html", done=done, refused=refused, total=total)
-
-
-def _selected_ids() -> list[int]:
-    raw = request.form.getlist("message_id")
-    if not raw:
-        raise InvalidPayload("chọn ít nhất một tin nhắn để hoàn tiền")
-    if len(raw) > MAX_REFUNDS_AT_ONCE:
-        raise InvalidPayload(f"tối đa {MAX_REFUNDS_AT_ONCE} tin nhắn mỗi lần")
+def _reconcile_query(carrier: str, data: bytes, given: dict[str, str]) -> ReconcileQuery:
+    """Read the form into the use case's query: the columns found, the optional days."""
+    chosen, missing = choose_columns(file_header(data), given)
+    if missing:
+        raise Refused([missing_words(missing, file_header(data))])
+    first, last = request.form.get("from", "").strip(), request.form.get("to", "").strip()
+    if bool(first) != bool(last):
+        raise Refused(["nhập cả Từ ngày và Đến ngày, hoặc để trống cả hai"])
     try:
-        return sorted({int(value) for value in raw})
-    except ValueError:
-        raise InvalidPayload("mã tin nhắn không hợp lệ") from None
+        days_given = (
+            (inputs.day(first, "Từ ngày"), inputs.day(last, "Đến ngày")) if first and last else None
+        )
+    except InvalidPayload as exc:
+        raise Refused([exc.reason]) from exc
+    return ReconcileQuery(carrier, data, columns_spec(chosen), *(days_given or (None, None)))
+
+
+def _report_owner() -> str:
+    """Tie a kept report to this member's session: another member, or a later session, gets
+    nothing."""
+    return f"{g.staff.id}:{session.get('since')}"
+
+
+@bp.get("/reconciliation/report/<token>")
+@guard.requires("finance")
+def reconciliation_report(token: str) -> ResponseReturnValue:
+    """Download the report of the reconciliation just shown, without sending the file again."""
+    kept = report_store.take(token, _report_owner(), runtime().clock.now())
+    if kept is None:
+        message = "Báo cáo đã hết hạn (giữ 30 phút) hoặc không thuộc phiên này: đối soát lại tệp."
+        return render_template("error.html", status=404, message=message), 404
+    name, text = kept
+    guard.note(f"reconcile report {name}")
+    db_session().commit()
+    return Response(text, mimetype="text/plain", headers=_attachment(name))
+
+
+# The refunds pages live in refund_views.py; the routes stay on this blueprint (same endpoints).
+for _rule, _view, _methods in (
+    ("/refunds", refund_views.refunds, ["GET"]),
+    ("/refunds/confirm", refund_views.refunds_confirm, ["POST"]),
+    ("/refunds", refund_views.refunds_do, ["POST"]),
+    ("/refunds/forced/confirm", refund_views.forced_confirm, ["POST"]),
+    ("/refunds/forced", refund_views.forced_do, ["POST"]),
+):
+    bp.add_url_rule(_rule, view_func=guard.requires("finance")(_view), methods=_methods)

@@ -36,6 +36,14 @@ def local_time(moment: dt.datetime | None) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
 
 
+def iso_day(day: str) -> str:
+    """Write a ``YYYY-MM-DD`` day (as the summary gives it) day first: ``dd/mm/yyyy``."""
+    try:
+        return dt.date.fromisoformat(day).strftime("%d/%m/%Y")
+    except ValueError:
+        return day
+
+
 def masked_text(text: str) -> str:
     """Show a message body without what identifies a person or opens an account.
 
@@ -148,6 +156,7 @@ def install(app: Flask) -> None:
         vnd=vnd,
         number=number,
         local_time=local_time,
+        iso_day=iso_day,
         seconds=seconds,
         masked=mask_phone,
         masked_email=mask_email,

@@ -20,10 +20,7 @@ from gateway.models import StaffMember
 
 FREE_FAILURES = 3  # wrong sign-ins before each further one makes the next wait
 MAX_DELAY = dt.timedelta(minutes=15)
-REFUSED = (
-    "Email, mật khẩu hoặc mã xác thực không đúng. Sau vài lần sai, mỗi lần thử phải chờ lâu "
-    "hơn: hãy đợi một lát rồi thử lại."
-)
+REFUSED = "wrong email, password or code, or a sign-in during the wait after failures"
 
 
 def sign_in(

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Update, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.carriers.base import OutboundSms
 from gateway.clock import Clock
-from gateway.delivery.carriers.base import OutboundSms
 from gateway.delivery.mail import OutboundEmail, message_id_for
 from gateway.delivery.sending import Sent
 from gateway.errors import RetryableSendError
@@ -55,32 +55,33 @@ def claim(
     now = clock.now()
     lease_until = now + settings.worker_lease
     due = or_(
-        (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
-        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.lease_until < now),
+        (_outbox.c.status == OutboxStatus.PENDING) & (_outbox.c.next_attempt_at <= now),
+        (_outbox.c.status == OutboxStatus.SENDING) & (_outbox.c.lease_until < now),
+    )
+    # One statement: the rows are picked, locked (other workers skip them), leased and read
+    # back at once, on PostgreSQL and SQLite (3.35+) alike.
+    picked = (
+        select(_outbox.c.id)
+        .where(due)
+        .order_by(_outbox.c.next_attempt_at)
+        .limit(settings.worker_batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(_outbox)
+        .where(_outbox.c.id.in_(picked))
+        .values(
+            status=OutboxStatus.SENDING,
+            lease_owner=owner,
+            lease_until=lease_until,
+            attempts=_outbox.c.attempts + 1,
+        )
+        .returning(*_outbox.c)
     )
     with session_factory.begin() as session:
-        query = (
-            select(OutboxMessage.id)
-            .where(due)
-            .order_by(OutboxMessage.next_attempt_at)
-            .limit(settings.worker_batch_size)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(session.scalars(query))
-        if not ids:
-            return []
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(
-                status=OutboxStatus.SENDING,
-                lease_owner=owner,
-                lease_until=lease_until,
-                attempts=OutboxMessage.attempts + 1,
-            )
-        )
-        # Core rows, not ORM objects: read once, here, instead of once per send.
-        rows = session.execute(select(_outbox).where(_outbox.c.id.in_(ids))).all()
+        rows = session.execute(statement).all()
+    # RETURNING follows no order: queue order, so one phone's replies leave as they were decided.
+    rows.sort(key=lambda row: row.id)
     return [
         Claimed(
             id=row.id,

@@ -18,8 +18,8 @@ from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from typing import Protocol
 
+from gateway.carriers.base import SendReceipt
 from gateway.delivery import dkim_signing
-from gateway.delivery.carriers.base import SendReceipt
 from gateway.errors import PermanentSendError, RetryableSendError, SendError
 from gateway.settings import SmtpSettings
 

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.carriers.base import DeliveryReport, SendReceipt, Transport
 from gateway.clock import Clock
-from gateway.delivery.carriers.base import DeliveryReport, SendReceipt, Transport
 from gateway.delivery.leases import Claimed, claim, record
 from gateway.delivery.mail import Mailer, OutboundEmail
 from gateway.delivery.replies import PASSWORD_MASK

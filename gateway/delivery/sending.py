@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from gateway.delivery.carriers.base import SendReceipt
+from gateway.carriers.base import SendReceipt
 from gateway.errors import SendError
 from gateway.settings import EMAIL_CARRIER, Settings
 

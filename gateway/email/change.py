@@ -20,7 +20,7 @@ from gateway.accounts.smart_otp import require_step_up
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply, ReplyCatalog
 from gateway.email.otp import EMAIL_CHANGE, issue_otp, otps_sent, use_otp
-from gateway.errors import TooManyAttempts
+from gateway.errors import TooManyAttempts, Why
 from gateway.models import Account
 from gateway.ops.audit import record_event
 from gateway.settings import Settings
@@ -71,7 +71,14 @@ def request_email_change(
             now=now,
         )
     if limited:
-        raise TooManyAttempts("too many codes; try again later")
+        raise TooManyAttempts(
+            "too many codes; try again later",
+            why=Why.TOO_MANY_CODES,
+            numbers={
+                "limit": settings.otp_emails_per_account,
+                "minutes": int(settings.otp_window.total_seconds() // 60),
+            },
+        )
 
 
 def confirm_email_change(

@@ -9,7 +9,7 @@ from gateway.accounts.http import account_context, step_up_code
 from gateway.email.change import confirm_email_change, request_email_change
 from gateway.email.fields import email_field, identifier_field, otp_field
 from gateway.email.otp import OTP_REFUSED
-from gateway.errors import InvalidOtp
+from gateway.errors import InvalidOtp, Why
 from gateway.web import db_session, json_body, runtime, string_field
 
 bp = Blueprint("account", __name__, url_prefix="/api/v1/account")
@@ -43,5 +43,5 @@ def confirm_email() -> ResponseReturnValue:
     )
     session.commit()
     if not confirmed:
-        raise InvalidOtp(OTP_REFUSED)
+        raise InvalidOtp(OTP_REFUSED, why=Why.OTP_REFUSED)
     return jsonify(status="confirmed")

@@ -26,7 +26,7 @@ from gateway.email.recovery import (
     request_recovery,
     request_recovery_with_captcha,
 )
-from gateway.errors import InvalidCaptcha, InvalidCredentials, InvalidOtp
+from gateway.errors import InvalidCaptcha, InvalidCredentials, InvalidOtp, Why
 from gateway.web import db_session, json_body, runtime
 
 bp = Blueprint("email_recovery", __name__, url_prefix="/api/v1")
@@ -68,7 +68,9 @@ def request_email_recovery() -> ResponseReturnValue:
         session, identifier, email, *captcha, settings=settings, now=now
     ):
         session.commit()  # a challenge is used up by any answer, right or wrong
-        raise InvalidCaptcha("the captcha answer is wrong, expired or already used")
+        raise InvalidCaptcha(
+            "the captcha answer is wrong, expired or already used", why=Why.CAPTCHA_REFUSED
+        )
     session.commit()
     response = jsonify(status="accepted", message=ACCEPTED_MESSAGE)
     response.headers["Cache-Control"] = "no-store"
@@ -96,7 +98,7 @@ def verify_email_recovery() -> ResponseReturnValue:
     )
     session.commit()  # wrong codes count even when we refuse
     if outcome is Verified.REFUSED or account is None:
-        raise InvalidOtp(OTP_REFUSED)
+        raise InvalidOtp(OTP_REFUSED, why=Why.OTP_REFUSED)
     if outcome is Verified.PASSWORD_SET:
         return jsonify(status="changed")
     # No password by mail: a session that can only set one, used right now by the app or page.

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.errors import RateLimited
+from gateway.errors import RateLimited, Why
 from gateway.models import RateLimitCounter
 from gateway.ops import metrics
 from gateway.settings import Settings
@@ -239,9 +239,12 @@ class ClientLimits:
     @staticmethod
     def _refuse(group: str, item: RateLimitItem, until: float, now: float) -> None:
         metrics.count_rate_limited(group)
+        wait = max(1, math.ceil(until - now))
         raise RateLimited(
             f"too many requests from this address; limit {item}",
-            retry_after=max(1, math.ceil(until - now)),
+            retry_after=wait,
+            why=Why.RATE_LIMITED,
+            numbers={"seconds": wait},
         )
 
 

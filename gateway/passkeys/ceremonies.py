@@ -47,7 +47,7 @@ from webauthn.helpers.structs import (
 )
 from webauthn.registration.verify_registration_response import VerifiedRegistration
 
-from gateway.errors import NotFound, PasskeyRefused
+from gateway.errors import NotFound, PasskeyRefused, Why
 from gateway.models import WebAuthnChallenge
 from gateway.settings import Settings, WebAuthnSettings
 
@@ -78,7 +78,10 @@ def relying_party(settings: Settings) -> WebAuthnSettings:
     """Return the WebAuthn settings, or refuse (404) where passkeys are off."""
     webauthn = settings.webauthn
     if webauthn.rp_id is None:
-        raise NotFound("passkeys are not enabled on this server (no GATEWAY_WEBAUTHN_RP_ID)")
+        raise NotFound(
+            "passkeys are not enabled on this server (no GATEWAY_WEBAUTHN_RP_ID)",
+            why=Why.PASSKEYS_OFF,
+        )
     return webauthn
 
 
@@ -161,7 +164,9 @@ def parse_registration(answer: object) -> RegistrationCredential:
     try:
         return parse_registration_credential_json(_as_json_object(answer))
     except _MALFORMED:
-        raise PasskeyRefused("the passkey answer is not a RegistrationResponseJSON") from None
+        raise PasskeyRefused(
+            "the passkey answer is not a RegistrationResponseJSON", why=Why.PASSKEY_MALFORMED
+        ) from None
 
 
 def parse_assertion(answer: object) -> AuthenticationCredential:
@@ -169,7 +174,9 @@ def parse_assertion(answer: object) -> AuthenticationCredential:
     try:
         return parse_authentication_credential_json(_as_json_object(answer))
     except _MALFORMED:
-        raise PasskeyRefused("the passkey answer is not an AuthenticationResponseJSON") from None
+        raise PasskeyRefused(
+            "the passkey answer is not an AuthenticationResponseJSON", why=Why.PASSKEY_MALFORMED
+        ) from None
 
 
 def verify_new(
@@ -187,7 +194,9 @@ def verify_new(
             require_user_verification=True,
         )
     except _MALFORMED as exc:
-        raise PasskeyRefused(f"the new passkey was not accepted: {_why(exc)}") from None
+        raise PasskeyRefused(
+            f"the new passkey was not accepted: {_why(exc)}", why=Why.PASSKEY_NOT_ACCEPTED
+        ) from None
 
 
 def verify_assertion(
@@ -214,7 +223,9 @@ def verify_assertion(
             require_user_verification=True,
         )
     except _MALFORMED as exc:
-        raise PasskeyRefused(f"the passkey was not accepted: {_why(exc)}") from None
+        raise PasskeyRefused(
+            f"the passkey was not accepted: {_why(exc)}", why=Why.PASSKEY_NOT_ACCEPTED
+        ) from None
 
 
 def new_user_handle() -> str:

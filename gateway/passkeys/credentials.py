@@ -23,7 +23,7 @@ from gateway.accounts.sessions import Claims, account_for, require_recent_proof
 from gateway.accounts.smart_otp import require_step_up
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
-from gateway.errors import ConflictingDuplicate, NotFound, PasskeyRefused, TooManyPasskeys
+from gateway.errors import ConflictingDuplicate, NotFound, PasskeyRefused, TooManyPasskeys, Why
 from gateway.models import Account, Passkey
 from gateway.passkeys import ceremonies
 
@@ -90,7 +90,7 @@ def registration_options(
             session.scalars(select(Passkey.credential_id).where(Passkey.account_id == account.id))
         )
         if len(existing) >= MAX_PER_ACCOUNT:
-            raise TooManyPasskeys(f"an account keeps at most {MAX_PER_ACCOUNT} passkeys")
+            raise _too_many()
         if account.webauthn_user_id is None:
             account.webauthn_user_id = ceremonies.new_user_handle()
         user = ceremonies.NewUser(account.webauthn_user_id, account.bhxh, f"VssID {account.bhxh}")
@@ -120,17 +120,26 @@ def register(
     with ctx.sessions.begin() as session:
         challenge = ceremonies.take(session, request_id, ceremonies.REGISTER, ctx.now)
     if challenge is None or challenge.account_id != claims.account_id:
-        raise PasskeyRefused("this passkey request is unknown, used or expired: start again")
+        raise PasskeyRefused(
+            "this passkey request is unknown, used or expired: start again",
+            why=Why.PASSKEY_REQUEST_GONE,
+        )
     verified = ceremonies.verify_new(credential, challenge, ctx.settings)
     if len(verified.credential_id) > MAX_CREDENTIAL_ID:  # WebAuthn L3 §7.1 step 24
-        raise PasskeyRefused(f"a credential id is at most {MAX_CREDENTIAL_ID} bytes")
+        raise PasskeyRefused(
+            f"a credential id is at most {MAX_CREDENTIAL_ID} bytes",
+            why=Why.PASSKEY_ID_TOO_LONG,
+            numbers={"max_bytes": MAX_CREDENTIAL_ID},
+        )
     credential_id = bytes_to_base64url(verified.credential_id)
     with ctx.sessions.begin() as session:
         account = _lock(session, claims)
         if session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
-            raise ConflictingDuplicate("this passkey is already registered")
+            raise ConflictingDuplicate(
+                "this passkey is already registered", why=Why.PASSKEY_ALREADY_ADDED
+            )
         if _count(session, account.id) >= MAX_PER_ACCOUNT:
-            raise TooManyPasskeys(f"an account keeps at most {MAX_PER_ACCOUNT} passkeys")
+            raise _too_many()
         passkey = Passkey(
             account_id=account.id,
             credential_id=credential_id,
@@ -162,7 +171,11 @@ def rename(ctx: AccountContext, claims: Claims, passkey_id: int, name: str) -> P
     """Give one of the account's passkeys a name the owner recognises."""
     cleaned = clean_name(name)
     if not cleaned:
-        raise PasskeyRefused("a passkey's name must have 1 to 64 visible characters")
+        raise PasskeyRefused(
+            f"a passkey's name must have 1 to {NAME_LENGTH} visible characters",
+            why=Why.PASSKEY_NAME_INVALID,
+            numbers={"max_length": NAME_LENGTH},
+        )
     with ctx.sessions.begin() as session:
         account = account_for(session, claims)
         passkey = _owned(session, account.id, passkey_id)
@@ -244,10 +257,10 @@ def _count(session: Session, account_id: int) -> int:
 
 def _owned(session: Session, account_id: int, passkey_id: int) -> Passkey:
     if not 0 < passkey_id < 2**63:  # a URL may carry any integer; no BIGINT key is outside
-        raise NotFound("no such passkey on this account")
+        raise NotFound("no such passkey on this account", why=Why.PASSKEY_NOT_FOUND)
     passkey = session.get(Passkey, passkey_id)
     if passkey is None or passkey.account_id != account_id:
-        raise NotFound("no such passkey on this account")
+        raise NotFound("no such passkey on this account", why=Why.PASSKEY_NOT_FOUND)
     return passkey
 
 
@@ -286,4 +299,12 @@ def _audit(
         identifier=account.bhxh,
         account_id=account.id,
         detail=f"passkey {passkey.id}",
+    )
+
+
+def _too_many() -> TooManyPasskeys:
+    return TooManyPasskeys(
+        f"an account keeps at most {MAX_PER_ACCOUNT} passkeys",
+        why=Why.TOO_MANY_PASSKEYS,
+        numbers={"max_passkeys": MAX_PER_ACCOUNT},
     )

@@ -26,7 +26,7 @@ from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.throttle import clear_failures
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
-from gateway.errors import InvalidCredentials, PasskeyRefused
+from gateway.errors import InvalidCredentials, PasskeyRefused, Why
 from gateway.models import Account, AccountState, Passkey, WebAuthnChallenge
 from gateway.passkeys import ceremonies
 from parsers import mask_id
@@ -57,7 +57,11 @@ def authenticate(ctx: AccountContext, purpose: str, request_id: str, answer: obj
     with ctx.sessions.begin() as session:
         challenge = ceremonies.take(session, request_id, purpose, ctx.now)
     if challenge is None:
-        raise InvalidCredentials("this passkey request is unknown, used or expired: start again")
+        # The same words as every other refusal here: a sign-in tells nothing of why.
+        raise InvalidCredentials(
+            "this passkey request is unknown, used or expired: start again",
+            why=Why.PASSKEY_SIGN_IN_REFUSED,
+        )
     with ctx.sessions.begin() as session:
         # Locked: two answers of one passkey are judged one after the other (its counter).
         found = session.execute(
@@ -86,7 +90,7 @@ def authenticate(ctx: AccountContext, purpose: str, request_id: str, answer: obj
                 clear_failures(session, [account.bhxh, account.personal_id])
         _record(ctx, session, account, purpose, refusal or "passkey", passkey)
     if refusal is not None or account is None:
-        raise InvalidCredentials(NOT_ACCEPTED)
+        raise InvalidCredentials(NOT_ACCEPTED, why=Why.PASSKEY_SIGN_IN_REFUSED)
     return Proven(account, restricted=purpose == ceremonies.RECOVER)
 
 

@@ -28,7 +28,6 @@ guard.protect(bp)
 
 FIELD_LIMIT = 256
 MISMATCH = "Hai lần nhập mật khẩu mới không giống nhau."
-STEP_UP = "Hãy nhập mã Smart OTP hiện tại trong ứng dụng (mỗi mã chỉ dùng được một lần)."
 CODE_REFUSED = (
     "Mã không đúng, đã hết hạn hoặc đã được dùng. Hãy kiểm tra email mới hoặc xin mã khác."
 )
@@ -48,7 +47,7 @@ def sign_in() -> ResponseReturnValue:
     try:
         granted = log_in(account_context("portal"), identifier, password)
     except RequestRefused as exc:
-        error = in_vietnamese(exc.reason)
+        error = in_vietnamese(exc)
         return render_template("portal/sign_in.html", bhxh=identifier, error=error), exc.status
     guard.start_session(granted.account, restricted=granted.restricted)
     target = "change_password" if granted.restricted else "account_home"
@@ -70,7 +69,7 @@ def activate() -> ResponseReturnValue:
         # page that sets a password.
         granted = log_in(account_context("portal"), identifier, code.upper())
     except RequestRefused as exc:
-        error = in_vietnamese(exc.reason).replace("mật khẩu", "mã kích hoạt")
+        error = in_vietnamese(exc).replace("mật khẩu", "mã kích hoạt")
         return render_template("portal/activate.html", bhxh=identifier, error=error), exc.status
     if not granted.restricted:  # a chosen password typed here: it is a sign-in all the same
         guard.start_session(granted.account, restricted=False)
@@ -117,11 +116,11 @@ def change_password() -> ResponseReturnValue:
         else:  # a signed-in session still proves the current password
             changed = change_own_password(ctx, account.bhxh, current, new)
     except InvalidPayload as exc:
-        errors = {"password": in_vietnamese(exc.reason)}
+        errors = {"password": in_vietnamese(exc)}
         return _password_page(claims.restricted, account.id, errors)
     except RequestRefused as exc:
         field = "form" if claims.restricted else "current"
-        return _password_page(claims.restricted, account.id, {field: in_vietnamese(exc.reason)})
+        return _password_page(claims.restricted, account.id, {field: in_vietnamese(exc)})
     guard.start_session(changed, restricted=False)
     # After a recovery, what the owner ticked goes in the same step as the new password.
     removed = apply_review(ctx, changed.id, form) if claims.restricted else 0
@@ -171,10 +170,9 @@ def change_email() -> ResponseReturnValue:
     code = form.get("smart_otp_code", "").strip()[:CODE_LENGTH] or None
     try:
         request_email_change(account_context("portal"), account.bhxh, password, email, code)
-    except StepUpRequired:
-        return _email_page(account, "ask", values, {"smart_otp_code": STEP_UP})
     except RequestRefused as exc:
-        return _email_page(account, "ask", values, {"current": in_vietnamese(exc.reason)})
+        field = "smart_otp_code" if isinstance(exc, StepUpRequired) else "current"
+        return _email_page(account, "ask", values, {field: in_vietnamese(exc)})
     return _email_page(account, "code", values, {}, status=200)
 
 

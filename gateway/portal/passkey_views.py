@@ -13,32 +13,19 @@ from flask import Blueprint, jsonify, redirect, render_template, request, sessio
 from flask.typing import ResponseReturnValue
 
 from gateway.accounts.http import CODE_LENGTH, account_context
-from gateway.accounts.sessions import RECENT_PROOF, Claims
+from gateway.accounts.sessions import Claims
 from gateway.accounts.smart_otp import enabled_since
-from gateway.errors import NotFound, RequestRefused
+from gateway.errors import RequestRefused, Why
 from gateway.passkeys import ceremonies, credentials, signin
 from gateway.portal import guard
 from gateway.portal.proof import reprove
+from gateway.portal.words import in_vietnamese
 from gateway.web import db_session, runtime
 
 bp = Blueprint("portal_passkeys", __name__, template_folder="templates")
 guard.protect(bp)
 
 FIELD_LIMIT = 256
-# What the page says for each refusal code of the passkey use cases.
-REFUSALS = {
-    "invalid_credentials": "Khóa truy cập không được chấp nhận. Hãy thử lại hoặc dùng cách khác.",
-    "invalid_passkey": "Không thêm được khóa truy cập. Hãy thử lại.",
-    "recent_proof_required": "Hãy xác nhận lại mật khẩu trước (lần xác nhận trước đã quá "
-    f"{int(RECENT_PROOF.total_seconds() // 60)} phút).",
-    "too_many_passkeys": "Tài khoản đã có đủ 10 khóa truy cập. Hãy xóa bớt một khóa trước.",
-    "conflicting_duplicate": "Khóa truy cập này đã có trong tài khoản.",
-    "not_found": "Không tìm thấy khóa truy cập này, hoặc máy chủ chưa bật khóa truy cập.",
-    "rate_limited": "Có quá nhiều yêu cầu. Hãy đợi một lát rồi thử lại.",
-    "smart_otp_required": "Hãy nhập mã Smart OTP hiện tại trong ứng dụng trên điện thoại "
-    "(mỗi mã chỉ dùng được một lần).",
-}
-FALLBACK = "Không thực hiện được. Hãy tải lại trang và thử lại."
 _SESSION_KEYS = {
     ceremonies.SIGN_IN: "passkey_sign_in",
     ceremonies.RECOVER: "passkey_recover",
@@ -81,7 +68,7 @@ def register_options() -> ResponseReturnValue:
     """Start adding a passkey (a password confirmed in the last minutes)."""
     claims = guard.signed_in()
     if claims is None:
-        return _refused("invalid_credentials", 401)
+        return _refused("invalid_credentials", Why.SESSION_EXPIRED, 401)
     return _begin(ceremonies.REGISTER, claims)
 
 
@@ -91,7 +78,7 @@ def register() -> ResponseReturnValue:
     claims, body = guard.signed_in(), request.get_json(silent=True)
     request_id = session.pop(_SESSION_KEYS[ceremonies.REGISTER], None)
     if claims is None or not isinstance(body, dict) or not isinstance(request_id, str):
-        return _refused("invalid_passkey", 400)
+        return _refused("invalid_passkey", Why.PASSKEY_REQUEST_GONE, 400)
     name = body.get("name") if isinstance(body.get("name"), str) else ""
     try:
         added = credentials.register(
@@ -103,7 +90,7 @@ def register() -> ResponseReturnValue:
             user_agent=request.headers.get("User-Agent", "")[:512],
         )
     except RequestRefused as exc:
-        return _refused(exc.code, exc.status)
+        return _refusal(exc)
     session["notice"] = f"Đã thêm khóa truy cập “{added.name}”."
     return jsonify(redirect=url_for("portal_passkeys.manage"))
 
@@ -117,10 +104,9 @@ def rename(passkey_id: int) -> ResponseReturnValue:
     try:
         name = request.form.get("name", "")[:FIELD_LIMIT]
         renamed = credentials.rename(account_context("portal"), claims, passkey_id, name)
-    except NotFound:
-        return _manage_page({"form": REFUSALS["not_found"]}, status=404)
-    except RequestRefused:
-        return _manage_page({f"name-{passkey_id}": "Tên cần từ 1 đến 64 ký tự."}, status=400)
+    except RequestRefused as exc:
+        field = f"name-{passkey_id}" if exc.why is Why.PASSKEY_NAME_INVALID else "form"
+        return _manage_page({field: in_vietnamese(exc)}, status=exc.status)
     session["notice"] = f"Đã đổi tên thành “{renamed.name}”."
     return redirect(url_for("portal_passkeys.manage"), code=303)
 
@@ -137,7 +123,7 @@ def remove(passkey_id: int) -> ResponseReturnValue:
     except RequestRefused as exc:
         step_up = exc.code == "smart_otp_required"
         field = f"smart_otp_code-{passkey_id}" if step_up else "current"
-        return _manage_page({field: REFUSALS.get(exc.code, FALLBACK)}, status=exc.status)
+        return _manage_page({field: in_vietnamese(exc)}, status=exc.status)
     session["notice"] = "Đã xóa khóa truy cập. Chúng tôi đã báo cho số điện thoại và email."
     return redirect(url_for("portal_passkeys.manage"), code=303)
 
@@ -166,7 +152,7 @@ def _begin(purpose: str, claims: Claims | None = None) -> ResponseReturnValue:
         else:
             begun = signin.options(ctx, purpose)
     except RequestRefused as exc:
-        return _refused(exc.code, exc.status)
+        return _refusal(exc)
     session[_SESSION_KEYS[purpose]] = begun.request_id
     return jsonify(options=begun.options)
 
@@ -175,21 +161,26 @@ def _finish(purpose: str, target: str) -> ResponseReturnValue:
     body = request.get_json(silent=True)
     request_id = session.pop(_SESSION_KEYS[purpose], None)
     if not isinstance(body, dict) or not isinstance(request_id, str):
-        return _refused("invalid_credentials", 401)
+        return _refused("invalid_credentials", Why.PASSKEY_SIGN_IN_REFUSED, 401)
     try:
         proven = signin.authenticate(
             account_context("portal"), purpose, request_id, body.get("credential")
         )
     except RequestRefused as exc:
         # A malformed answer is a 400, but the person reads the same words as for a refusal.
-        code = "invalid_credentials" if exc.code == "invalid_passkey" else exc.code
-        return jsonify(error=exc.code, message=REFUSALS.get(code, FALLBACK)), exc.status
+        if exc.code == "invalid_passkey":
+            return _refused(exc.code, Why.PASSKEY_SIGN_IN_REFUSED, exc.status)
+        return _refusal(exc)
     guard.start_session(proven.account, restricted=proven.restricted)
     return jsonify(redirect=url_for(target))
 
 
-def _refused(code: str, status: int) -> ResponseReturnValue:
-    return jsonify(error=code, message=REFUSALS.get(code, FALLBACK)), status
+def _refusal(exc: RequestRefused) -> ResponseReturnValue:
+    return jsonify(error=exc.code, message=in_vietnamese(exc)), exc.status
+
+
+def _refused(code: str, why: Why, status: int) -> ResponseReturnValue:
+    return jsonify(error=code, message=in_vietnamese(why)), status
 
 
 def _manage_page(errors: dict[str, str], status: int | None = None) -> ResponseReturnValue:

@@ -12,15 +12,12 @@ from werkzeug.datastructures import MultiDict
 from gateway.accounts.http import CODE_LENGTH, account_context
 from gateway.accounts.login import prove_chosen_password
 from gateway.accounts.smart_otp import prove_code
-from gateway.errors import RequestRefused
+from gateway.errors import RequestRefused, Why
 from gateway.models import Account
 from gateway.portal import guard
 from gateway.portal.words import in_vietnamese
 
 FIELD_LIMIT = 256
-CODE_REFUSED = (
-    "Mã Smart OTP không đúng, đã hết hạn hoặc đã được dùng. Hãy nhập mã mới trong ứng dụng."
-)
 
 
 def reprove(account: Account, form: MultiDict[str, str]) -> tuple[dict[str, str], int] | None:
@@ -33,9 +30,9 @@ def reprove(account: Account, form: MultiDict[str, str]) -> tuple[dict[str, str]
         try:
             accepted = prove_code(ctx, account.id, code)
         except RequestRefused as exc:  # too many wrong tries: the throttle's wait
-            return {"smart_otp_code": in_vietnamese(exc.reason)}, exc.status
+            return {"smart_otp_code": in_vietnamese(exc)}, exc.status
         if not accepted:
-            return {"smart_otp_code": CODE_REFUSED}, 401
+            return {"smart_otp_code": in_vietnamese(Why.SMART_OTP_CODE_REFUSED)}, 401
         guard.start_session(account, restricted=False)
         return None
     if not password:
@@ -43,6 +40,6 @@ def reprove(account: Account, form: MultiDict[str, str]) -> tuple[dict[str, str]
     try:
         proven = prove_chosen_password(ctx, account.bhxh, password, action="reauthenticate")
     except RequestRefused as exc:
-        return {"current": in_vietnamese(exc.reason)}, exc.status
+        return {"current": in_vietnamese(exc)}, exc.status
     guard.start_session(proven, restricted=False)
     return None

@@ -35,7 +35,7 @@ from gateway.email.recovery import (
     request_recovery_with_captcha,
     request_recovery_with_proof_of_work,
 )
-from gateway.errors import InvalidPayload
+from gateway.errors import InvalidPayload, Why
 from gateway.portal import guard
 from gateway.portal.review import review_of
 from gateway.portal.words import in_vietnamese
@@ -63,10 +63,6 @@ PROOF_ERROR = (
     "Hãy gửi lại biểu mẫu, hoặc nhập các ký tự trong ảnh."
 )
 PROOF_LIMIT = 4096  # characters kept of the ALTCHA payload (a real one is about 700)
-OTP_REFUSED = (
-    "Mã OTP không đúng, đã hết hạn hoặc đã được dùng (nhập sai nhiều lần cũng khóa mã). "
-    "Hãy kiểm tra email hoặc xin mã mới."
-)
 MISMATCH = "Hai lần nhập mật khẩu mới không giống nhau."
 
 
@@ -149,10 +145,10 @@ def enter_otp() -> ResponseReturnValue:
             client_ip=request.remote_addr,
         )
     except InvalidPayload as exc:  # the policy: nothing was used up
-        return _otp_page(values, {"password": in_vietnamese(exc.reason)})
+        return _otp_page(values, {"password": in_vietnamese(exc)})
     db.commit()  # wrong codes count even when we refuse
     if outcome is not Verified.PASSWORD_SET or account is None:
-        return _otp_page(values, {"otp": OTP_REFUSED})
+        return _otp_page(values, {"otp": in_vietnamese(Why.OTP_REFUSED)})
     # The code and the new password prove as much as a sign-in: the owner is signed in, and
     # can remove at once a passkey someone else added (gateway/portal/review.py).
     guard.start_session(account, restricted=False)

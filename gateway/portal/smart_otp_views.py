@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from gateway.accounts import smart_otp
 from gateway.accounts.http import CODE_LENGTH, account_context
 from gateway.accounts.smart_otp_recovery import recover_with_smart_otp
-from gateway.errors import RequestRefused
+from gateway.errors import RequestRefused, Why
 from gateway.portal import guard
 from gateway.portal.proof import reprove
 from gateway.portal.words import in_vietnamese
@@ -23,13 +23,11 @@ from gateway.portal.words import in_vietnamese
 bp = Blueprint("portal_smart_otp", __name__, template_folder="templates")
 guard.protect(bp)
 
-STEP_UP = "Hãy nhập mã Smart OTP hiện tại trong ứng dụng (mỗi mã chỉ dùng được một lần)."
-WRONG_NEW_CODE = (
-    "Mã không khớp với Smart OTP mới. Hãy kiểm tra giờ trên điện thoại (tự động) rồi nhập mã "
-    "đang hiện trong ứng dụng."
-)
 EXPIRED = "Lần bật Smart OTP này đã hết hạn (15 phút). Hãy bấm “Bật Smart OTP” để bắt đầu lại."
-RECOVERY_REFUSED = "Mã số hoặc mã Smart OTP không đúng (hoặc mã đã được dùng)."
+# This page asks for a proof right after signing in; it says so.
+_WORDS = in_vietnamese.but(
+    {Why.RECENT_PROOF_NEEDED: "Hãy xác nhận lại mật khẩu trước (đăng nhập đã quá {minutes} phút)."}
+)
 
 
 @bp.get("/tai-khoan/smart-otp")
@@ -80,8 +78,8 @@ def confirm() -> ResponseReturnValue:
     try:
         smart_otp.confirm_enrolment(ctx, claims, code)
     except RequestRefused as exc:
-        if exc.code == "invalid_code":
-            return _enrol_page(pending, {"code": WRONG_NEW_CODE}, status=400)
+        if exc.why is Why.SMART_OTP_CODE_MISMATCH:
+            return _enrol_page(pending, {"code": in_vietnamese(exc)}, status=400)
         return _page(_refusal(exc), exc.status)
     session["notice"] = "Đã bật Smart OTP. Chúng tôi đã báo cho số điện thoại và email."
     return redirect(url_for("portal_smart_otp.manage"), code=303)
@@ -120,9 +118,8 @@ def recover() -> ResponseReturnValue:
     try:
         granted = recover_with_smart_otp(account_context("portal"), values["bhxh"], code or "")
     except RequestRefused as exc:
-        message = RECOVERY_REFUSED if exc.status == 401 else in_vietnamese(exc.reason)
         page = render_template(
-            "portal/smart_otp_recover.html", values=values, errors={"code": message}
+            "portal/smart_otp_recover.html", values=values, errors={"code": in_vietnamese(exc)}
         )
         return page, exc.status
     guard.start_session(granted.account, restricted=True)
@@ -135,11 +132,9 @@ def _code() -> str | None:
 
 
 def _refusal(exc: RequestRefused) -> dict[str, str]:
-    if exc.code == "smart_otp_required":
-        return {"code": STEP_UP}
-    if exc.code == "recent_proof_required":
-        return {"current": "Hãy xác nhận lại mật khẩu trước (đăng nhập đã quá 5 phút)."}
-    return {"form": in_vietnamese(exc.reason)}
+    """Say a refusal beside the field it is about: the code's, the password's, or the form's."""
+    field = {"smart_otp_required": "code", "recent_proof_required": "current"}.get(exc.code)
+    return {field or "form": _WORDS(exc)}
 
 
 def _page(errors: dict[str, str], status: int | None = None) -> ResponseReturnValue:

@@ -150,11 +150,17 @@ def _on_postgresql(
             ctx = _with_switch(session, context)
             messages = session.execute(query.with_for_update(skip_locked=True)).all()
             ids = [message.id for message in messages]
+            if not ids:
+                return Batch(0, [])
             # Other workers skip the rows locked here, so preparing (and asking the carriers
             # about SIM swaps, bounded by GATEWAY_SIM_SWAP_TIMEOUT) under the lock costs them
             # nothing; the phones' advisory locks are taken only after, in _read_facts.
             prepared = _prepare(messages, ctx)
-            verdicts = _check_sims(prepared, find_accounts(session, _identifiers(prepared)), ctx)
+            verdicts = (
+                _check_sims(prepared, find_accounts(session, _identifiers(prepared)), ctx)
+                if ctx.sim_swap is not None
+                else {}
+            )
             charged = _decide(session, prepared, ctx, verdicts=verdicts)
     except Exception as exc:
         if not ids:

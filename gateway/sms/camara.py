@@ -22,7 +22,7 @@ from typing import Protocol
 
 import requests
 
-from gateway.delivery.carriers import http_session
+from gateway.carriers.registry import http_session
 from gateway.settings import CarrierSettings, SimSwapApi
 from parsers import InvalidPhoneNumber, normalise_phone
 

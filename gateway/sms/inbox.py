@@ -3,7 +3,9 @@
 This runs on every MO request, so it speaks SQLAlchemy Core on a bare connection: one
 ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` in a transaction of its own, and a look-up
 only for a repeat. No ORM unit of work, no identity map, and the write lock (SQLite) or the
-row (PostgreSQL) is held for that one statement.
+row (PostgreSQL) is held for that one statement. A new message wakes the worker
+(gateway/delivery/wakeup.py): a NOTIFY in the same transaction on PostgreSQL, a poke after the
+commit on SQLite; a repeat wakes nobody.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, Insert, select
 
+from gateway.carriers.base import InboundSms
 from gateway.db import insert_unless_present
-from gateway.delivery.carriers.base import InboundSms
+from gateway.delivery import wakeup
 from gateway.errors import ConflictingDuplicate
 from gateway.models import InboundMessage
 from gateway.ops import metrics
@@ -72,7 +75,10 @@ def accept_inbound(engine: Engine, carrier: str, sms: InboundSms, now: dt.dateti
         # nothing and the look-up below finds it) or waits for this one: never two rows.
         statement = _insert_once(connection.dialect.name)
         message_id = connection.execute(statement, row).scalar_one_or_none()
+        if message_id is not None:
+            wakeup.announce(connection, wakeup.INBOUND)
     if message_id is not None:
+        wakeup.poke(engine, wakeup.INBOUND)
         metrics.count_received(carrier, duplicate=False)
         return Intake(message_id, duplicate=False)
     with engine.connect() as connection:

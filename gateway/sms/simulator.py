@@ -1,6 +1,6 @@
 """A carrier in a box: post a message to a running gateway as the carrier would, catch the reply.
 
-The simulator speaks the carrier's kind (gateway/delivery/carriers/emulators.py): signed JSON,
+The simulator speaks the carrier's kind (gateway/carriers/, each kind's emulator): signed JSON,
 Kannel's post-url, Jasmin's MO connector or the Vietnamese MO form. It listens where the gateway
 sends that carrier's replies (its MT URL) and answers as that carrier's MT interface does, so a
 newcomer sees the whole round trip without a real carrier.
@@ -25,8 +25,8 @@ import requests
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from gateway.delivery.carriers.emulators import mo_accepted, mo_request, mt_answer
-from gateway.delivery.carriers.wire import WebhookRequest
+from gateway.carriers.emulators import mo_accepted, mo_request, mt_answer
+from gateway.carriers.wire import WebhookRequest
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.settings import CarrierSettings
 from gateway.states import MessageStatus

@@ -1,7 +1,7 @@
 """Carrier-facing endpoints: inbound messages (MO) and delivery reports (DLR).
 
 Every request follows one order: verify the caller, parse, skip a repeat, record, answer.
-The carrier's kind (``CARRIER_<NAME>_KIND``, gateway/delivery/carriers/) decides how the caller is
+The carrier's kind (``CARRIER_<NAME>_KIND``, gateway/carriers/) decides how the caller is
 verified, how the request reads and what the answer looks like; the rest is the same for all.
 Nothing is stored for a refused request, and the answer never waits for password hashing
 or any outbound call: those belong to the worker.
@@ -16,7 +16,10 @@ from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 
-from gateway.delivery.carriers import Answer, CarrierKind, WebhookRequest, kind_of
+from gateway.carriers.base import Answer
+from gateway.carriers.kind import Webhooks
+from gateway.carriers.registry import kind_of
+from gateway.carriers.wire import WebhookRequest
 from gateway.delivery.outbox import record_delivery
 from gateway.errors import (
     InvalidPayload,
@@ -49,7 +52,7 @@ def receive_dlr(carrier: str) -> ResponseReturnValue:
 def _handle(
     carrier: str,
     what: str,
-    store: Callable[[CarrierSettings, CarrierKind, WebhookRequest], Answer],
+    store: Callable[[CarrierSettings, Webhooks, WebhookRequest], Answer],
 ) -> ResponseReturnValue:
     config, kind, hook = _incoming(carrier)
     try:
@@ -67,7 +70,7 @@ def _handle(
         return _respond(kind.answer_failure(hook))
 
 
-def _store_mo(config: CarrierSettings, kind: CarrierKind, hook: WebhookRequest) -> Answer:
+def _store_mo(config: CarrierSettings, kind: Webhooks, hook: WebhookRequest) -> Answer:
     settings = runtime().settings
     now = runtime().clock.now()
     kind.verify(hook, config, now, settings.signature_tolerance)
@@ -85,7 +88,7 @@ def _store_mo(config: CarrierSettings, kind: CarrierKind, hook: WebhookRequest) 
     return kind.answer_mo(hook, intake.message_id, intake.duplicate)
 
 
-def _store_dlr(config: CarrierSettings, kind: CarrierKind, hook: WebhookRequest) -> Answer:
+def _store_dlr(config: CarrierSettings, kind: Webhooks, hook: WebhookRequest) -> Answer:
     now = runtime().clock.now()
     kind.verify(hook, config, now, runtime().settings.signature_tolerance)
     report = kind.parse_dlr(hook)
@@ -97,11 +100,13 @@ def _store_dlr(config: CarrierSettings, kind: CarrierKind, hook: WebhookRequest)
     return kind.answer_dlr(hook, report, changed)
 
 
-def _incoming(carrier: str) -> tuple[CarrierSettings, CarrierKind, WebhookRequest]:
+def _incoming(carrier: str) -> tuple[CarrierSettings, Webhooks, WebhookRequest]:
     config = runtime().settings.carriers.get(carrier)
     if config is None:
         raise UnknownCarrier(f"no carrier named {carrier!r} is configured")
-    kind = kind_of(config)
+    kind = kind_of(config).webhooks
+    if kind is None:  # its carrier reaches us over a connection of its own (SMPP), not HTTP
+        raise UnknownCarrier(f"carrier {carrier!r} does not call webhooks")
     if request.method not in kind.methods:
         raise MethodNotAllowed(sorted(kind.methods))
     headers = dict(request.headers.items())

@@ -29,7 +29,7 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from gateway.delivery.carriers.signing import (
+from gateway.carriers.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     signature,

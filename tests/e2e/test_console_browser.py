@@ -271,43 +271,105 @@ def test_finance_enrols_sees_the_chart_and_downloads_the_export(
 def test_finance_reconciles_a_carrier_file(browser: WebDriver, site: Site) -> None:
     first, second, _ = site.charged
     local = site.charged_at.strftime("%d/%m/%Y %H:%M:%S")
+    day = site.charged_at.strftime("%Y-%m-%d")
     carrier_file = site.workdir / "viettel.csv"
+    # The carrier's own header, left to the page to recognise (no mapping typed).
     carrier_file.write_text(
-        "id;phone;time;amount\n"
+        "Request_ID;User_ID;Time;Amount\n"
         f"{first};{PHONE};{local};1.000\n"
         f"{second};{PHONE};{local};2.000\n"
         f"not-ours-1;0977777777;{local};1.000\n",
         encoding="utf-8",
     )
     go(browser, site, "/console/reconciliation")
-    with page_check(browser, site, "reconciliation"):
+    with screenshots(browser, site.shots, "reconciliation", site.gateway.output, audit=True):
+        assert browser.find_element(By.NAME, "col_phone").get_attribute("aria-describedby")
+        fits_phone_width(browser)
         browser.find_element(By.NAME, "file").send_keys(str(carrier_file))
-        submit(browser, "form.stack button:not([name])")
+        # By keyboard: from the file field, Tab to the first button and press Enter.
+        old = browser.find_element(By.TAG_NAME, "html")
+        browser.find_element(By.ID, "reconcile-submit").send_keys(Keys.ENTER)
+        wait_replaced(browser, old)
+    with screenshots(browser, site.shots, "reconciliation-result", site.gateway.output, audit=True):
         assert text(browser, "count-matched") == "1"
         assert text(browser, "count-amount_mismatch") == "1"
         assert text(browser, "count-missing_ours") == "1"
         assert text(browser, "count-missing_theirs") == "1"
+        assert text(browser, "total-difference") == "-1.000 ₫"
+        assert "viettel tính nhiều hơn ta 1.000 ₫" in text(browser, "difference-words")
         assert "8497****777" in text(browser, "differences")
         fits_phone_width(browser)
+    # The report comes from the result page: the file is not chosen again.
+    browser.find_element(By.ID, "download-report").send_keys(Keys.ENTER)
+    report = site.downloads / f"doi-soat-viettel-{day}-{day}.txt"
+    WebDriverWait(browser, WAIT).until(lambda _: report.exists())
+    text_of_report = report.read_text(encoding="utf-8")
+    assert text_of_report.startswith("Đối soát viettel, ")
+    assert "Chênh lệch tổng" in text_of_report and "8497****777" in text_of_report
+
+
+def test_finance_sees_a_refusal_in_vietnamese_beside_a_kept_form(
+    browser: WebDriver, site: Site
+) -> None:
+    bad = site.workdir / "bad.csv"
+    bad.write_text("Ma;So;Luc;Gia\n1;2;3;4\n", encoding="utf-8")
+    go(browser, site, "/console/reconciliation")
+    fill(browser, col_id="Ma")
+    browser.find_element(By.NAME, "file").send_keys(str(bad))
+    submit(browser, "#reconcile-submit")
+    with screenshots(
+        browser, site.shots, "reconciliation-refused", site.gateway.output, audit=True
+    ):
+        assert "không tìm thấy «Cột số điện thoại»" in text(browser, "upload-error")
+        assert browser.find_element(By.NAME, "col_id").get_attribute("value") == "Ma"
+        fits_phone_width(browser)
+    # The refusal is a 400 on purpose: the browser logs it; take that entry, and only it, out.
+    logged = severe_console_errors(browser)
+    assert [e["message"] for e in logged if "400" not in e["message"]] == []
 
 
 def test_finance_refunds_one_message_after_confirming(browser: WebDriver, site: Site) -> None:
     first, last = site.first_day, site.last_day
     go(browser, site, f"/console/refunds?from={first}&to={last}")
-    with page_check(browser, site, "refunds"):
-        boxes = browser.find_elements(By.CSS_SELECTOR, "#refundable input[type=checkbox]")
+    with screenshots(browser, site.shots, "refunds", site.gateway.output, audit=True):
+        boxes = browser.find_elements(By.CSS_SELECTOR, "#refundable input[name=message_id]")
         assert len(boxes) == 2  # the two wrong-syntax messages
         fits_phone_width(browser)
-        boxes[0].click()
+        # The script's "select every row" box, by keyboard: Space ticks all, again none.
+        toggle = browser.find_element(By.ID, "pick-all")
+        toggle.send_keys(Keys.SPACE)
+        assert all(box.is_selected() for box in boxes)
+        toggle.send_keys(Keys.SPACE)
+        assert not any(box.is_selected() for box in boxes)
+        boxes[0].send_keys(Keys.SPACE)
+        assert toggle.get_attribute("indeterminate") == "true"
         fill(browser, reason="khieu nai 5678")
-        submit(browser, "form.stack button[type=submit]")
-    with page_check(browser, site, "refunds-confirm"):
+        submit(browser, "#refund-picked")
+    with screenshots(browser, site.shots, "refunds-confirm", site.gateway.output, audit=True):
         assert text(browser, "confirm-total") == "1.000 ₫"
-        browser.find_element(By.NAME, "confirm").click()
+        browser.find_element(By.NAME, "confirm").send_keys(Keys.SPACE)
         submit(browser, "#refund-confirm")
         assert "Đã hoàn 1 tin nhắn, tổng 1.000 ₫" in text(browser, "refund-result")
     summary = site.cli("charges", "summary", "--from", first, "--to", last, "--csv")
     assert summary.splitlines()[-1] == "total,,,3,3000,1000,2000"
+
+
+def test_finance_refunds_a_served_message_for_a_complaint(browser: WebDriver, site: Site) -> None:
+    first, last = site.first_day, site.last_day
+    served = site.charged[0]  # "BH MK 0123456789": the reset was sent, not refundable
+    go(browser, site, f"/console/refunds?from={first}&to={last}")
+    Select(browser.find_element(By.NAME, "forced_carrier")).select_by_value(CARRIER)
+    fill(browser, forced_carrier_message_id=served, forced_reason="khieu nai 9012")
+    submit(browser, "#forced-continue")
+    with screenshots(browser, site.shots, "refunds-forced", site.gateway.output, audit=True):
+        assert "không" in text(browser, "forced-policy")
+        assert text(browser, "forced-amount") == "1.000 ₫"
+        fits_phone_width(browser)
+        browser.find_element(By.NAME, "confirm").send_keys(Keys.SPACE)
+        submit(browser, "#forced-confirm")
+        assert "ngoài chính sách" in text(browser, "refund-result")
+    summary = site.cli("charges", "summary", "--from", first, "--to", last, "--csv")
+    assert summary.splitlines()[-1] == "total,,,3,3000,2000,1000"
 
 
 def test_operator_sees_the_overview_and_flips_the_switch(browser: WebDriver, site: Site) -> None:

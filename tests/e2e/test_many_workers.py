@@ -24,8 +24,8 @@ from sqlalchemy import Engine, func, insert, select
 
 from billing.ledger import EntryKind, LedgerEntry
 from billing.outcomes import Outcome
+from gateway.carriers.base import InboundSms
 from gateway.db import make_engine
-from gateway.delivery.carriers.base import InboundSms
 from gateway.models import Account, AccountState, InboundMessage, OutboxMessage, PasswordIssue
 from gateway.sms.inbox import content_digest
 from gateway.states import MessageStatus, OutboxStatus

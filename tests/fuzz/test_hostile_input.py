@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from billing.base import Base
+from gateway.carriers.signing import signed_headers
 from gateway.clock import FakeClock
-from gateway.delivery.carriers.signing import signed_headers
 from tests.conftest import CARRIER_SECRETS
 from tests.fuzz.conftest import FINANCE_TOKEN, TOKENS, Records
 
@@ -150,8 +150,11 @@ ROUTES = {
     "/console/charges.csv": ("GET",),
     "/console/charges.xlsx": ("GET",),
     "/console/reconciliation": ("GET", "POST"),
+    "/console/reconciliation/report/<token>": ("GET",),
     "/console/refunds": ("GET", "POST"),
     "/console/refunds/confirm": ("POST",),
+    "/console/refunds/forced/confirm": ("POST",),
+    "/console/refunds/forced": ("POST",),
     "/console/messages": ("GET", "POST"),
     "/console/messages/<int:message_id>": ("GET",),
     "/console/messages/<int:message_id>/requeue/<int:reply_id>": ("POST",),

@@ -7,8 +7,8 @@ import json
 import pytest
 from flask import Flask
 
+from gateway.carriers.signing import signed_headers
 from gateway.clock import FakeClock
-from gateway.delivery.carriers.signing import signed_headers
 from tests.conftest import CARRIER_SECRETS
 from tests.fuzz.conftest import FINANCE_TOKEN, TOKENS, Records
 from tests.fuzz.test_hostile_input import row_counts

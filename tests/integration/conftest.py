@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.worker import Worker
 from tests.harness import Phones
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from gateway.delivery.carriers.wire import WebhookRequest
+from gateway.carriers.wire import WebhookRequest
 
 HERE = Path(__file__).parent
 

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.models import Account, AuditEvent, LoginFailure
 from gateway.settings import load_settings
 from gateway.worker import Worker

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.carriers.fake import FakeTransport
 from gateway.cli import cli
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.delivery.mail import FakeMailer
 from gateway.models import Account, AccountState, AuditEvent, OutboxMessage
 from gateway.runtime import Runtime

@@ -94,6 +94,7 @@ def test_five_wrong_passwords_are_free_then_each_waits_twice_as_long(
     assert waiting.get_json() == {
         "error": "too_many_attempts",
         "reason": "too many wrong passwords; try again in 3 s",
+        "why": "login_wait",
     }
 
     clock.advance(seconds=2)
@@ -119,6 +120,7 @@ def test_unknown_and_pending_accounts_look_like_wrong_passwords(
         == {
             "error": "invalid_credentials",
             "reason": "wrong number or password",
+            "why": "wrong_password",
         }
     )
 
@@ -154,6 +156,7 @@ def test_new_password_needs_eight_characters(client: FlaskClient, session: Sessi
     assert response.get_json() == {
         "error": "weak_password",
         "reason": "the new password is too short: use at least 8 characters",
+        "why": "password_too_short",
     }
     assert login(client, "right-password").status_code == 200
 

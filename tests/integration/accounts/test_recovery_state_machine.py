@@ -25,8 +25,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import func, select
 
 from gateway.accounts.passwords import Argon2Hasher
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.delivery.mail import FakeMailer
 from gateway.models import Account, Otp
 from gateway.settings import load_settings

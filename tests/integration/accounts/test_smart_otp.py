@@ -51,7 +51,14 @@ VERIFY = "/api/v1/smart-otp/verify"
 SMART_OTP = "/api/v1/smart-otp"
 RECOVER = "/api/v1/recovery/smart-otp"
 PASSKEYS = "/api/v1/passkeys"
-WRONG = (401, {"error": "invalid_credentials", "reason": "wrong number or Smart OTP code"})
+WRONG = (
+    401,
+    {
+        "error": "invalid_credentials",
+        "reason": "wrong number or Smart OTP code",
+        "why": "wrong_number_or_smart_otp_code",
+    },
+)
 STEP_UP_REFUSED = "smart_otp_required"
 FAST = Argon2Hasher(time_cost=1, memory_cost=8)
 
@@ -510,7 +517,11 @@ def test_wrong_codes_share_the_login_throttle_and_a_recovery_clears_it(
 
     assert answer(throttled) == (
         429,
-        {"error": "too_many_attempts", "reason": "too many wrong attempts; try again in 3 s"},
+        {
+            "error": "too_many_attempts",
+            "reason": "too many wrong attempts; try again in 3 s",
+            "why": "code_wait",
+        },
     )
     assert failures(session) == {BHXH: 6}
     assert error(client.post(LOGIN, json={"bhxh": BHXH, "password": PASSWORD})) == (
@@ -573,6 +584,7 @@ def test_at_the_cap_only_another_channel_lets_the_owner_back_in(
         {
             "error": "too_many_attempts",
             "reason": "too many wrong attempts: recover the password by SMS, email or a passkey",
+            "why": "code_capped",
         },
     )
     assert audits(session, "smart_otp_recovery")[-1].outcome == "capped"

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
-from gateway.delivery.carriers import FakeTransport
+from gateway.carriers.fake import FakeTransport
 from gateway.errors import PermanentSendError
 from gateway.models import AccountState, AuditEvent, OutboxMessage
 from gateway.states import OutboxStatus

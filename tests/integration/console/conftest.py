@@ -11,9 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
 from gateway.console.staff import add_staff
-from gateway.delivery.carriers import FakeTransport
 from gateway.delivery.mail import FakeMailer
 from gateway.runtime import Runtime
 

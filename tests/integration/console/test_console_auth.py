@@ -20,7 +20,8 @@ from gateway.accounts.passwords import DEFAULT_HASHER, Hasher
 from gateway.app import create_app
 from gateway.cli import cli
 from gateway.clock import FakeClock
-from gateway.console.signin import REFUSED
+from gateway.console.words import WORDS
+from gateway.errors import Why
 from gateway.models import AuditEvent, StaffMember
 from gateway.runtime import Runtime
 from tests.conftest import make_app
@@ -37,6 +38,8 @@ from tests.integration.console.conftest import (
     seed_page,
     sign_in,
 )
+
+REFUSED = WORDS[Why.STAFF_SIGN_IN_REFUSED]  # the page text, whatever the English message says
 
 
 @pytest.fixture
@@ -106,10 +109,10 @@ def test_staff_add_refuses_a_bad_role_or_a_second_add(staff_cli: Callable[..., R
 @pytest.mark.parametrize(
     ("password", "password2", "good_code", "message"),
     [
-        ("short", "short", True, "use at least 12 characters"),
-        (PASSWORD, PASSWORD + "x", True, "the two passwords differ"),
-        (PASSWORD, PASSWORD, False, "wrong or expired"),
-        ("x lan@example.vn y", "x lan@example.vn y", True, "contains your account number"),
+        ("short", "short", True, "Mật khẩu quá ngắn: cần ít nhất 12 ký tự."),
+        (PASSWORD, PASSWORD + "x", True, "Hai lần nhập mật khẩu không giống nhau."),
+        (PASSWORD, PASSWORD, False, "Mã trong ứng dụng xác thực không đúng hoặc đã hết hạn."),
+        ("x lan@example.vn y", "x lan@example.vn y", True, "Mật khẩu chứa địa chỉ email của bạn."),
     ],
 )
 def test_enrolment_refuses_a_bad_password_or_code_and_sets_nothing(
@@ -132,7 +135,11 @@ def test_enrolment_refuses_a_bad_password_or_code_and_sets_nothing(
     answer = client.post(ENROL_PAGE, data={"csrf_token": csrf_of(page), **form})
 
     assert answer.status_code == 400
-    assert message in answer.get_data(as_text=True)
+    body = answer.get_data(as_text=True)
+    assert message in body
+    # Vietnamese, and no word of what staff do not have (an account number, a phone).
+    assert not any(english in body for english in ("at least", "differ", "expired", "account"))
+    assert "mã số" not in body and "số điện thoại" not in body
     assert secret_on(answer) == secret  # the same seed, to try again
     staff = session.scalars(select(StaffMember)).one()
     assert staff.password_hash is None and staff.enrolled_at is None

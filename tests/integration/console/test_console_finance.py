@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -15,9 +16,11 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from billing.ledger import EntryKind, LedgerEntry
 from billing.outcomes import Outcome
+from gateway.console.formatting import LABELS
 from gateway.models import AuditEvent
 from tests.integration.console.conftest import Member, csrf_of, post_form
 from tests.integration.finance.test_finance_cli import MONTH, Run
@@ -48,10 +51,18 @@ def test_charges_page_totals_equal_the_cli_summary_and_export(
     assert text_of(html, "total-messages") == total[3] == "6"
     assert text_of(html, "total-charged") == "6.000 ₫"
     assert text_of(html, "total-net") == "6.000 ₫"
-    rows = re.findall(r"<tr><td>(2026-11-\d\d)</td><td>(\w+)</td><td>(\w+)</td>", html)
-    assert [",".join(r) for r in rows] == [
-        ",".join(line.split(",")[:3]) for line in summary_csv.splitlines()[1:-1]
-    ]
+    # The page writes the CLI's day and outcome code the Vietnamese way: map the CLI's rows.
+    rows = re.findall(
+        r'<tr><td>(\d\d/11/2026)</td><td>(\w+)</td><td>([^<]+)</td><td class="num">(\d+)<', html
+    )
+    expected = []
+    for line in summary_csv.splitlines()[1:-1]:
+        day, carrier, outcome, *figures = line.split(",")
+        shown = dt.date.fromisoformat(day).strftime("%d/%m/%Y")
+        expected.append((shown, carrier, LABELS[outcome], figures[0]))
+    assert len(rows) == len(expected) == 6
+    assert rows == expected
+    assert all(outcome not in html for outcome in ("reset_sent", "wrong_syntax", "system_error"))
 
 
 def test_charges_chart_has_a_bar_per_day_and_carrier(
@@ -119,8 +130,8 @@ def test_xlsx_download_is_the_cli_export(
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"from": "2026-13-01", "to": "2026-11-30"}, "is not a date in the form YYYY-MM-DD"),
-        ({"from": "2026-11-30", "to": "2026-11-01"}, "is after"),
+        ({"from": "2026-13-01", "to": "2026-11-30"}, "Từ ngày: «2026-13-01» không phải ngày"),
+        ({"from": "2026-11-30", "to": "2026-11-01"}, "Từ ngày phải trước hoặc trùng Đến ngày"),
         ({"from": "2025-01-01", "to": "2026-11-30"}, "chọn tối đa 400 ngày"),
         ({**NOVEMBER, "carrier": "vinaphone"}, "nhà mạng không rõ"),
     ],
@@ -152,12 +163,15 @@ def carrier_file(month: Month) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def upload(client: FlaskClient, data: bytes, **extra: str) -> object:
+def upload(client: FlaskClient, data: bytes, **extra: str) -> TestResponse:
     token = csrf_of(client.get("/console/reconciliation"))
     form = {
         "csrf_token": token,
         "carrier": "viettel",
-        "columns": "id=Request_ID,phone=User_ID,time=Time,amount=Amount",
+        "col_id": "Request_ID",
+        "col_phone": "User_ID",
+        "col_time": "Time",
+        "col_amount": "Amount",
         "file": (io.BytesIO(data), "viettel-2026-11.csv"),
         **extra,
     }
@@ -188,6 +202,9 @@ def test_reconciliation_shows_the_differences_and_changes_nothing(
     assert "0977777777" not in html and "8497****777" in html
     assert session.scalar(select(func.count(LedgerEntry.id))) == before
 
+    assert text_of(html, "total-difference") == "0 ₫"
+    assert "Chênh lệch tổng: 0 ₫, hai bên khớp" in html
+
     report = upload(client, carrier_file(month), download="1")
     path = tmp_path / "viettel.csv"
     path.write_bytes(carrier_file(month))
@@ -198,12 +215,26 @@ def test_reconciliation_shows_the_differences_and_changes_nothing(
         "viettel",
         "--show",
         "1000",
+        "--lang",
+        "vi",
         "--columns",
         "id=Request_ID,phone=User_ID,time=Time,amount=Amount",
         str(path),
     )
-    assert report.headers["Content-Disposition"].startswith("attachment;")
+    assert report.headers["Content-Disposition"] == (
+        'attachment; filename="doi-soat-viettel-2026-11-02-2026-11-02.txt"'
+    )
     assert report.get_data(as_text=True).replace("\r\n", "\n") == printed
+    assert printed.startswith("Đối soát viettel, 02/11/2026 – 02/11/2026 (giờ Việt Nam)")
+    assert "Chỉ bên nhà mạng (ta không có)" in printed and "matched" not in printed
+
+    # The result page's link downloads the same report without the file sent again.
+    link = re.search(r'id="download-report" href="([^"]+)"', html)
+    assert link
+    kept = client.get(unescape(link[1]))
+    assert kept.status_code == 200
+    assert kept.get_data() == report.get_data()
+    assert kept.headers["Content-Disposition"] == report.headers["Content-Disposition"]
 
 
 @pytest.mark.parametrize(
@@ -211,10 +242,22 @@ def test_reconciliation_shows_the_differences_and_changes_nothing(
     [
         (
             b"id,phone,time,amount\r\nA,0912345678,2026-11-02T10:00:00,1000\r\nB,09x,yesterday,1\r\n",
-            "line 3: phone",
+            "dòng 3: số điện thoại không đọc được",
         ),
-        (b"Request_ID;Amount\r\n", "missing column"),
-        (b"\xff\xfe\x00bad", "not UTF-8"),
+        (b"Request_ID;Amount\r\n", "không tìm thấy «Cột số điện thoại», «Cột thời gian»"),
+        (b"\xff\xfe\x00bad", "tệp không phải văn bản UTF-8"),
+        (b"", "dòng 1: tệp trống"),
+        (
+            b"id;phone;time;amount\r\nA;0912345678;hom qua;1.000\r\n",
+            "thời gian 'hom qua' không đọc được",
+        ),
+        (b"id;phone;time;amount\r\nA;0912345678;02/11/2026 10:00;1 nghin\r\n", "số tiền"),
+        (
+            b"id;phone;time;amount\r\n"
+            b"A;0912345678;02/11/2026 10:00;1\r\nA;0912345678;02/11/2026 10:00;1\r\n",
+            "trùng với dòng 2",
+        ),
+        (b"id;phone;time;amount\r\nA;0912345678\r\n", "cần 4 ô, có 2 ô"),
     ],
 )
 def test_a_bad_carrier_file_is_refused_naming_the_line(
@@ -225,11 +268,11 @@ def test_a_bad_carrier_file_is_refused_naming_the_line(
 ) -> None:
     signed_in("finance")
 
-    answer = upload(client, data, columns="")
+    answer = upload(client, data, col_id="", col_phone="", col_time="", col_amount="")
     html = unescape(answer.get_data(as_text=True))
 
     assert answer.status_code == 400
-    assert message in html and "Không có gì được so sánh" in html
+    assert message in html and "không có gì được so sánh" in html
 
 
 def test_refund_lists_confirms_and_appends_a_ledger_entry(
@@ -268,7 +311,7 @@ def test_refund_lists_confirms_and_appends_a_ledger_entry(
     again = client.post(
         "/console/refunds", data={"csrf_token": csrf_of(confirm), **picked, "confirm": "yes"}
     )
-    assert "already refunded" in again.get_data(as_text=True)
+    assert "đã được hoàn tiền trước đó" in again.get_data(as_text=True)
     assert session.scalar(select(func.count()).where(LedgerEntry.kind == EntryKind.REFUND)) == 1
 
 
@@ -285,7 +328,7 @@ def test_refund_of_a_message_without_a_charge_is_refused(
     )
 
     assert answer.status_code == 400
-    assert "has no charge in the ledger" in answer.get_data(as_text=True)
+    assert "tin 424242 không có cước trong sổ" in answer.get_data(as_text=True)
 
 
 def test_a_long_refund_list_is_cut_and_says_how_to_refund_the_rest(
@@ -295,7 +338,7 @@ def test_a_long_refund_list_is_cut_and_says_how_to_refund_the_rest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     signed_in("finance")
-    monkeypatch.setattr("gateway.console.finance_views.REFUNDS_SHOWN", 1)
+    monkeypatch.setattr("gateway.console.refund_views.REFUNDS_SHOWN", 1)
 
     html = client.get("/console/refunds", query_string=NOVEMBER).get_data(as_text=True)
 
@@ -319,7 +362,7 @@ def test_a_large_carrier_file_is_taken_from_a_member_only(
     assert refused.status_code == 413
     signed_in("finance")
 
-    answer = upload(client, data, columns="")
+    answer = upload(client, data, col_id="", col_phone="", col_time="", col_amount="")
 
     assert answer.status_code == 200
     html = answer.get_data(as_text=True)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.errors import PermanentSendError
 from gateway.models import AccountState, AuditEvent, OutboxMessage, PasswordIssue
 from gateway.states import OutboxStatus

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.delivery.carriers import FakeTransport
+from gateway.carriers.fake import FakeTransport
 from gateway.delivery.mail import FakeMailer
 from gateway.models import Account
 from gateway.worker import Worker

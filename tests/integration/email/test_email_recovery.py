@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.delivery.mail import FakeMailer
 from gateway.models import AuditEvent, EmailRecoveryRequest, Otp, OutboxMessage
 from gateway.worker import Worker

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from billing.ledger import EntryKind, LedgerEntry
 from billing.outcomes import Outcome
+from gateway.carriers.fake import FakeTransport
 from gateway.cli import cli
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.errors import PermanentSendError
 from gateway.runtime import Runtime
 from tests.harness import Phones, add_account

@@ -16,7 +16,7 @@ from billing.ledger import EntryKind, LedgerEntry, charge_row, insert_charges, r
 from billing.outcomes import Outcome
 from billing.periods import local_days
 from billing.refunds import RefundPolicy, find_charge, refund_all, refund_charge, refundable_charges
-from gateway.delivery.carriers import FakeTransport
+from gateway.carriers.fake import FakeTransport
 from gateway.errors import PermanentSendError
 from gateway.models import InboundMessage
 from gateway.runtime import Runtime

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.ledger import EntryKind, LedgerEntry
+from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.carriers import FakeTransport
 from gateway.errors import RetryableSendError
 from gateway.ops import metrics
 from gateway.worker import Worker

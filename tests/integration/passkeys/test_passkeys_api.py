@@ -62,7 +62,10 @@ PASSKEYS = "/api/v1/passkeys"
 REGISTER = "/api/v1/passkeys/registration"
 SIGN_IN = "/api/v1/passkeys/authentication"
 RECOVER = "/api/v1/recovery/passkey"
-REFUSED_SIGN_IN = (401, {"error": "invalid_credentials", "reason": NOT_ACCEPTED})
+REFUSED_SIGN_IN = (
+    401,
+    {"error": "invalid_credentials", "reason": NOT_ACCEPTED, "why": "passkey_sign_in_refused"},
+)
 THREADS = 8
 # Real argon2, cheap: these rules are about passkeys and sessions, not hashing cost.
 FAST = Argon2Hasher(time_cost=1, memory_cost=8)
@@ -472,6 +475,7 @@ def test_a_sign_in_answer_replayed_is_refused_and_changes_nothing(
         {
             "error": "invalid_credentials",
             "reason": "this passkey request is unknown, used or expired: start again",
+            "why": "passkey_sign_in_refused",
         },
     )
     stored = the_passkey(session)
@@ -927,7 +931,11 @@ def test_another_account_cannot_rename_or_remove_your_passkey(
     assert answer(rename) == answer(remove) == answer(missing)
     assert answer(missing) == (
         404,
-        {"error": "not_found", "reason": "no such passkey on this account"},
+        {
+            "error": "not_found",
+            "reason": "no such passkey on this account",
+            "why": "passkey_not_found",
+        },
     )
     stored = the_passkey(session)
     assert stored.name == passkey["name"]

@@ -221,3 +221,18 @@ def test_per_client_limits_hold_on_the_pages_and_answer_in_vietnamese(
     assert "quá nhiều yêu cầu từ địa chỉ mạng này" in text(limited)
     assert limited.headers["Content-Security-Policy"].startswith("default-src 'none'")
     app.extensions["gateway"].engine.dispose()
+
+
+def test_rewording_the_english_reason_changes_no_word_of_the_page(
+    person: Person, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_account_with_email(session)
+    before = person.submit("/dang-nhap", {"bhxh": "0123456789", "password": "khong dung"})
+    monkeypatch.setattr("gateway.accounts.login.WRONG", "that number and password do not match")
+
+    after = person.submit("/dang-nhap", {"bhxh": "0123456789", "password": "khong dung"})
+
+    assert before.status_code == after.status_code == 401
+    assert text(before) == text(after)  # the CSRF token aside, nothing differs
+    assert "Sai mã số hoặc mật khẩu." in text(after)
+    assert "match" not in text(after)
