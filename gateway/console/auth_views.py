@@ -54,7 +54,7 @@ def sign_in() -> ResponseReturnValue:
     """Ask for email, password and the authenticator's code."""
     if request.method == "GET":
         timed_out = g.get("timed_out", False) or request.args.get("expired") == "1"
-        return render_template("sign_in.html", error=None, email="", timed_out=timed_out)
+        return render_template("console/sign_in.html", error=None, email="", timed_out=timed_out)
     form = request.form
     email = form.get("email", "")
     session = db_session()
@@ -70,7 +70,7 @@ def sign_in() -> ResponseReturnValue:
         )
     except SignInRefused as exc:
         session.commit()  # the failure count and the audit row must stay
-        return render_template("sign_in.html", error=in_vietnamese(exc), email=email[:254]), 401
+        return render_template("console/sign_in.html", error=in_vietnamese(exc), email=email[:254]), 401
     session.commit()
     guard.start_session(staff)
     log.info("staff %s signed in to the console", staff.id)
@@ -94,7 +94,7 @@ def sign_out() -> ResponseReturnValue:
 def staff_list() -> ResponseReturnValue:
     """List the staff members and whether they have enrolled."""
     members = db_session().scalars(select(StaffMember).order_by(StaffMember.email)).all()
-    return render_template("staff.html", members=members, roles=ROLES)
+    return render_template("console/staff.html", members=members, roles=ROLES)
 
 
 @bp.post("/staff")
@@ -167,4 +167,4 @@ def _link_page(enrolment: Enrolment) -> ResponseReturnValue:
     # The same address as `gateway staff add` prints, whatever Host this request came with.
     link = settings.public_url + url_for("console.enrol_link", token=enrolment.token)
     hours = settings.console_enrol_ttl.total_seconds() / 3600
-    return render_template("staff_link.html", staff=enrolment.staff, link=link, hours=hours)
+    return render_template("console/staff_link.html", staff=enrolment.staff, link=link, hours=hours)

@@ -70,14 +70,14 @@ def open_link(token: str) -> ResponseReturnValue:
     digest = link_digest(rt.settings.secret_key, token)
     staff = staff_for_link(session, digest, now) if digest else None
     if staff is None:
-        return render_template("error.html", status=404, message=INVALID), 404
+        return render_template("console/error.html", status=404, message=INVALID), 404
     audit(session, staff.email, "staff_enrol", "opened", now, guard.client_ip())
     session.commit()
     # A page that moves on by itself, not a 302: after a redirect, a navigation that began on
     # another site (the webmail the link was clicked in) is still cross-site, and the browser
     # would hold back the SameSite=Strict cookie. No Referer: it would carry the token.
     g.referrer_policy = "no-referrer"
-    response = make_response(render_template("enrol_open.html"))
+    response = make_response(render_template("console/enrol_open.html"))
     _keep(response, Held(digest, int(now.timestamp()), proven=False))
     return response
 
@@ -90,7 +90,7 @@ def enrol() -> ResponseReturnValue:
     staff = staff_for_link(session, held.digest, now) if held else None
     if held is None or staff is None:
         message = INVALID if request.cookies.get(COOKIE) is None else REOPEN
-        return render_template("error.html", status=404, message=message), 404
+        return render_template("console/error.html", status=404, message=message), 404
     if request.method == "GET":
         if held.proven:
             return _seed_page(staff)
@@ -107,7 +107,7 @@ def enrol() -> ResponseReturnValue:
     if step != "finish":
         raise InvalidPayload("unknown step")
     if not held.proven:
-        return render_template("error.html", status=403, message=UNPROVEN), 403
+        return render_template("console/error.html", status=403, message=UNPROVEN), 403
     return _finish(staff, now)
 
 
@@ -123,7 +123,7 @@ def _check_mailed_code(staff: StaffMember, held: Held, now: dt.datetime) -> Resp
     audit(session, staff.email, "staff_enrol_code", "refused", now, guard.client_ip())
     session.commit()
     if link_used_up(staff):
-        return render_template("error.html", status=400, message=USED_UP), 400
+        return render_template("console/error.html", status=400, message=USED_UP), 400
     return _code_page(staff, error="Mã không đúng hoặc đã hết hạn."), 400
 
 
@@ -143,7 +143,7 @@ def _finish(staff: StaffMember, now: dt.datetime) -> ResponseReturnValue:
         return _seed_page(staff, error=in_vietnamese(exc)), 400
     audit(session, staff.email, "staff_enrol", "ok", now, guard.client_ip())
     session.commit()
-    response = make_response(render_template("enrolled.html", email=staff.email))
+    response = make_response(render_template("console/enrolled.html", email=staff.email))
     response.delete_cookie(
         COOKIE, path=COOKIE_PATH, secure=_secure(), httponly=True, samesite="Strict"
     )
@@ -152,7 +152,7 @@ def _finish(staff: StaffMember, now: dt.datetime) -> ResponseReturnValue:
 
 def _code_page(staff: StaffMember, error: str | None = None) -> str:
     return render_template(
-        "enrol_code.html",
+        "console/enrol_code.html",
         address=mask_email(staff.email),
         minutes=int(CODE_TTL.total_seconds() // 60),
         resend_seconds=int(CODE_RESEND.total_seconds()),
@@ -168,7 +168,7 @@ def _seed_page(staff: StaffMember, error: str | None = None) -> str:
         scale=5, dark="#111", light="#fff"
     )
     qr = Markup(svg)  # noqa: S704
-    return render_template("enrol.html", staff=staff, qr=qr, secret=secret, error=error)
+    return render_template("console/enrol.html", staff=staff, qr=qr, secret=secret, error=error)
 
 
 def _held(now: dt.datetime) -> Held | None:

@@ -65,7 +65,7 @@ def charges() -> ResponseReturnValue:
     with reading_session(rt) as session:
         summary = summarise(session, choice.period, choice.carrier)
     return render_template(
-        "charges.html",
+        "console/charges.html",
         choice=choice,
         carriers=sorted(carriers),
         summary=summary,
@@ -140,7 +140,7 @@ def reconciliation() -> ResponseReturnValue:
     """
     carriers = sorted(_carriers())
     if request.method == "GET":
-        return render_template("reconciliation.html", carriers=carriers, fields=FIELDS, given={})
+        return render_template("console/reconciliation.html", carriers=carriers, fields=FIELDS, given={})
     form = request.form
     given = {name: form.get(f"col_{name}", "").strip()[:100] for name in FIELDS}
     carrier = form.get("carrier", "")
@@ -154,7 +154,7 @@ def reconciliation() -> ResponseReturnValue:
         result = reconcile_file(runtime(), query)
     except (Refused, FinanceRefused, BillingError) as exc:
         return render_template(
-            "reconciliation.html",
+            "console/reconciliation.html",
             carriers=carriers,
             fields=FIELDS,
             given=given,
@@ -171,7 +171,7 @@ def reconciliation() -> ResponseReturnValue:
     token = report_store.keep(text, name, _report_owner(), runtime().clock.now())
     difference = report.ours_total_vnd - report.theirs_total_vnd
     return render_template(
-        "reconciliation.html",
+        "console/reconciliation.html",
         carriers=carriers,
         fields=FIELDS,
         given=given,
@@ -237,7 +237,7 @@ def reconciliation_report(token: str) -> ResponseReturnValue:
     kept = report_store.take(token, _report_owner(), runtime().clock.now())
     if kept is None:
         message = "Báo cáo đã hết hạn (giữ 30 phút) hoặc không thuộc phiên này: đối soát lại tệp."
-        return render_template("error.html", status=404, message=message), 404
+        return render_template("console/error.html", status=404, message=message), 404
     name, text = kept
     guard.note(f"reconcile report {name}")
     db_session().commit()

@@ -88,11 +88,11 @@ def protect(bp: Blueprint) -> None:
     @bp.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
         message = "Phiên biểu mẫu đã hết hạn hoặc không hợp lệ. Tải lại trang và thử lại."
-        return render_template("error.html", status=400, message=message), 400
+        return render_template("console/error.html", status=400, message=message), 400
 
     @bp.errorhandler(InvalidPayload)
     def _invalid(exc: InvalidPayload) -> ResponseReturnValue:
-        return render_template("error.html", status=400, message=exc.reason), 400
+        return render_template("console/error.html", status=400, message=exc.reason), 400
 
     @bp.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseReturnValue:
@@ -102,7 +102,7 @@ def protect(bp: Blueprint) -> None:
             404: "Không tìm thấy trang.",
             413: "Tệp quá lớn.",
         }.get(status, exc.description or "Lỗi")
-        return render_template("error.html", status=status, message=message), status
+        return render_template("console/error.html", status=status, message=message), status
 
 
 def _signed_in() -> StaffMember | None:
@@ -149,7 +149,7 @@ def requires(*roles: str) -> Callable[[F], F]:
             if staff.role not in roles:
                 note(f"denied {request.path}", outcome="forbidden")
                 db_session().commit()
-                return render_template("error.html", status=403, message=HTTP_403), 403
+                return render_template("console/error.html", status=403, message=HTTP_403), 403
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -29,7 +29,7 @@ def overview() -> ResponseReturnValue:
         figures = read_overview(
             session, rt.clock.now(), sms_reset_default=rt.settings.sms_reset_enabled
         )
-    return render_template("overview.html", o=figures)
+    return render_template("console/overview.html", o=figures)
 
 
 @bp.route("/switches", methods=["GET", "POST"])
@@ -39,7 +39,7 @@ def switches() -> ResponseReturnValue:
     rt, session = runtime(), db_session()
     state = is_enabled(session, SMS_RESET, default=rt.settings.sms_reset_enabled)
     if request.method == "GET":
-        return render_template("switches.html", on=state, history=switch_history(session))
+        return render_template("console/switches.html", on=state, history=switch_history(session))
     wanted = request.form.get("state")
     reason = request.form.get("reason", "").strip()
     if wanted not in ("on", "off"):

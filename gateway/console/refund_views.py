@@ -64,7 +64,7 @@ def _refunds_page(
         found = _refundable(session, choice)
         rows = [(c.charge, c.reply_failed) for c in found[:REFUNDS_SHOWN]]
     page = render_template(
-        "refunds.html",
+        "console/refunds.html",
         choice=choice,
         carriers=sorted(carriers),
         rows=rows,
@@ -102,7 +102,7 @@ def refunds_confirm() -> ResponseReturnValue:
                 raise PickedRefused(picked, "không còn tin nhắn nào cần hoàn trong bộ lọc này")
             total = sum(c.amount_vnd for c in charges)
             return render_template(
-                "refunds_confirm.html",
+                "console/refunds_confirm.html",
                 charges=charges,
                 reason=picked.reason,
                 total=total,
@@ -136,7 +136,7 @@ def refunds_do() -> ResponseReturnValue:
         guard.note(f"refund message={refund.message_id} {refund.amount_vnd} VND", action="refund")
     session.commit()
     total = sum(r.amount_vnd for r in done)
-    return render_template("refunds_done.html", done=done, refused=refused, total=total)
+    return render_template("console/refunds_done.html", done=done, refused=refused, total=total)
 
 
 def forced_confirm() -> ResponseReturnValue:
@@ -152,7 +152,7 @@ def forced_confirm() -> ResponseReturnValue:
             if state.refunded:
                 words = refusal_words(AlreadyRefunded(""), forced.name())
                 raise ForcedRefused(forced, words)
-            return render_template("refunds_forced.html", state=state, forced=forced, choice=choice)
+            return render_template("console/refunds_forced.html", state=state, forced=forced, choice=choice)
     except ForcedRefused as exc:
         return _refunds_page(choice, forced=exc.forced, forced_error=str(exc))
 
@@ -182,5 +182,5 @@ def forced_do() -> ResponseReturnValue:
     )
     session.commit()
     return render_template(
-        "refunds_done.html", done=[refund], refused=[], total=refund.amount_vnd, forced=True
+        "console/refunds_done.html", done=[refund], refused=[], total=refund.amount_vnd, forced=True
     )

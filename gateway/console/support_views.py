@@ -45,7 +45,7 @@ def messages() -> ResponseReturnValue:
     """Find messages by phone, account, the carrier's message id and day (all optional)."""
     # POSTed, so a phone or an account number never lands in a URL, a log or the history.
     if request.method == "GET":
-        return render_template("messages.html", form={}, found=None)
+        return render_template("console/messages.html", form={}, found=None)
     fields = ("phone", "account", "carrier_id", "day")
     form = {k: request.form.get(k, "").strip()[:128] for k in fields}
     identifier = inputs.identifier(form["account"])
@@ -69,7 +69,7 @@ def messages() -> ResponseReturnValue:
     session.commit()
     # The phone and the account number are not echoed back into the form.
     form["phone"] = form["account"] = ""
-    return render_template("messages.html", form=form, found=found, missing=missing)
+    return render_template("console/messages.html", form=form, found=found, missing=missing)
 
 
 @bp.get("/messages/<int:message_id>")
@@ -82,7 +82,7 @@ def message(message_id: int) -> ResponseReturnValue:
         abort(404)
     guard.note(f"message timeline {message_id}")
     session.commit()
-    return render_template("timeline.html", t=story, refusals=REQUEUE_REFUSALS)
+    return render_template("console/timeline.html", t=story, refusals=REQUEUE_REFUSALS)
 
 
 @bp.post("/messages/<int:message_id>/requeue/<int:reply_id>")
@@ -114,7 +114,7 @@ def requeue(message_id: int, reply_id: int) -> ResponseReturnValue:
 def accounts() -> ResponseReturnValue:
     """Look an account up by its social insurance or personal ID number (read only)."""
     if request.method == "GET":
-        return render_template("account.html", a=None, missing=False)
+        return render_template("console/account.html", a=None, missing=False)
     identifier = inputs.identifier(request.form.get("identifier", "")[:32])
     if identifier is None:
         raise InvalidPayload("mã số: nhập 10 chữ số BHXH hoặc 12 chữ số CCCD")
@@ -122,7 +122,7 @@ def accounts() -> ResponseReturnValue:
     found = look_up(session, identifier, rt.settings, rt.clock.now())
     guard.note(f"account lookup {mask_id(identifier)}: {'found' if found else 'none'}")
     session.commit()
-    return render_template("account.html", a=found, missing=found is None)
+    return render_template("console/account.html", a=found, missing=found is None)
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -136,7 +136,7 @@ def account(account_id: int) -> ResponseReturnValue:
     found = describe(session, row, rt.settings, rt.clock.now())
     guard.note(f"account lookup {mask_id(row.bhxh)}: found")
     session.commit()
-    return render_template("account.html", a=found, missing=False)
+    return render_template("console/account.html", a=found, missing=False)
 
 
 @bp.get("/audit")
@@ -144,4 +144,4 @@ def account(account_id: int) -> ResponseReturnValue:
 def audit() -> ResponseReturnValue:
     """List the audit trail, newest first, filtered by who, action, channel, account, days."""
     trail = read_trail(db_session(), request.args)
-    return render_template("audit.html", trail=trail)
+    return render_template("console/audit.html", trail=trail)
