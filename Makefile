@@ -18,10 +18,12 @@ $(BIN)/gateway: setup.cfg pyproject.toml
 install: $(BIN)/gateway ## Create .venv and install the gateway with its dev tools and PostgreSQL driver
 
 .env: | $(BIN)/gateway
-	umask 077 && $(BIN)/python -c "import re, secrets; \
+	umask 077 && $(BIN)/python -c "import base64, re, secrets; \
 	text = open('.env.example', encoding='utf-8').read(); \
 	fill = lambda m: m[1] + secrets.token_hex(32); \
-	print(re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|GATEWAY_APP_CREDENTIAL|GATEWAY_METRICS_TOKEN|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text), end='')" > $@
+	text = re.sub(r'(?m)^((?:GATEWAY_SECRET_KEY|GATEWAY_APP_CREDENTIAL|GATEWAY_METRICS_TOKEN|CARRIER_[A-Z0-9_]+_SECRET)=)$$', fill, text); \
+	webhook = lambda m: m[1] + 'whsec_' + base64.b64encode(secrets.token_bytes(32)).decode(); \
+	print(re.sub(r'(?m)^(SERVICE_[A-Z0-9_]+_SECRET=)$$', webhook, text), end='')" > $@
 	@echo "wrote .env with fresh secrets"
 
 run: $(BIN)/gateway .env ## Set up and serve on 127.0.0.1:8000 (SQLite), with the background worker

@@ -8,6 +8,7 @@ a missing secret or a malformed value raises :class:`ConfigError` naming the var
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import os
@@ -23,6 +24,7 @@ from limits import RateLimitItem, parse_many
 
 from gateway.carriers.kinds import KINDS as CARRIER_KINDS
 from gateway.errors import ConfigError
+from parsers.keywords import ArgumentKind, normalise_keyword, valid_keyword
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -47,6 +49,12 @@ SIM_SWAP_VARIABLES = (
     "SIM_SWAP_CLIENT_ID",
     "SIM_SWAP_CLIENT_SECRET",
 )
+
+# The built-in service: BH MK and its aliases (parsers/recovery.py), never forwarded.
+RECOVERY_SERVICE = "recovery"
+RECOVERY_KEYWORDS = ("BH MK", "BHXH MK", "BH MAT KHAU", "BHXH MAT KHAU")
+# Standard Webhooks: "whsec_" + base64 of 24 to 64 random bytes.
+WEBHOOK_SECRET_PREFIX = "whsec_"
 
 T = TypeVar("T")
 
@@ -90,6 +98,20 @@ class SimSwapSettings:
     fail_closed: bool  # the check failed or timed out: refuse (closed) or let it through (open)
     timeout: float  # seconds one worker batch waits for its answers, token included
     concurrency: int  # checks in flight at once, per worker process
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """One keyword service of the shortcode: its keywords and the agency system that answers
+    it (docs/services.md)."""
+
+    name: str
+    keywords: tuple[str, ...]  # folded (BH QT); the first is the one the help reply shows
+    url: str
+    secret: str = field(repr=False)  # whsec_ + base64: signs each forward (Standard Webhooks)
+    argument: ArgumentKind = ArgumentKind.BHXH
+    timeout: float = 5.0
+    tariffs_file: Path | None = None  # None: the shortcode's tariffs (GATEWAY_TARIFFS_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +188,10 @@ class Settings:
     sim_swap: SimSwapSettings
     # Tests only: the portal answers GET /quen-mat-khau/captcha/<id>/answer (see load_settings).
     test_captcha_answers: bool
+    # The keyword services besides BH MK, by name, in GATEWAY_SERVICES order (docs/services.md).
+    services: Mapping[str, ServiceSettings] = field(default_factory=dict)
+    services_retry_horizon: dt.timedelta = dt.timedelta(minutes=10)
+    services_trip_after: int = 5  # failed forwards in a row that turn a service's switch off
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,17 +308,27 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         webauthn=_webauthn(env, public_url),
         sim_swap=_sim_swap(env),
         test_captcha_answers=env.get("GATEWAY_TEST_CAPTCHA_ANSWERS", "false", _bool),
+        services=_services(env),
+        services_retry_horizon=env.get("GATEWAY_SERVICES_RETRY_HORIZON", "10m", _duration),
+        services_trip_after=env.get("GATEWAY_SERVICES_TRIP_AFTER", "5", _positive_int),
     )
     if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
         raise ConfigError(
             f"GATEWAY_DEFAULT_CARRIER={settings.default_carrier!r} is not in GATEWAY_CARRIERS"
         )
-    slowest = max([settings.smtp.timeout, *(c.timeout for c in settings.carriers.values())])
+    slowest = max(
+        [
+            settings.smtp.timeout,
+            *(c.timeout for c in settings.carriers.values()),
+            *(s.timeout for s in settings.services.values()),
+        ]
+    )
     if slowest >= settings.worker_lease.total_seconds():
-        # A send that outlasts its lease could be taken over and sent twice.
+        # A send (or a forward) that outlasts its lease could be taken over and sent twice.
         raise ConfigError(
             f"GATEWAY_WORKER_LEASE ({settings.worker_lease.total_seconds():g} s) must be longer "
-            f"than every CARRIER_<NAME>_TIMEOUT and GATEWAY_SMTP_TIMEOUT ({slowest:g} s)"
+            "than every CARRIER_<NAME>_TIMEOUT, SERVICE_<NAME>_TIMEOUT and GATEWAY_SMTP_TIMEOUT "
+            f"({slowest:g} s)"
         )
     if settings.test_captcha_answers and (
         settings.portal_secure_cookies or not _loopback_url(settings.public_url)
@@ -372,6 +408,65 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
             )
         carriers[name] = carrier
     return carriers
+
+
+def _services(env: _Reader) -> dict[str, ServiceSettings]:
+    names = [n.strip().lower() for n in env.get("GATEWAY_SERVICES", "").split(",") if n.strip()]
+    services: dict[str, ServiceSettings] = {}
+    # Keywords are matched letter by letter, spaces ignored: no keyword may start another's
+    # letters, or the shorter would take the longer's messages (BH would take BH MK).
+    taken = {normalise_keyword(k).replace(" ", ""): RECOVERY_SERVICE for k in RECOVERY_KEYWORDS}
+    for name in names:
+        if not CARRIER_NAME.match(name) or name == RECOVERY_SERVICE or name in services:
+            raise ConfigError(f"GATEWAY_SERVICES: {name!r} is not a valid, unique service name")
+        head = f"SERVICE_{name.upper()}_"
+        keywords = env.get(head + "KEYWORDS", None, _keywords)
+        for keyword in keywords:
+            letters = keyword.replace(" ", "")
+            for other, owner in taken.items():
+                if letters.startswith(other) or other.startswith(letters):
+                    raise ConfigError(
+                        f"{head}KEYWORDS: {keyword!r} overlaps a keyword of {owner!r}"
+                    )
+            taken[letters] = name
+        services[name] = ServiceSettings(
+            name=name,
+            keywords=keywords,
+            url=env.get(head + "URL", None, _http_url),
+            secret=_webhook_secret(head + "SECRET", env.get(head + "SECRET", None)),
+            argument=env.get(head + "ARGUMENT", "bhxh", _argument_kind),
+            timeout=env.get(head + "TIMEOUT", "5", _positive_float),
+            tariffs_file=env.get(head + "TARIFF", "", _optional_path),
+        )
+    return services
+
+
+def _keywords(raw: str) -> tuple[str, ...]:
+    keywords = tuple(normalise_keyword(k) for k in raw.split(",") if k.strip())
+    if not keywords or not all(valid_keyword(k) for k in keywords):
+        raise ValueError("expected keywords of Latin letters, comma-separated, e.g. BH QT,BHXH QT")
+    return keywords
+
+
+def _webhook_secret(name: str, raw: str) -> str:
+    """Check a Standard Webhooks secret without ever repeating it in the error."""
+    try:
+        key = base64.b64decode(raw.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except ValueError:
+        key = b""
+    if not raw.startswith(WEBHOOK_SECRET_PREFIX) or not 24 <= len(key) <= 64:
+        raise ConfigError(
+            f"{name} must be {WEBHOOK_SECRET_PREFIX} followed by the base64 of 24 to 64 random "
+            "bytes (Standard Webhooks), e.g. `gateway service-stub --new-secret`"
+        )
+    return raw
+
+
+def _argument_kind(raw: str) -> ArgumentKind:
+    try:
+        return ArgumentKind(raw.lower())
+    except ValueError:
+        raise ValueError("expected bhxh, file_id or text") from None
 
 
 def _sim_swap(env: _Reader) -> SimSwapSettings:

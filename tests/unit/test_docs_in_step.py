@@ -21,11 +21,16 @@ def test_env_example_lists_every_setting() -> None:
     per_carrier = set(
         re.findall(r'prefix \+ "([A-Z_]+)"', (ROOT / "gateway/settings.py").read_text())
     )
+    per_service = set(
+        re.findall(r'head \+ "([A-Z_]+)"', (ROOT / "gateway/settings.py").read_text())
+    )
     example = (ROOT / ".env.example").read_text()
 
     assert read, "the pattern no longer finds the settings"
     missing = {name for name in read if not re.search(rf"^#?{name}=", example, re.M)}
     missing |= {f"CARRIER_DEMO_{s}" for s in per_carrier if f"CARRIER_DEMO_{s}=" not in example}
+    missing |= {f"SERVICE_QT_{s}" for s in per_service if f"SERVICE_QT_{s}=" not in example}
+    assert per_service, "the pattern no longer finds the services' settings"
     assert missing == set()
 
 
