@@ -24,7 +24,13 @@ from limits import RateLimitItem, parse_many
 
 from gateway.carriers.kinds import KINDS as CARRIER_KINDS
 from gateway.errors import ConfigError
-from parsers.keywords import ArgumentKind, normalise_keyword, valid_keyword
+from parsers.keywords import (
+    RECOVERY_KEYWORDS,
+    ArgumentKind,
+    normalise_keyword,
+    overlaps,
+    valid_keyword,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -52,9 +58,8 @@ SIM_SWAP_VARIABLES = (
 
 # The built-in service: BH MK and its aliases (parsers/recovery.py), never forwarded.
 RECOVERY_SERVICE = "recovery"
-RECOVERY_KEYWORDS = ("BH MK", "BHXH MK", "BH MAT KHAU", "BHXH MAT KHAU")
 # Standard Webhooks: "whsec_" + base64 of 24 to 64 random bytes.
-WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 
 T = TypeVar("T")
 
@@ -413,22 +418,17 @@ def _carriers(env: _Reader) -> dict[str, CarrierSettings]:
 def _services(env: _Reader) -> dict[str, ServiceSettings]:
     names = [n.strip().lower() for n in env.get("GATEWAY_SERVICES", "").split(",") if n.strip()]
     services: dict[str, ServiceSettings] = {}
-    # Keywords are matched letter by letter, spaces ignored: no keyword may start another's
-    # letters, or the shorter would take the longer's messages (BH would take BH MK).
-    taken = {normalise_keyword(k).replace(" ", ""): RECOVERY_SERVICE for k in RECOVERY_KEYWORDS}
+    taken = dict.fromkeys(RECOVERY_KEYWORDS, RECOVERY_SERVICE)
     for name in names:
         if not CARRIER_NAME.match(name) or name == RECOVERY_SERVICE or name in services:
             raise ConfigError(f"GATEWAY_SERVICES: {name!r} is not a valid, unique service name")
         head = f"SERVICE_{name.upper()}_"
         keywords = env.get(head + "KEYWORDS", None, _keywords)
         for keyword in keywords:
-            letters = keyword.replace(" ", "")
             for other, owner in taken.items():
-                if letters.startswith(other) or other.startswith(letters):
-                    raise ConfigError(
-                        f"{head}KEYWORDS: {keyword!r} overlaps a keyword of {owner!r}"
-                    )
-            taken[letters] = name
+                if overlaps(keyword, other):
+                    raise ConfigError(f"{head}KEYWORDS: {keyword!r} overlaps {owner}'s {other!r}")
+            taken[keyword] = name
         services[name] = ServiceSettings(
             name=name,
             keywords=keywords,

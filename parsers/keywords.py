@@ -24,6 +24,7 @@ from typing import Final, TypeAlias
 
 from parsers.lookalikes import to_latin
 from parsers.recovery import (
+    _KEYWORDS,
     _MAX_CHARS,
     _PREAMBLE,
     _SEP,
@@ -70,6 +71,8 @@ class ServiceFailure:
 
 ServiceMatch: TypeAlias = ServiceRequest | ServiceFailure
 
+# BH MK and its aliases: the built-in service's keywords, which no configured one may overlap.
+RECOVERY_KEYWORDS: Final = _KEYWORDS
 MAX_FILE_ID: Final = 32
 MAX_TEXT: Final = 160
 _FILE_ID: Final = re.compile(r"[A-Z0-9](?:[A-Z0-9./-]*[A-Z0-9])?")
@@ -114,6 +117,13 @@ def normalise_keyword(phrase: str) -> str:
 def valid_keyword(phrase: str) -> bool:
     """Tell whether a configured keyword is Latin letters in words (``BH QT``)."""
     return bool(_KEYWORD_SHAPE.match(normalise_keyword(phrase)))
+
+
+def overlaps(phrase: str, other: str) -> bool:
+    """Tell whether one keyword's letters start the other's: spaces are not read, so the
+    shorter would take the longer's messages (``BH`` would take every ``BH MK``)."""
+    a, b = (normalise_keyword(k).replace(" ", "") for k in (phrase, other))
+    return a.startswith(b) or b.startswith(a)
 
 
 def _argument(keyword: Keyword, folded: str, start: int) -> ServiceMatch:
