@@ -30,6 +30,9 @@ from billing.errors import DuplicateCharge
 from billing.outcomes import Outcome
 
 
+RECOVERY = "recovery"  # the built-in service, BH MK
+
+
 class EntryKind(enum.Enum):
     """A ledger entry either takes money (charge) or gives it back (refund)."""
 
@@ -70,6 +73,9 @@ class LedgerEntry(Base):
     refund_of: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     reason: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str | None] = mapped_column(String(64))
+    # The keyword service the message asked for: "recovery" (BH MK, built in) or a configured
+    # one (qt, the, ...); each has its own tariff, and the summaries split by it.
+    service: Mapped[str] = mapped_column(String(32), server_default=RECOVERY, index=True)
 
 
 def charge_row(
@@ -84,6 +90,7 @@ def charge_row(
     tariff: str,
     at: dt.datetime,
     message_at: dt.datetime | None = None,
+    service: str = RECOVERY,
 ) -> dict[str, Any]:
     """Return the column values of one message's charge (``message_at`` defaults to ``at``)."""
     if amount_vnd < 0:
@@ -100,6 +107,7 @@ def charge_row(
         "tariff": tariff,
         "created_at": at,
         "message_at": message_at or at,
+        "service": service,
     }
 
 
@@ -165,6 +173,7 @@ def refund_entry(
         created_at=at,
         message_at=charge.message_at,
         refund_of=charge.id,
+        service=charge.service,
         reason=reason[:200],
         actor=actor[:64],
     )

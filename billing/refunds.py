@@ -37,7 +37,7 @@ from billing.periods import Period
 log = logging.getLogger(__name__)
 
 # Refundable whatever the policy's settings (docs/finance.md, "Refund policy").
-ALWAYS_REFUNDABLE = (Outcome.SYSTEM_ERROR, Outcome.SIM_SWAPPED)
+ALWAYS_REFUNDABLE = (Outcome.SYSTEM_ERROR, Outcome.SIM_SWAPPED, Outcome.INTERRUPTED)
 
 
 @dataclass(frozen=True, slots=True)

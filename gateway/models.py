@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from billing.base import Base, UTCDateTime, enum_column
 from billing.outcomes import Outcome
 from gateway.sealed import SealedText
-from gateway.states import Channel, DeliveryStatus, MessageStatus, OutboxStatus
+from gateway.states import Channel, DeliveryStatus, ForwardStatus, MessageStatus, OutboxStatus
 
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
 
@@ -244,6 +244,32 @@ class Switch(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Who set it and why, shown in the console: a person, or "auto" when a keyword service
+    # kept failing (gateway/services/forwarding.py).
+    actor: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ServiceForward(Base):
+    """A message for a keyword service (BH QT ...), forwarded by the worker to the agency's
+    system until it answers or the retry horizon passes (gateway/services/)."""
+
+    __tablename__ = "service_forwards"
+    __table_args__ = (Index("ix_service_forwards_status_next", "status", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # One forward per message: the webhook-id the service de-duplicates on is the message's id.
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    service: Mapped[str] = mapped_column(String(32), index=True)
+    argument: Mapped[str] = mapped_column(String(200))
+    status: Mapped[ForwardStatus] = mapped_column(enum_column(ForwardStatus))
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    give_up_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class RateLimitCounter(Base):

@@ -27,6 +27,13 @@ class OutboxStatus(enum.Enum):
     FAILED = "failed"  # refused for good, or the retry horizon passed
 
 
+class ForwardStatus(enum.Enum):
+    """Where a keyword service's message is: being forwarded (with retries), or answered."""
+
+    PENDING = "pending"  # due at next_try_at; an attempt in flight holds it for the lease
+    DONE = "done"  # the service answered, or failed until the horizon: outcome says which
+
+
 class Channel(enum.Enum):
     """How an outbound message travels: through a carrier, or through the SMTP relay."""
 
@@ -50,6 +57,8 @@ TRANSITIONS: dict[enum.Enum, frozenset[enum.Enum]] = {
     OutboxStatus.SENDING: frozenset(
         {OutboxStatus.SENDING, OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED}
     ),
+    ForwardStatus.PENDING: frozenset({ForwardStatus.DONE}),
+    ForwardStatus.DONE: frozenset(),
     OutboxStatus.SENT: frozenset(),
     OutboxStatus.FAILED: frozenset(),
 }
