@@ -27,10 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from billing.base import Base, UTCDateTime, enum_column
 from billing.errors import DuplicateCharge
-from billing.outcomes import Outcome
-
-
-RECOVERY = "recovery"  # the built-in service, BH MK
+from billing.outcomes import RECOVERY, Outcome
 
 
 class EntryKind(enum.Enum):

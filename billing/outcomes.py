@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import enum
 
+# The built-in keyword service, BH MK; the others are configured (GATEWAY_SERVICES).
+RECOVERY = "recovery"
+
 
 class Outcome(enum.Enum):
     """What became of one inbound message; exactly one per accepted message."""

@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.errors import FileError
-from billing.tariffs import tariff_book
 from gateway import sealed
 from gateway.accounts.passwords import DEFAULT_HASHER, Hasher
 from gateway.carriers.base import Transport
@@ -83,15 +82,21 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         shortcode=settings.shortcode,
         accept_bhxh=settings.accept_bhxh,
         accept_personal_id=settings.accept_personal_id,
+        services=[(s.name, s.keywords[0], s.argument) for s in settings.services.values()],
     )
     catalog.check()
     try:
         # Read the tariffs now, so a broken file stops the start instead of a charge.
-        tariff_book(
-            settings.tariffs_file, tuple(settings.carriers), settings.shortcode, settings.charge_vnd
-        )
+        settings.tariffs()
     except FileError as exc:
         raise ConfigError(f"GATEWAY_TARIFFS_FILE={settings.tariffs_file}: {exc}") from exc
+    for name, service in settings.services.items():
+        try:
+            settings.tariffs(name)
+        except FileError as exc:
+            raise ConfigError(
+                f"SERVICE_{name.upper()}_TARIFF={service.tariffs_file}: {exc}"
+            ) from exc
     engine = make_engine(settings.database_url)
     sealed.configure(settings.secret_key)
     sessions = make_session_factory(engine)

@@ -22,6 +22,8 @@ from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
 
+from billing.outcomes import RECOVERY as RECOVERY_SERVICE
+from billing.tariffs import TariffBook, tariff_book
 from gateway.carriers.kinds import KINDS as CARRIER_KINDS
 from gateway.errors import ConfigError
 from parsers.keywords import (
@@ -56,8 +58,6 @@ SIM_SWAP_VARIABLES = (
     "SIM_SWAP_CLIENT_SECRET",
 )
 
-# The built-in service: BH MK and its aliases (parsers/recovery.py), never forwarded.
-RECOVERY_SERVICE = "recovery"
 # Standard Webhooks: "whsec_" + base64 of 24 to 64 random bytes.
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 
@@ -197,6 +197,13 @@ class Settings:
     services: Mapping[str, ServiceSettings] = field(default_factory=dict)
     services_retry_horizon: dt.timedelta = dt.timedelta(minutes=10)
     services_trip_after: int = 5  # failed forwards in a row that turn a service's switch off
+
+    def tariffs(self, service: str = RECOVERY_SERVICE) -> TariffBook:
+        """The tariffs that price ``service``'s messages: its own file, else the shortcode's."""
+        own = self.services[service].tariffs_file if service in self.services else None
+        return tariff_book(
+            own or self.tariffs_file, tuple(self.carriers), self.shortcode, self.charge_vnd
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from billing.outcomes import RECOVERY
 from gateway.errors import ConfigError
-from parsers import FailureReason, ParseFailure, septets
+from parsers import ArgumentKind, FailureReason, ParseFailure, septets
 
 SEGMENT_SEPTETS = 160
 PASSWORD_MASK = "*" * 10
@@ -32,6 +34,9 @@ class Reply(enum.Enum):
     SERVICE_DISABLED = "service_disabled"
     SYSTEM_ERROR = "system_error"
     SIM_SWAPPED = "sim_swapped"
+    SERVICES_HELP = "services_help"
+    SERVICE_SYNTAX = "service_syntax"
+    SERVICE_INTERRUPTED = "service_interrupted"
     FIRST_PASSWORD = "first_password"  # noqa: S105 (a name, not a password)
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a name, not a password)
     EMAIL_CHANGED = "email_changed"
@@ -93,6 +98,15 @@ TEMPLATES: dict[Reply, str] = {
         "SIM vua doi, de an toan khong cap mat khau qua SMS. Dung email, khoa truy cap, "
         "Smart OTP tren cong dich vu cong hoac den co quan BHXH. Ho tro: {hotline}"
     ),
+    # Keyword services (docs/services.md). An unknown keyword, when services are configured,
+    # is answered with every service's syntax instead of BH MK's alone.
+    Reply.SERVICES_HELP: "Sai cu phap. Soan: {syntaxes} gui {shortcode}. Ho tro: {hotline}",
+    Reply.SERVICE_SYNTAX: "Sai cu phap. Soan: {syntax} gui {shortcode}. Ho tro: {hotline}",
+    # The agency's system did not answer until the retry horizon, or its switch is off.
+    Reply.SERVICE_INTERRUPTED: (
+        "Dich vu tam thoi gian doan, yeu cau cua ban chua duoc tra loi. "
+        "Vui long thu lai sau. Ho tro: {hotline}"
+    ),
     Reply.FIRST_PASSWORD: (
         "Tai khoan VssID {account} da duoc phe duyet. Mat khau: {password}. "
         "Dang nhap VssID va doi mat khau. Ho tro: {hotline}"
@@ -143,6 +157,14 @@ FAILURE_REPLIES = {
     FailureReason.NEAR_MISS: Reply.NEAR_MISS,
 }
 
+# How each kind of argument is shown in a syntax (BH QT <ma so BHXH>).
+ARGUMENT_FORMS = {
+    ArgumentKind.BHXH: "ma so BHXH",
+    ArgumentKind.FILE_ID: "ma ho so",
+    ArgumentKind.TEXT: "noi dung",
+}
+RECOVERY_SYNTAX = "BH MK <ma so BHXH>"
+
 # The longest value each per-message placeholder can take.
 WORST_CASE = {
     "account": "0" * 12,
@@ -151,6 +173,7 @@ WORST_CASE = {
     "suggestion": "0" * 12,
     "ttl": "9999 phut",
     "method": "khoa truy cap",
+    "syntax": "BHXH THE <ma so BHXH>",  # the real ones are checked at start (ReplyCatalog.check)
 }
 
 
@@ -161,11 +184,18 @@ class ReplyCatalog:
     hotline: str
     shortcode: str
     id_forms: str
+    # Each keyword service's syntax, by name (BH MK's first); empty: no services configured,
+    # and every reply is as it was before services existed.
+    syntaxes: tuple[tuple[str, str], ...] = ()
 
     def render(self, reply: Reply, **values: str) -> str:
         """Fill one template; raise ValueError if the result is not a one-segment GSM-7 SMS."""
         text = TEMPLATES[reply].format(
-            hotline=self.hotline, shortcode=self.shortcode, id_forms=self.id_forms, **values
+            hotline=self.hotline,
+            shortcode=self.shortcode,
+            id_forms=self.id_forms,
+            syntaxes=", ".join(syntax for _, syntax in self.syntaxes),
+            **values,
         )
         length = septets(text)
         if length is None or length > SEGMENT_SEPTETS:
@@ -175,18 +205,32 @@ class ReplyCatalog:
     def render_failure(self, failure: ParseFailure) -> str:
         """Render the reply to a message that is not a well-formed request."""
         reply = FAILURE_REPLIES[failure.reason]
+        if reply is Reply.SYNTAX_HELP and self.syntaxes:
+            return self.render(Reply.SERVICES_HELP)
         if reply is Reply.NEAR_MISS:
             return self.render(reply, suggestion=failure.suggestion)
         return self.render(reply)
 
+    def render_syntax(self, service: str) -> str:
+        """Render the reply to a service's keyword with an unusable argument."""
+        return self.render(Reply.SERVICE_SYNTAX, syntax=dict(self.syntaxes)[service])
+
     def check(self) -> None:
         """Raise ConfigError if any template could exceed one GSM-7 segment."""
+        longest = max((syntax for _, syntax in self.syntaxes), key=len, default="")
         for reply, template in TEMPLATES.items():
             fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
             values = {name: WORST_CASE[name] for name in fields if name in WORST_CASE}
+            if "syntax" in fields and longest:
+                values["syntax"] = longest
             try:
                 self.render(reply, **values)
             except ValueError as exc:
+                if reply in (Reply.SERVICES_HELP, Reply.SERVICE_SYNTAX):
+                    raise ConfigError(
+                        f"{exc}: GATEWAY_SERVICES lists too many keywords, or too long ones "
+                        f"({', '.join(syntax for _, syntax in self.syntaxes)})"
+                    ) from None
                 raise ConfigError(
                     f"{exc} with GATEWAY_HOTLINE={self.hotline!r}, "
                     f"GATEWAY_SHORTCODE={self.shortcode!r}"
@@ -194,15 +238,29 @@ class ReplyCatalog:
 
 
 def catalog_for(
-    *, hotline: str, shortcode: str, accept_bhxh: bool, accept_personal_id: bool
+    *,
+    hotline: str,
+    shortcode: str,
+    accept_bhxh: bool,
+    accept_personal_id: bool,
+    services: Iterable[tuple[str, str, ArgumentKind]] = (),
 ) -> ReplyCatalog:
-    """Build the catalog for one deployment's settings."""
+    """Build the catalog for one deployment's settings (``services``: each keyword service's
+    name, published keyword and argument)."""
+    syntaxes = tuple(
+        (name, f"{keyword} <{ARGUMENT_FORMS[argument]}>") for name, keyword, argument in services
+    )
     forms = []
     if accept_bhxh:
         forms.append("ma so BHXH 10 so")
     if accept_personal_id:
         forms.append("CCCD 12 so")
-    return ReplyCatalog(hotline=hotline, shortcode=shortcode, id_forms=" hoac ".join(forms))
+    return ReplyCatalog(
+        hotline=hotline,
+        shortcode=shortcode,
+        id_forms=" hoac ".join(forms),
+        syntaxes=((RECOVERY, RECOVERY_SYNTAX), *syntaxes) if syntaxes else (),
+    )
 
 
 def format_wait(window: dt.timedelta) -> str:

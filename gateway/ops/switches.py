@@ -1,6 +1,8 @@
 """Runtime switches stored in the database, so operators can change behaviour without a redeploy.
 
-A switch that was never set falls back to its setting (e.g. GATEWAY_SMS_RESET_ENABLED).
+A switch that was never set falls back to its setting (e.g. GATEWAY_SMS_RESET_ENABLED). Each
+keyword service has one (``service-<name>``), on until someone, or its failures in a row
+(gateway/services/forwarding.py), turns it off; it says who and why.
 """
 
 from __future__ import annotations
@@ -14,6 +16,23 @@ from gateway.models import Switch
 
 SMS_RESET = "sms-reset"
 KNOWN = (SMS_RESET,)
+SERVICE_PREFIX = "service-"
+AUTO = "auto"  # the actor of a switch a keyword service's failures turned off
+
+
+def service_switch(service: str) -> str:
+    """Name the switch of one keyword service."""
+    return SERVICE_PREFIX + service
+
+
+def services_off(session: Session) -> frozenset[str]:
+    """Return the keyword services whose switch is off."""
+    names = session.scalars(
+        select(Switch.name).where(
+            Switch.name.startswith(SERVICE_PREFIX, autoescape=True), Switch.enabled.is_(False)
+        )
+    )
+    return frozenset(name.removeprefix(SERVICE_PREFIX) for name in names)
 
 
 def is_enabled(session: Session, name: str, *, default: bool) -> bool:
@@ -22,16 +41,26 @@ def is_enabled(session: Session, name: str, *, default: bool) -> bool:
     return default if value is None else value
 
 
-def set_switch(session: Session, name: str, enabled: bool, now: dt.datetime) -> None:
-    """Turn a switch on or off."""
-    if name not in KNOWN:
-        raise ValueError(f"unknown switch {name!r}; known: {', '.join(KNOWN)}")
+def set_switch(
+    session: Session,
+    name: str,
+    enabled: bool,
+    now: dt.datetime,
+    *,
+    actor: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Turn a switch on or off, saying who did and why."""
+    if name not in KNOWN and not name.startswith(SERVICE_PREFIX):
+        raise ValueError(f"unknown switch {name!r}; known: {', '.join(KNOWN)}, service-<name>")
     switch = session.get(Switch, name)
     if switch is None:
-        session.add(Switch(name=name, enabled=enabled, updated_at=now))
-    else:
-        switch.enabled = enabled
-        switch.updated_at = now
+        switch = Switch(name=name)
+        session.add(switch)
+    switch.enabled = enabled
+    switch.updated_at = now
+    switch.actor = None if actor is None else actor[:64]
+    switch.reason = None if reason is None else reason[:200]
 
 
 def clear_switch(session: Session, name: str) -> None:

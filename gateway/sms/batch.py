@@ -29,13 +29,21 @@ from gateway.accounts.services import AccountView, find_accounts
 from gateway.delivery.replies import PASSWORD_MASK, Reply, ReplyCatalog, format_wait
 from gateway.errors import BatchFailed
 from gateway.models import InboundMessage
-from gateway.ops.switches import SMS_RESET, is_enabled
+from gateway.ops.switches import SMS_RESET, is_enabled, services_off
 from gateway.settings import Settings
 from gateway.sms.batch_store import Charged, Writes, read_counts, render_notices
 from gateway.sms.rules import Facts, Prepared, decide, system_error
 from gateway.sms.sim_swap import SimSwapChecks, Verdict, record_check, refusal
 from gateway.states import MessageStatus, check_transition
-from parsers import ParseFailure, RecoveryRequest, generate_sms_password, parse_recovery
+from parsers import (
+    KeywordTable,
+    ParseFailure,
+    RecoveryRequest,
+    ServiceFailure,
+    ServiceRequest,
+    generate_sms_password,
+    parse_recovery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,10 @@ class Context:
     now: dt.datetime
     # The carriers' SIM swap checks (None: no carrier has one); see gateway/sms/sim_swap.py.
     sim_swap: SimSwapChecks | None = None
+    # The keyword services' keywords (empty: none configured, BH MK alone).
+    keywords: KeywordTable | None = None
+    # The services whose switch is off, read with the SMS reset's.
+    services_off: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +183,8 @@ def _on_postgresql(
 
 def _with_switch(session: Session, context: Context) -> Context:
     enabled = is_enabled(session, SMS_RESET, default=context.sms_reset_enabled)
-    return dataclasses.replace(context, sms_reset_enabled=enabled)
+    off = services_off(session) if context.keywords else frozenset()
+    return dataclasses.replace(context, sms_reset_enabled=enabled, services_off=off)
 
 
 def _received(limit: int) -> Select[Any]:
@@ -190,6 +203,14 @@ def _prepare(messages: Sequence[Any], ctx: Context) -> list[Prepared]:
     ttl = format_wait(settings.temp_password_ttl)
     prepared = []
     for message in messages:
+        service = ctx.keywords.match(message.text) if ctx.keywords else None
+        if service is not None:
+            item = Prepared(message, service, service=service.service)
+            if isinstance(service, ServiceFailure):
+                failure = catalog.render_syntax(service.service)
+                item.reply = (failure, failure)
+            prepared.append(item)
+            continue
         parsed = parse_recovery(
             message.text,
             accept_bhxh=settings.accept_bhxh,
@@ -272,7 +293,10 @@ def _decide(
             assert account is not None and item.password_hash is not None
             writes.issue(item.message, account, item.password_hash)
         account_id = None if account is None else account.id
-        writes.decide(item.message, decision.outcome, decision.reply, account_id)
+        argument = item.parsed.argument if isinstance(item.parsed, ServiceRequest) else None
+        writes.decide(
+            item.message, decision.outcome, decision.reply, account_id, item.service, argument
+        )
     writes.flush(session)
     return writes.charged
 
@@ -295,6 +319,7 @@ def _read_facts(
         accounts=accounts,
         counts=counts,
         refused_resets=refused,
+        services_off=ctx.services_off,
     )
 
 

@@ -18,8 +18,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from billing.ledger import charge_row, insert_charges
-from billing.outcomes import Outcome
-from billing.tariffs import tariff_book
+from billing.outcomes import RECOVERY, Outcome
 from gateway.accounts.notices import sms_reset_notice
 from gateway.accounts.services import AccountView
 from gateway.accounts.throttle import throttle_key
@@ -30,10 +29,11 @@ from gateway.models import (
     LoginFailure,
     OutboxMessage,
     PasswordIssue,
+    ServiceForward,
 )
 from gateway.settings import Settings
 from gateway.sms.rules import Counts, Message
-from gateway.states import Channel, MessageStatus, OutboxStatus
+from gateway.states import Channel, ForwardStatus, MessageStatus, OutboxStatus
 from parsers import mask_phone
 
 log = logging.getLogger(__name__)
@@ -115,12 +115,10 @@ class Writes:
         self._outbox: list[dict[str, Any]] = []
         self._issues: list[dict[str, Any]] = []
         self._audit: list[dict[str, Any]] = []
+        self._forwards: list[dict[str, Any]] = []
         self._passwords: dict[int, str] = {}  # account id → keyed hash; the last one wins
         self._cleared: set[str] = set()
         self._notices = notices or {}  # rendered before the lock, by (number, address)
-        self._tariffs = tariff_book(
-            settings.tariffs_file, tuple(settings.carriers), settings.shortcode, settings.charge_vnd
-        )
 
     def decide(
         self,
@@ -128,12 +126,16 @@ class Writes:
         outcome: Outcome,
         reply: tuple[str, str] | None = None,
         account_id: int | None = None,
+        service: str = RECOVERY,
+        argument: str | None = None,
     ) -> None:
-        """Record one message's outcome, its charge, its reply (text and safe text) and audit."""
+        """Record one message's outcome, its charge, its reply (text and safe text) and audit;
+        a forwarded one (``argument``: what its service is asked) waits for its service's
+        answer to be charged and answered (gateway/services/)."""
         now = self.now
         # The carrier bills by its own time of the message, at the tariff in force then.
         message_at = message.carrier_received_at or message.created_at
-        tariff = self._tariffs.price(
+        tariff = self.settings.tariffs(service).price(
             message.carrier, message.recipient, message_at, self.settings.charge_vnd
         )
         self._messages.append(
@@ -146,21 +148,39 @@ class Writes:
                 "processed_at": now,
             }
         )
-        # The carrier bills every message sent to the shortcode, whatever we make of it.
-        self._charges.append(
-            charge_row(
-                message_id=message.id,
-                carrier=message.carrier,
-                carrier_message_id=message.carrier_message_id,
-                shortcode=message.recipient,
-                phone=message.sender,
-                amount_vnd=tariff.amount_vnd,
-                outcome=outcome,
-                tariff=tariff.label,
-                at=now,
-                message_at=message_at,
+        if outcome is Outcome.FORWARDED:
+            assert argument is not None
+            self._forwards.append(
+                {
+                    "message_id": message.id,
+                    "service": service,
+                    "argument": argument[:200],
+                    "status": ForwardStatus.PENDING,
+                    "outcome": None,
+                    "attempts": 0,
+                    "next_try_at": now,
+                    "give_up_at": now + self.settings.services_retry_horizon,
+                    "last_error": None,
+                    "created_at": now,
+                    "finished_at": None,
+                }
             )
-        )
+        else:  # the carrier bills every message sent to the shortcode, whatever we make of it
+            self._charges.append(
+                charge_row(
+                    message_id=message.id,
+                    carrier=message.carrier,
+                    carrier_message_id=message.carrier_message_id,
+                    shortcode=message.recipient,
+                    phone=message.sender,
+                    amount_vnd=tariff.amount_vnd,
+                    outcome=outcome,
+                    tariff=tariff.label,
+                    at=now,
+                    message_at=message_at,
+                    service=service,
+                )
+            )
         if reply is not None:
             text, safe_text = reply
             self._outbox.append(
@@ -187,14 +207,21 @@ class Writes:
                 "account_id": account_id,
                 "actor": "user",
                 "subject": mask_phone(message.sender)[:64],
-                "action": "recovery",
+                "action": "recovery" if service == RECOVERY else "service",
                 "channel": "sms",
                 "outcome": outcome.value,
-                "detail": f"via {message.carrier}"[:200],
+                "detail": (
+                    f"via {message.carrier}"
+                    if service == RECOVERY
+                    else f"{service} via {message.carrier}"
+                )[:200],
                 "client_ip": None,
             }
         )
-        self.charged.append(Charged(message.carrier, outcome, tariff.amount_vnd, message.sender))
+        if outcome is not Outcome.FORWARDED:
+            self.charged.append(
+                Charged(message.carrier, outcome, tariff.amount_vnd, message.sender)
+            )
         log.info(
             "message %s from %s via %s: %s",
             message.id,
@@ -260,4 +287,6 @@ class Writes:
         if self._outbox:
             rows = [{name: row.get(name) for name in _OUTBOX_COLUMNS} for row in self._outbox]
             run(insert(OutboxMessage.__table__), rows)
+        if self._forwards:
+            run(insert(ServiceForward.__table__), self._forwards)
         run(insert(AuditEvent.__table__), self._audit)

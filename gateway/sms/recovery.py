@@ -10,6 +10,7 @@ tries instead of holding back the others.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterable
@@ -20,10 +21,11 @@ from gateway.clock import Clock
 from gateway.delivery.replies import ReplyCatalog
 from gateway.errors import BatchFailed
 from gateway.ops import metrics
-from gateway.settings import Settings
+from gateway.settings import ServiceSettings, Settings
 from gateway.sms.batch import Context, process_batch, record_failure
 from gateway.sms.batch_store import Charged
 from gateway.sms.sim_swap import SimSwapChecks
+from parsers import Keyword, KeywordTable
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,10 @@ def process_received(
 ) -> int:
     """Decide one batch of received messages; return how many were looked at."""
     started = time.perf_counter()
-    context = Context(settings, catalog, settings.sms_reset_enabled, clock.now(), sim_swap)
+    keywords = keyword_table(tuple(settings.services.values()))
+    context = Context(
+        settings, catalog, settings.sms_reset_enabled, clock.now(), sim_swap, keywords
+    )
     try:
         batch = process_batch(session_factory, context, settings.worker_batch_size)
     except BatchFailed as failed:
@@ -49,13 +54,23 @@ def process_received(
             exc_info=failed.__cause__,  # a bug, or a database failing: worth one look
         )
         for message_id in failed.ids:
-            alone = Context(settings, catalog, failed.sms_reset_enabled, clock.now(), sim_swap)
+            alone = Context(
+                settings, catalog, failed.sms_reset_enabled, clock.now(), sim_swap, keywords
+            )
             _decide_alone(session_factory, alone, message_id)
         return len(failed.ids)
     _count(batch.charged)  # once committed
     if batch.looked_at:  # idle polls would bury the real batches under near-zero timings
         metrics.observe_batch("messages", time.perf_counter() - started)
     return batch.looked_at
+
+
+@functools.lru_cache(maxsize=4)
+def keyword_table(services: tuple[ServiceSettings, ...]) -> KeywordTable | None:
+    """Compile the keyword services' keywords once per configuration (None: no services)."""
+    if not services:
+        return None
+    return KeywordTable(Keyword(s.name, s.keywords, s.argument) for s in services)
 
 
 def _decide_alone(

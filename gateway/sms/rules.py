@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from billing.outcomes import Outcome
+from billing.outcomes import RECOVERY, Outcome
 from gateway.accounts.services import AccountView
 from gateway.delivery.replies import Reply, ReplyCatalog, format_wait
 from gateway.settings import Settings
-from parsers import ParseFailure, RecoveryRequest
+from parsers import ParseFailure, RecoveryRequest, ServiceFailure, ServiceMatch, ServiceRequest
 
 
 class Message(Protocol):
@@ -40,9 +40,10 @@ class Prepared:
     """One received message with what can be worked out before any lock."""
 
     message: Message
-    parsed: RecoveryRequest | ParseFailure
+    parsed: RecoveryRequest | ParseFailure | ServiceMatch
     reply: tuple[str, str] | None = None  # (text, safe text): syntax help, or the reset reply
     password_hash: str | None = None  # the keyed hash of the password in the reset reply
+    service: str = RECOVERY  # the keyword service asked for: it prices the message
 
 
 @dataclass(slots=True)
@@ -77,6 +78,8 @@ class Facts:
     counts: Counts  # as of before the batch; the batch's own messages are counted while deciding
     # (carrier, sender) whose reset the SIM swap check refuses: the outcome and reply instead.
     refused_resets: Mapping[tuple[str, str], tuple[Outcome, Reply]] = field(default_factory=dict)
+    # Keyword services whose switch is off (set by hand, or tripped by failures in a row).
+    services_off: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +114,11 @@ def _decide_one(
         return Decision(
             Outcome.RATE_LIMITED, _fixed(catalog, Reply.RATE_LIMITED, settings.phone_window)
         )
+    parsed = item.parsed
+    if isinstance(parsed, ServiceRequest | ServiceFailure):
+        return _decide_service(item, parsed, facts, catalog)
     if not facts.reset_enabled:
         return Decision(Outcome.SERVICE_DISABLED, _fixed(catalog, Reply.SERVICE_DISABLED))
-    parsed = item.parsed
     if isinstance(parsed, ParseFailure):
         return Decision(Outcome.WRONG_SYNTAX, item.reply)
     account = facts.accounts.get(parsed.identifier)
@@ -134,6 +139,18 @@ def _decide_one(
         return Decision(outcome, _fixed(catalog, reply), account)
     counts.per_account[account.id] = issued + 1
     return Decision(Outcome.RESET_SENT, item.reply, account)
+
+
+def _decide_service(
+    item: Prepared, parsed: ServiceMatch, facts: Facts, catalog: ReplyCatalog
+) -> Decision:
+    """A keyword service's message: its syntax help, "interrupted" while its switch is off, or
+    forwarded (no reply yet: the service's answer is the reply, gateway/services/)."""
+    if isinstance(parsed, ServiceFailure):
+        return Decision(Outcome.WRONG_SYNTAX, item.reply)
+    if parsed.service in facts.services_off:
+        return Decision(Outcome.INTERRUPTED, _fixed(catalog, Reply.SERVICE_INTERRUPTED))
+    return Decision(Outcome.FORWARDED)
 
 
 def system_error(catalog: ReplyCatalog) -> Decision:
