@@ -121,6 +121,7 @@ def record_charge(
     tariff: str,
     at: dt.datetime,
     message_at: dt.datetime | None = None,
+    service: str = RECOVERY,
 ) -> LedgerEntry:
     """Append the charge for one inbound message; a second charge raises DuplicateCharge."""
     entry = LedgerEntry(
@@ -135,6 +136,7 @@ def record_charge(
             tariff=tariff,
             at=at,
             message_at=message_at,
+            service=service,
         )
     )
     try:

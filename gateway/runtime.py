@@ -7,7 +7,7 @@ it; the blueprints reach the runtime through ``gateway.web.runtime()``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -27,6 +27,7 @@ from gateway.delivery.wakeup import INBOUND, OUTBOX, watch_sessions
 from gateway.email.recovery import process_requests
 from gateway.errors import ConfigError
 from gateway.models import EmailRecoveryRequest, OutboxMessage
+from gateway.services.forwarding import process_forwards
 from gateway.settings import Settings
 from gateway.sms.recovery import process_received
 from gateway.sms.sim_swap import SimSwapChecks
@@ -53,7 +54,7 @@ class Runtime:
         and the SMTP relay)."""
         settings, sessions, clock = self.settings, self.session_factory, self.clock
         checked = any(carrier.sim_swap is not None for carrier in settings.carriers.values())
-        inbound = (
+        inbound: tuple[Callable[[], int], ...] = (
             functools.partial(
                 process_received,
                 sessions,
@@ -64,6 +65,12 @@ class Runtime:
             ),
             functools.partial(process_requests, sessions, settings=settings, clock=clock),
         )
+        if settings.services:  # after the SMS batch, so a message it queued goes out at once
+            inbound += (
+                functools.partial(
+                    process_forwards, sessions, settings=settings, catalog=self.catalog, clock=clock
+                ),
+            )
         return Worker(
             settings=settings,
             session_factory=sessions,

@@ -34,6 +34,8 @@ MAY_IMPORT = {
     "ops": {"process", "core"},
     "passkeys": {"accounts", "delivery", "carriers", "ops", "process", "core"},
     "finance": {"ops", "process", "core"},
+    # The keyword services: forwards the SMS channel queued, answered through the outbox.
+    "services": {"delivery", "carriers", "ops", "process", "core"},
     "console": {"accounts", "delivery", "carriers", "finance", "ops", "process", "core"},
     # A front door of both the accounts and the email channel.
     "portal": {"email", "passkeys", "accounts", "delivery", "carriers", "ops", "process", "core"},
@@ -47,7 +49,7 @@ PROCESS = {"web", "pages"}
 # The runtime wires the worker to the channels, so it is wiring, not a blueprint's helper.
 WIRING = {"app", "runtime", "worker", "__main__"}
 ENTRY_POINTS = {"gateway.__main__"}
-CHANNELS = {"sms", "email"}
+CHANNELS = {"sms", "email", "services"}
 
 
 def imported_modules(package: str) -> set[str]:
