@@ -18,6 +18,7 @@ from gateway.cli.mail_sink import mail_sink
 from gateway.cli.operations import init_db, purge, switch
 from gateway.cli.outbox import outbox
 from gateway.cli.processes import serve, worker
+from gateway.cli.service_stub import service_stub
 from gateway.cli.simulate import simulate
 from gateway.cli.staff import staff
 
@@ -44,6 +45,7 @@ for command in (
     purge,
     simulate,
     mail_sink,
+    service_stub,
     staff,
 ):
     cli.add_command(command)
