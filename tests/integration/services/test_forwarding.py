@@ -1,0 +1,167 @@
+"""Keyword services as transcripts: a person texts BH QT / BH THE, the agency's system answers
+through the gateway, which charges each message once at its service's tariff."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.ledger import LedgerEntry
+from billing.outcomes import Outcome
+from billing.refunds import RefundPolicy
+from gateway.clock import FakeClock
+from gateway.models import InboundMessage, OutboxMessage, ServiceForward, Switch
+from gateway.ops.switches import service_switch
+from gateway.states import ForwardStatus
+from tests.harness import Phones, add_account
+from tests.service_server import ANSWERS, Scripted
+
+PHONE = "0912345678"
+INTERRUPTED = (
+    "Dich vu tam thoi gian doan, yeu cau cua ban chua duoc tra loi. "
+    "Vui long thu lai sau. Ho tro: 1900 9068"
+)
+
+
+def charges(session: Session) -> list[tuple[str, Outcome, int]]:
+    entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)).all()
+    return [(e.service, e.outcome, e.amount_vnd) for e in entries]
+
+
+def forward(session: Session) -> ServiceForward:
+    return session.scalars(select(ServiceForward).order_by(ServiceForward.id.desc())).first()  # type: ignore[return-value]
+
+
+def test_three_keywords_from_one_phone_each_get_their_reply_and_charge(
+    phones: Phones, session: Session
+) -> None:
+    add_account(session, "0123456789", PHONE)
+
+    assert phones.text(PHONE, "bh qt 0123 456 789") == [ANSWERS[("qt", "0123456789")]]
+    assert phones.text(PHONE, "BH THE 0123456789") == [ANSWERS[("the", "0123456789")]]
+    [reset] = phones.text(PHONE, "BH MK 0123456789")
+
+    assert reset.startswith("Cap lai mat khau thanh cong. Tai khoan: 0123456789/Mat khau: ")
+    assert charges(session) == [
+        ("qt", Outcome.ANSWERED, 2000),  # SERVICE_QT_TARIFF
+        ("the", Outcome.ANSWERED, 1000),  # the shortcode's tariff
+        ("recovery", Outcome.RESET_SENT, 1000),
+    ]
+    outcomes = session.scalars(select(InboundMessage.outcome).order_by(InboundMessage.id)).all()
+    assert outcomes == [Outcome.ANSWERED, Outcome.ANSWERED, Outcome.RESET_SENT]
+
+
+def test_a_number_the_service_does_not_know_is_answered_not_found(
+    phones: Phones, session: Session
+) -> None:
+    [reply] = phones.text(PHONE, "BHXH QT 0999999999")
+
+    assert reply.startswith("Khong tim thay thong tin cho ma 0999999999.")
+    assert charges(session) == [("qt", Outcome.NOT_FOUND, 2000)]
+
+
+def test_an_unknown_keyword_gets_every_service_syntax_in_one_segment(
+    phones: Phones, session: Session, service: Scripted
+) -> None:
+    assert phones.text(PHONE, "xin chao") == [
+        "Sai cu phap. Soan: BH MK <ma so BHXH>, BH QT <ma so BHXH>, BH THE <ma so BHXH> "
+        "gui 8079. Ho tro: 1900 9068"
+    ]
+    assert charges(session) == [("recovery", Outcome.WRONG_SYNTAX, 1000)]
+    assert service.attempts == []
+
+
+def test_a_service_keyword_with_a_bad_number_gets_its_own_syntax_unforwarded(
+    phones: Phones, session: Session, service: Scripted
+) -> None:
+    assert phones.text(PHONE, "BH QT 0123") == [
+        "Sai cu phap. Soan: BH QT <ma so BHXH> gui 8079. Ho tro: 1900 9068"
+    ]
+    assert charges(session) == [("qt", Outcome.WRONG_SYNTAX, 2000)]
+    assert service.attempts == []
+
+
+def test_a_5xx_is_retried_with_the_same_webhook_id_and_answered_once(
+    phones: Phones, session: Session, service: Scripted, clock: FakeClock
+) -> None:
+    service.script = [503]
+
+    assert phones.text(PHONE, "BH QT 0123456789") == []
+    assert (forward(session).attempts, forward(session).last_error) == (1, "http_503")
+    assert charges(session) == []
+
+    clock.advance(seconds=5)  # GATEWAY_MT_BACKOFF_BASE
+    phones.worker.drain()
+
+    assert phones.replies(PHONE) == [ANSWERS[("qt", "0123456789")]]
+    assert len(service.attempts) == 2 and len(set(service.attempts)) == 1
+    assert charges(session) == [("qt", Outcome.ANSWERED, 2000)]
+    assert forward(session).status is ForwardStatus.DONE
+
+
+@pytest.mark.parametrize(
+    ("script", "error"),
+    [
+        pytest.param(["slow:1.5"] * 3, "timeout", id="timeout"),
+        pytest.param([500] * 3, "http_500", id="5xx"),
+        pytest.param(["junk"] * 3, "bad_answer", id="junk"),
+    ],
+)
+def test_a_service_failing_until_the_horizon_gets_interrupted_and_a_refundable_charge(
+    phones: Phones,
+    session: Session,
+    service: Scripted,
+    clock: FakeClock,
+    script: list[object],
+    error: str,
+) -> None:
+    service.script = script
+
+    assert phones.text(PHONE, "BH THE 0123456789") == []
+    assert forward(session).last_error == error
+    clock.advance(minutes=11)  # past GATEWAY_SERVICES_RETRY_HORIZON
+    phones.worker.drain()
+
+    assert phones.replies(PHONE) == [INTERRUPTED]
+    assert charges(session) == [("the", Outcome.INTERRUPTED, 1000)]
+    assert RefundPolicy().refundable(Outcome.INTERRUPTED, reply_failed=False)
+    assert (forward(session).outcome, forward(session).last_error) == (Outcome.INTERRUPTED, error)
+    assert session.scalar(select(OutboxMessage.text)) == INTERRUPTED
+
+
+@pytest.mark.parametrize("service_secret", ["whsec_" + "b3RoZXItc2VjcmV0LTAxMjM0NTY3ODlhYmNk"])
+def test_a_signature_the_service_refuses_is_a_failure(
+    phones: Phones, session: Session, service: Scripted, clock: FakeClock
+) -> None:
+    assert phones.text(PHONE, "BH QT 0123456789") == []
+
+    assert forward(session).last_error == "http_401"
+    assert service.stub.received == []  # nothing verified: the stand-in did no work
+    clock.advance(minutes=11)
+    phones.worker.drain()
+    assert phones.replies(PHONE) == [INTERRUPTED]
+
+
+def test_a_service_that_keeps_failing_trips_its_switch_and_is_answered_at_once(
+    phones: Phones, session: Session, service: Scripted, clock: FakeClock
+) -> None:
+    service.script = [500] * 10
+    for phone in ("0912000001", "0912000002"):  # GATEWAY_SERVICES_TRIP_AFTER=2
+        phones.text(phone, "BH QT 0123456789")
+    clock.advance(minutes=11)
+    phones.worker.drain()
+
+    switch = session.get(Switch, service_switch("qt"))
+    assert switch is not None and switch.enabled is False
+    assert switch.actor == "auto" and "2 forwards in a row interrupted" in (switch.reason or "")
+    tried = len(service.attempts)
+
+    assert phones.text("0912000003", "BH QT 0123456789") == [INTERRUPTED]
+    assert len(service.attempts) == tried  # not forwarded while off
+    service.script = []  # the other service is well
+    assert phones.text("0912000003", "BH THE 0123456789") == [ANSWERS[("the", "0123456789")]]
+    assert charges(session)[-2:] == [
+        ("qt", Outcome.INTERRUPTED, 2000),
+        ("the", Outcome.ANSWERED, 1000),
+    ]
