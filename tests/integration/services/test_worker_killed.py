@@ -71,7 +71,7 @@ def test_a_worker_killed_mid_forward_never_forwards_or_charges_twice(
         == 200
     )
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **environ}
-    victim = subprocess.Popen([sys.executable, "-c", WORKER], env=env)  # noqa: S603
+    victim = subprocess.Popen([sys.executable, "-c", WORKER], env=env)
     try:
         deadline = time.monotonic() + 60
         while not service.attempts and time.monotonic() < deadline:
