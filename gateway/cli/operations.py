@@ -34,7 +34,7 @@ def init_db(ctx: click.Context) -> None:
 
 
 @click.command()
-@click.argument("name", type=click.Choice(SWITCHES))
+@click.argument("name", metavar=f"{'|'.join(SWITCHES)}|service-NAME")
 @click.argument("state", type=click.Choice(["on", "off", "default"]))
 @click.option(
     "--reason", required=True, help="Why (an incident, a ticket); kept in the audit trail."
@@ -43,11 +43,14 @@ def init_db(ctx: click.Context) -> None:
 def switch(ctx: click.Context, name: str, state: str, reason: str) -> None:
     """Turn a runtime switch on or off without a redeploy ('default' follows the setting).
 
-    sms-reset off: every SMS gets a reply pointing to email recovery or VNeID. The change,
-    the reason and the system user who ran it land in the audit trail, shown on the console's
-    switch page with the changes made there.
+    sms-reset off: every SMS gets a reply pointing to email recovery or VNeID. service-NAME
+    off: the keyword service NAME (GATEWAY_SERVICES) is answered "interrupted" at once; on:
+    forwarded again after it tripped on its own. The change, the reason and the system user
+    who ran it land in the audit trail, shown on the console's switch page with the changes
+    made there.
 
         gateway switch sms-reset off --reason "SMSC down, ticket 123"
+        gateway switch service-qt on --reason "QT back, ticket 124"
     """
     from gateway.ops.audit import record_event
     from gateway.ops.switches import clear_switch, set_switch
@@ -56,18 +59,24 @@ def switch(ctx: click.Context, name: str, state: str, reason: str) -> None:
     if not reason:
         raise click.BadParameter("say why", param_hint="--reason")
     runtime = runtime_of(ctx)
+    services = [f"service-{service}" for service in runtime.settings.services]
+    if name not in (*SWITCHES, *services):
+        raise click.BadParameter(
+            f"{name!r}: expected one of {', '.join((*SWITCHES, *services))}", param_hint="NAME"
+        )
     now = runtime.clock.now()
+    actor = f"cli:{system_user()}"
     with runtime.session_factory.begin() as session:
         if state == "default":
             clear_switch(session, name)
         else:
-            set_switch(session, name, state == "on", now)
+            set_switch(session, name, state == "on", now, actor=actor, reason=reason)
         record_event(
             session,
             action="switch",
             channel="cli",
             outcome="ok",
-            subject=f"cli:{system_user()}",
+            subject=actor,
             actor="operator",
             now=now,
             detail=f"{name} {state}: {reason}",
