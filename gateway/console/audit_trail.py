@@ -18,7 +18,7 @@ from billing.periods import local_midnight
 from gateway.console import inputs
 from gateway.errors import InvalidPayload
 from gateway.models import AuditEvent
-from gateway.ops.switches import SMS_RESET
+from gateway.ops.switches import SERVICE_PREFIX, SMS_RESET
 
 PAGE = 100
 MAX_DAYS = 400
@@ -114,7 +114,7 @@ def read_trail(session: Session, args: Mapping[str, str]) -> Trail:
 
 @dataclass(frozen=True, slots=True)
 class SwitchChange:
-    """One change of the SMS reset switch: when, who, from where, what and why."""
+    """One change of a switch: when, who, from where, what and why."""
 
     at: dt.datetime
     who: str
@@ -123,10 +123,14 @@ class SwitchChange:
 
 
 def switch_history(session: Session, limit: int = 20) -> list[SwitchChange]:
-    """Return the latest changes of the SMS reset switch, from the console and the CLI."""
+    """Return the latest changes of the switches, from the console and the CLI."""
     events = session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.action == "switch", AuditEvent.detail.like(f"%{SMS_RESET} %"))
+        .where(
+            AuditEvent.action == "switch",
+            AuditEvent.detail.like(f"%{SMS_RESET} %")
+            | AuditEvent.detail.like(f"%{_escape(SERVICE_PREFIX)}%", escape="\\"),
+        )
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     )

@@ -8,6 +8,8 @@ keyword service has one (``service-<name>``), on until someone, or its failures 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +35,33 @@ def services_off(session: Session) -> frozenset[str]:
         )
     )
     return frozenset(name.removeprefix(SERVICE_PREFIX) for name in names)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceState:
+    """A keyword service's switch as the console shows it (on, unless someone or its failures
+    turned it off)."""
+
+    service: str
+    enabled: bool
+    actor: str | None = None
+    reason: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+def service_states(session: Session, services: Iterable[str]) -> list[ServiceState]:
+    """Return the switch of each of ``services``, in their order."""
+    names = {service_switch(service): service for service in services}
+    found = {
+        switch.name: switch
+        for switch in session.scalars(select(Switch).where(Switch.name.in_(names)))
+    }
+    return [
+        ServiceState(service, True)
+        if (switch := found.get(name)) is None
+        else ServiceState(service, switch.enabled, switch.actor, switch.reason, switch.updated_at)
+        for name, service in names.items()
+    ]
 
 
 def is_enabled(session: Session, name: str, *, default: bool) -> bool:
