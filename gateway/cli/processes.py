@@ -128,7 +128,7 @@ def _banner(arbiter: Any, settings: Settings, with_worker: bool) -> None:
         if "qt" in settings.services:
             lines.append(
                 "  and a keyword service (with `gateway service-stub` running): "
-                '.venv/bin/gateway simulate --carrier demo "BH QT 0123456789"'
+                '.venv/bin/gateway simulate --carrier demo --from 0912345678 "BH QT 0123456789"'
             )
     lines.append("  Ctrl-C stops it; changes to .env take effect after a restart")
     click.echo("\n".join(lines))

@@ -25,6 +25,7 @@ import requests
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from billing.outcomes import Outcome
 from gateway.carriers.emulators import mo_accepted, mo_request, mt_answer
 from gateway.carriers.wire import WebhookRequest
 from gateway.models import InboundMessage, OutboxMessage
@@ -150,6 +151,8 @@ def decision_of(engine: Engine, carrier: str, carrier_message_id: str) -> Decisi
             )
         ).one_or_none()
         if message is None or message.status is not MessageStatus.PROCESSED:
+            return None
+        if message.outcome is Outcome.FORWARDED:  # its service's answer is yet to come
             return None
         references = session.scalars(
             select(OutboxMessage.id).where(OutboxMessage.message_id == message.id)
