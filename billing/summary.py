@@ -1,4 +1,5 @@
-"""Daily summaries: per local day, carrier and outcome, the messages, charged, refunded and net.
+"""Daily summaries: per local day, carrier, keyword service and outcome, the messages, charged,
+refunded and net.
 
 The summary reads the same entries as the export (same period, same filter), so its totals
 equal the export's sums to the đồng. Grouping by local day happens here rather than in SQL:
@@ -19,7 +20,17 @@ from billing.ledger import EntryKind, LedgerEntry
 from billing.outcomes import Outcome
 from billing.periods import LOCAL_TZ, Period
 
-HEADER = ("local_date", "carrier", "outcome", "messages", "charged_vnd", "refunded_vnd", "net_vnd")
+HEADER = (
+    "local_date",
+    "carrier",
+    "service",
+    "outcome",
+    "messages",
+    "charged_vnd",
+    "refunded_vnd",
+    "net_vnd",
+)
+Key = tuple[dt.date, str, str, Outcome]  # local day, carrier, service, outcome
 
 
 @dataclass(slots=True)
@@ -46,18 +57,28 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """The summary's lines by (local day, carrier, outcome), and the total."""
+    """The summary's lines by (local day, carrier, service, outcome), and the total."""
 
-    lines: dict[tuple[dt.date, str, Outcome], Line]
+    lines: dict[Key, Line]
     total: Line
 
-    def rows(self) -> Iterator[tuple[str, str, str, int, int, int, int]]:
-        """Yield the lines in order of day, carrier and outcome, then the total."""
-        for (day, carrier, outcome), line in sorted(
-            self.lines.items(), key=lambda item: (item[0][0], item[0][1], item[0][2].value)
+    def rows(self) -> Iterator[tuple[str, str, str, str, int, int, int, int]]:
+        """Yield the lines in order of day, carrier, service and outcome, then the total."""
+        for (day, carrier, service, outcome), line in sorted(
+            self.lines.items(), key=lambda item: (*item[0][:3], item[0][3].value)
         ):
-            yield (day.isoformat(), carrier, outcome.value, *_figures(line))
-        yield ("total", "", "", *_figures(self.total))
+            yield (day.isoformat(), carrier, service, outcome.value, *_figures(line))
+        yield ("total", "", "", "", *_figures(self.total))
+
+    def totals_by(self, part: int) -> dict[str, Line]:
+        """Total the lines by one part of their key (1: carrier, 2: service), sorted."""
+        totals: dict[str, Line] = {}
+        for key, line in self.lines.items():
+            total = totals.setdefault(str(key[part]), Line())
+            total.messages += line.messages
+            total.charged_vnd += line.charged_vnd
+            total.refunded_vnd += line.refunded_vnd
+        return dict(sorted(totals.items()))
 
 
 def _figures(line: Line) -> tuple[int, int, int, int]:
@@ -69,18 +90,19 @@ def summarise(session: Session, period: Period, carrier: str | None = None) -> S
     query = select(
         LedgerEntry.created_at,
         LedgerEntry.carrier,
+        LedgerEntry.service,
         LedgerEntry.outcome,
         LedgerEntry.kind,
         LedgerEntry.amount_vnd,
     ).where(LedgerEntry.created_at >= period.start, LedgerEntry.created_at < period.end)
     if carrier is not None:
         query = query.where(LedgerEntry.carrier == carrier)
-    lines: dict[tuple[dt.date, str, Outcome], Line] = {}
+    lines: dict[Key, Line] = {}
     total = Line()
-    for created_at, entry_carrier, outcome, kind, amount in session.execute(
+    for created_at, entry_carrier, service, outcome, kind, amount in session.execute(
         query.execution_options(yield_per=BATCH)
     ):
-        key = (created_at.astimezone(LOCAL_TZ).date(), entry_carrier, outcome)
+        key = (created_at.astimezone(LOCAL_TZ).date(), entry_carrier, service, outcome)
         line = lines.get(key)
         if line is None:
             line = lines[key] = Line()

@@ -101,7 +101,8 @@ def _replacing(output: Path) -> Iterator[Path]:
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
 @click.pass_context
 def summary(ctx: click.Context, first: str, last: str, carrier: str | None, as_csv: bool) -> None:
-    """Per local day, carrier and outcome: messages, charged, refunded and net, with totals."""
+    """Per local day, carrier, keyword service and outcome: messages, charged, refunded and
+    net, with totals."""
     from billing.summary import HEADER as SUMMARY_HEADER
     from billing.summary import summarise
     from gateway.finance.queries import checked_period, reading_session
@@ -118,7 +119,7 @@ def summary(ctx: click.Context, first: str, last: str, carrier: str | None, as_c
             click.echo(",".join(str(cell) for cell in row))
         return
     click.echo(f"{period.describe()}{f', carrier {carrier}' if carrier else ''}")
-    layout = "{:<10} {:<10} {:<16} {:>9} {:>14} {:>14} {:>14}"
+    layout = "{:<10} {:<10} {:<10} {:<16} {:>9} {:>14} {:>14} {:>14}"
     click.echo(layout.format(*SUMMARY_HEADER))
     for row in result.rows():
         click.echo(layout.format(*row))

@@ -12,7 +12,7 @@ from typing import Any
 
 from billing.errors import BillingError
 from billing.periods import Period, local_date, parse_local_date
-from billing.summary import Line, Summary
+from billing.summary import Summary
 from gateway.errors import InvalidPayload
 from gateway.finance.errors import FinanceRefused
 from gateway.finance.exports import ExportQuery
@@ -81,16 +81,20 @@ def page_words(reason: str) -> str:
     return reason.replace("--from", "Từ ngày").replace("--to", "Đến ngày")
 
 
-def chart_data(summary: Summary, period: Period) -> dict[str, Any]:
-    """Net đồng per local day (labels) for each carrier (datasets), for Chart.js."""
+CARRIER, SERVICE = 1, 2  # the parts of a summary line's key a chart can split by
+
+
+def chart_data(summary: Summary, period: Period, by: int = CARRIER) -> dict[str, Any]:
+    """Net đồng per local day (labels) for each carrier or service (datasets), for Chart.js."""
     days = []
     day = local_date(period.start)
     while day < local_date(period.end):
         days.append(day)
         day += dt.timedelta(days=1)
-    carriers = sorted({carrier for _day, carrier, _outcome in summary.lines})
+    carriers = sorted({str(key[by]) for key in summary.lines})
     net: dict[tuple[dt.date, str], int] = {}
-    for (when, carrier, _outcome), line in summary.lines.items():
+    for key, line in summary.lines.items():
+        when, carrier = key[0], str(key[by])
         net[when, carrier] = net.get((when, carrier), 0) + line.net_vnd
     return {
         "labels": [d.strftime("%d/%m") for d in days],
@@ -99,14 +103,3 @@ def chart_data(summary: Summary, period: Period) -> dict[str, Any]:
             for carrier in carriers
         ],
     }
-
-
-def per_carrier(summary: Summary) -> dict[str, Line]:
-    """Total each carrier's lines."""
-    totals: dict[str, Line] = {}
-    for (_day, carrier, _outcome), line in summary.lines.items():
-        total = totals.setdefault(carrier, Line())
-        total.messages += line.messages
-        total.charged_vnd += line.charged_vnd
-        total.refunded_vnd += line.refunded_vnd
-    return dict(sorted(totals.items()))

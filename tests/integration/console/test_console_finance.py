@@ -44,22 +44,24 @@ def test_charges_page_totals_equal_the_cli_summary_and_export(
 
     _, summary_csv, _ = run("charges", "summary", *MONTH, "--csv")
     total = summary_csv.splitlines()[-1].split(",")
-    assert total[:3] == ["total", "", ""]
+    assert total[:4] == ["total", "", "", ""]
     _, export_csv, _ = run("charges", "export", *MONTH)
     amounts = [int(row["amount_vnd"]) for row in csv.DictReader(io.StringIO(export_csv))]
-    assert int(total[6]) == sum(amounts) == 6000
-    assert text_of(html, "total-messages") == total[3] == "6"
+    assert int(total[7]) == sum(amounts) == 6000
+    assert text_of(html, "total-messages") == total[4] == "6"
     assert text_of(html, "total-charged") == "6.000 ₫"
     assert text_of(html, "total-net") == "6.000 ₫"
     # The page writes the CLI's day and outcome code the Vietnamese way: map the CLI's rows.
     rows = re.findall(
-        r'<tr><td>(\d\d/11/2026)</td><td>(\w+)</td><td>([^<]+)</td><td class="num">(\d+)<', html
+        r"<tr><td>(\d\d/11/2026)</td><td>(\w+)</td><td>([^<]+)</td><td>([^<]+)</td>"
+        r'<td class="num">(\d+)<',
+        html,
     )
     expected = []
     for line in summary_csv.splitlines()[1:-1]:
-        day, carrier, outcome, *figures = line.split(",")
+        day, carrier, service, outcome, *figures = line.split(",")
         shown = dt.date.fromisoformat(day).strftime("%d/%m/%Y")
-        expected.append((shown, carrier, LABELS[outcome], figures[0]))
+        expected.append((shown, carrier, LABELS[service], LABELS[outcome], figures[0]))
     assert len(rows) == len(expected) == 6
     assert rows == expected
     assert all(outcome not in html for outcome in ("reset_sent", "wrong_syntax", "system_error"))

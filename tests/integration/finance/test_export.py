@@ -118,6 +118,7 @@ def test_a_charge_row_masks_the_phone_and_shows_utc_and_local_time(session: Sess
             "refund_of": "",
             "reason": "",
             "message_time_utc": "2026-11-01T16:30:45Z",
+            "service": "recovery",
         }
     ]
 

@@ -183,6 +183,7 @@ def test_export_rows_are_sorted_masked_and_sum_to_the_summary(
     assert summary[-1] == {
         "local_date": "total",
         "carrier": "",
+        "service": "",
         "outcome": "",
         "messages": "6",
         "charged_vnd": "6000",
@@ -255,11 +256,11 @@ def test_summary_table_per_day_carrier_and_outcome(
     lines = [line.split() for line in out.splitlines()]
     assert lines[0][:2] == ["2026-11-01", ".."]
     assert lines[2:] == [
-        ["2026-11-02", "viettel", "not_matched", "1", "1000", "0", "1000"],
-        ["2026-11-02", "viettel", "reset_sent", "1", "1000", "0", "1000"],
-        ["2026-11-02", "viettel", "system_error", "1", "1000", "0", "1000"],
-        ["2026-11-02", "viettel", "wrong_syntax", "1", "1000", "0", "1000"],
-        ["2026-11-03", "viettel", "wrong_syntax", "1", "1000", "0", "1000"],
+        ["2026-11-02", "viettel", "recovery", "not_matched", "1", "1000", "0", "1000"],
+        ["2026-11-02", "viettel", "recovery", "reset_sent", "1", "1000", "0", "1000"],
+        ["2026-11-02", "viettel", "recovery", "system_error", "1", "1000", "0", "1000"],
+        ["2026-11-02", "viettel", "recovery", "wrong_syntax", "1", "1000", "0", "1000"],
+        ["2026-11-03", "viettel", "recovery", "wrong_syntax", "1", "1000", "0", "1000"],
         ["total", "5", "5000", "0", "5000"],
     ]
 

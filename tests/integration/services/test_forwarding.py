@@ -3,13 +3,20 @@ through the gateway, which charges each message once at its service's tariff."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.export import export_lines, write_csv
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
+from billing.periods import Period
 from billing.refunds import RefundPolicy
+from billing.summary import summarise
 from gateway.clock import FakeClock
 from gateway.models import InboundMessage, OutboxMessage, ServiceForward, Switch
 from gateway.ops.switches import service_switch
@@ -164,4 +171,32 @@ def test_a_service_that_keeps_failing_trips_its_switch_and_is_answered_at_once(
     assert charges(session)[-2:] == [
         ("qt", Outcome.INTERRUPTED, 2000),
         ("the", Outcome.ANSWERED, 1000),
+    ]
+
+
+def test_the_summary_and_the_export_split_by_service_and_refund_the_interrupted(
+    phones: Phones, session: Session, service: Scripted, clock: FakeClock
+) -> None:
+    phones.text(PHONE, "BH QT 0123456789")
+    phones.text(PHONE, "BH MK 0123456789")
+    service.script = [500] * 3
+    phones.text(PHONE, "BH THE 0123456789")
+    clock.advance(minutes=11)
+    phones.worker.drain()
+    month = Period(clock.now() - dt.timedelta(days=1), clock.now() + dt.timedelta(days=1))
+
+    by_service = summarise(session, month).totals_by(2)
+    stream = io.StringIO()
+    write_csv(stream, export_lines(session, month, RefundPolicy()), bom=False)
+    rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
+
+    assert {name: line.charged_vnd for name, line in by_service.items()} == {
+        "qt": 2000,
+        "recovery": 1000,
+        "the": 1000,
+    }
+    assert [(r["service"], r["outcome"], r["refundable"]) for r in rows] == [
+        ("qt", "answered", "no"),
+        ("recovery", "not_matched", "no"),
+        ("the", "interrupted", "yes"),
     ]
