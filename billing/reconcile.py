@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from billing.errors import FileError
 from billing.ledger import EntryKind, LedgerEntry
+from billing.outcomes import RECOVERY
 from billing.periods import Period, local_date, local_midnight, parse_moment
 from parsers import InvalidPhoneNumber, mask_phone, normalise_phone
 
@@ -34,6 +35,7 @@ class Billed:
     at: dt.datetime
     amount_vnd: int
     line: int = 0  # the line in the carrier's file; 0 for our side
+    service: str = RECOVERY  # our side's keyword service (the carrier's files do not say)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,14 +215,19 @@ def _never() -> Billed:
 def _ours(session: Session, carrier: str, *conditions: ColumnElement[bool]) -> dict[str, Billed]:
     when = func.coalesce(LedgerEntry.message_at, LedgerEntry.created_at)
     query = select(
-        LedgerEntry.carrier_message_id, LedgerEntry.phone, when, LedgerEntry.amount_vnd
+        LedgerEntry.carrier_message_id,
+        LedgerEntry.phone,
+        when,
+        LedgerEntry.amount_vnd,
+        LedgerEntry.service,
     ).where(
         LedgerEntry.kind == EntryKind.CHARGE,
         LedgerEntry.carrier == carrier,
         *conditions,
     )
     return {
-        key: Billed(key, phone, at, amount) for key, phone, at, amount in session.execute(query)
+        key: Billed(key, phone, at, amount, service=service)
+        for key, phone, at, amount, service in session.execute(query)
     }
 
 
@@ -273,7 +280,9 @@ def render(report: Report, carrier: str, *, show: int = 20, unmasked: bool = Fal
             ours, theirs = d.ours, d.theirs
             key = (ours or theirs or _never()).carrier_message_id
             where = f"line {theirs.line}" if theirs else "ours only"
-            ours_text = f"ours {phone(ours.phone)} {ours.amount_vnd}" if ours else "ours -"
+            # A keyword service has its own tariff: name it, so an amount mismatch reads.
+            named = f" [{ours.service}]" if ours and ours.service != RECOVERY else ""
+            ours_text = f"ours{named} {phone(ours.phone)} {ours.amount_vnd}" if ours else "ours -"
             theirs_text = f"theirs {phone(theirs.phone)} {theirs.amount_vnd}" if theirs else ""
             lines.append(f"  {key} ({where}): {ours_text} {theirs_text}".rstrip())
         if len(found) > show:

@@ -15,6 +15,7 @@ from billing.export import export_lines, write_csv
 from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
 from billing.periods import Period
+from billing.reconcile import Billed, reconcile, render
 from billing.refunds import RefundPolicy
 from billing.summary import summarise
 from gateway.clock import FakeClock
@@ -200,3 +201,20 @@ def test_the_summary_and_the_export_split_by_service_and_refund_the_interrupted(
         ("recovery", "not_matched", "no"),
         ("the", "interrupted", "yes"),
     ]
+
+
+def test_reconciliation_names_the_service_of_a_charge_the_carrier_priced_otherwise(
+    phones: Phones, session: Session, clock: FakeClock
+) -> None:
+    phones.text(PHONE, "BH QT 0123456789")  # 2000 by SERVICE_QT_TARIFF
+    charge = session.scalars(select(LedgerEntry)).one()
+    month = Period(clock.now() - dt.timedelta(days=1), clock.now() + dt.timedelta(days=1))
+    theirs = [Billed(charge.carrier_message_id, charge.phone, clock.now(), 1000, line=2)]
+
+    report = reconcile(session, "viettel", theirs, month)
+
+    assert [d.kind for d in report.differences] == ["amount_mismatch"]
+    assert (
+        f"  {charge.carrier_message_id} (line 2): ours [qt] 8491****678 2000 theirs"
+        in "\n".join(render(report, "viettel"))
+    )
