@@ -2,8 +2,9 @@
 Decree 356/2025/ND-CP): past the retention period, blank what identifies a person.
 
 ``purge`` blanks message texts (they hold social insurance numbers), masks phone numbers,
-email addresses and identifiers on messages, replies, OTPs and email-recovery requests,
-blanks the client IP of audit rows, and deletes spent captchas, passkey challenges,
+email addresses and identifiers on messages, replies, OTPs, email-recovery requests and what
+keyword services were asked, blanks the client IP of audit rows, and deletes spent captchas,
+passkey challenges,
 rate-limit counters and login-failure counts that no longer hold anyone back. It keeps the
 other rows themselves, so counts, outcomes and the carrier ids that recognise a repeat stay.
 The ledger (needed by finance and kept under the accounting law's own retention) is left as it
@@ -28,10 +29,11 @@ from gateway.models import (
     Otp,
     OutboxMessage,
     RateLimitCounter,
+    ServiceForward,
     WebAuthnChallenge,
 )
 from gateway.settings import Settings
-from gateway.states import MessageStatus, OutboxStatus
+from gateway.states import ForwardStatus, MessageStatus, OutboxStatus
 from parsers import mask_email, mask_id, mask_phone
 
 BATCH = 1000
@@ -51,6 +53,7 @@ class PurgeReport:
     rate_limit_counters: int
     login_failures: int
     audit_client_ips: int
+    service_arguments: int = 0  # the numbers a keyword service was asked about, masked
 
     def describe(self) -> str:
         """Say it in one line for the CLI and the log."""
@@ -114,8 +117,28 @@ def purge(
         (AuditEvent.at < cutoff) & AuditEvent.client_ip.is_not(None),
         {},
     )
+    # What a keyword service was asked (a social insurance number, a file number) is masked
+    # like the message text it was read from is blanked.
+    arguments = _blank(
+        session,
+        ServiceForward.argument,
+        mask_id,
+        (ServiceForward.created_at < cutoff)
+        & (ServiceForward.status == ForwardStatus.DONE)
+        & ~ServiceForward.argument.contains("*"),
+        {},
+    )
     return PurgeReport(
-        messages, replies, requests, otps, captchas, challenges, counters, failures, client_ips
+        messages,
+        replies,
+        requests,
+        otps,
+        captchas,
+        challenges,
+        counters,
+        failures,
+        client_ips,
+        arguments,
     )
 
 

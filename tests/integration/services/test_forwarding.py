@@ -20,7 +20,9 @@ from billing.refunds import RefundPolicy
 from billing.summary import summarise
 from gateway.clock import FakeClock
 from gateway.models import InboundMessage, OutboxMessage, ServiceForward, Switch
+from gateway.ops.retention import purge
 from gateway.ops.switches import service_switch
+from gateway.runtime import Runtime
 from gateway.states import ForwardStatus
 from tests.harness import Phones, add_account
 from tests.service_server import ANSWERS, Scripted
@@ -218,3 +220,16 @@ def test_reconciliation_names_the_service_of_a_charge_the_carrier_priced_otherwi
         f"  {charge.carrier_message_id} (line 2): ours [qt] 8491****678 2000 theirs"
         in "\n".join(render(report, "viettel"))
     )
+
+
+def test_purge_masks_what_a_service_was_asked_once_past_retention(
+    phones: Phones, session: Session, clock: FakeClock, runtime: Runtime
+) -> None:
+    phones.text(PHONE, "BH QT 0123456789")
+    clock.advance(days=91)
+
+    with runtime.session_factory() as purging:
+        report = purge(purging, clock.now(), runtime.settings.retention, runtime.settings)
+
+    assert report.service_arguments == 1
+    assert forward(session).argument == "01******89"
