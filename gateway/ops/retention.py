@@ -5,8 +5,8 @@ Decree 356/2025/ND-CP): past the retention period, blank what identifies a perso
 email addresses and identifiers on messages, replies, OTPs, email-recovery requests and what
 keyword services were asked, blanks the client IP of audit rows, and deletes spent captchas,
 passkey challenges, rate-limit counters and login-failure counts that no longer hold anyone
-back. It keeps the other rows themselves, so counts, outcomes and the carrier ids that recognise a repeat stay.
-The ledger (needed by finance and kept under the accounting law's own retention) is left as it
+back. It keeps the other rows themselves, so counts, outcomes and the carrier ids that
+recognise a repeat stay. The ledger (needed by finance and kept under the accounting law's own retention) is left as it
 is, append-only by design; the rest of the audit trail is masked when written (docs/deploy.md).
 """
 
