@@ -6,8 +6,9 @@ email addresses and identifiers on messages, replies, OTPs, email-recovery reque
 keyword services were asked, blanks the client IP of audit rows, and deletes spent captchas,
 passkey challenges, rate-limit counters and login-failure counts that no longer hold anyone
 back. It keeps the other rows themselves, so counts, outcomes and the carrier ids that
-recognise a repeat stay. The ledger (needed by finance and kept under the accounting law's own retention) is left as it
-is, append-only by design; the rest of the audit trail is masked when written (docs/deploy.md).
+recognise a repeat stay. The ledger (needed by finance and kept under the accounting law's own
+retention) is left as it is, append-only by design; the rest of the audit trail is masked when
+written (docs/deploy.md).
 """
 
 from __future__ import annotations
