@@ -1,7 +1,8 @@
 """The append-only charge ledger: one charge per inbound message, refunds as new entries.
 
 Every ledger row is built here: one charge (:func:`record_charge`), a batch of charges
-(:func:`charge_row` + :func:`insert_charges`), a refund (:func:`refund_entry`).
+(:func:`charge_row` or :func:`message_charge` + :func:`insert_charges`), a refund
+(:func:`refund_entry`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from billing.base import Base, UTCDateTime, enum_column
 from billing.errors import DuplicateCharge
 from billing.outcomes import RECOVERY, Outcome
+from billing.tariffs import TariffBook
 
 
 class EntryKind(enum.Enum):
@@ -106,6 +108,46 @@ def charge_row(
         "message_at": message_at or at,
         "service": service,
     }
+
+
+class Billable(Protocol):
+    """The columns of an inbound message that price and name its charge."""
+
+    id: int
+    carrier: str
+    carrier_message_id: str
+    sender: str
+    recipient: str
+    carrier_received_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+def message_charge(
+    message: Billable,
+    *,
+    tariffs: TariffBook,
+    fallback_vnd: int,
+    outcome: Outcome,
+    at: dt.datetime,
+    service: str = RECOVERY,
+) -> dict[str, Any]:
+    """Price ``message`` at the tariff in force at its time (the carrier bills by its own time
+    of the message) and return the column values of its charge."""
+    message_at = message.carrier_received_at or message.created_at
+    tariff = tariffs.price(message.carrier, message.recipient, message_at, fallback_vnd)
+    return charge_row(
+        message_id=message.id,
+        carrier=message.carrier,
+        carrier_message_id=message.carrier_message_id,
+        shortcode=message.recipient,
+        phone=message.sender,
+        amount_vnd=tariff.amount_vnd,
+        outcome=outcome,
+        tariff=tariff.label,
+        at=at,
+        message_at=message_at,
+        service=service,
+    )
 
 
 def record_charge(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing.ledger import record_charge
+from billing.ledger import LedgerEntry, message_charge
 from billing.outcomes import Outcome
 from gateway.clock import Clock
 from gateway.delivery.outbox import enqueue_reply
@@ -199,24 +199,15 @@ def _close(
     forward.last_error = error
     message = session.get_one(InboundMessage, item.message_id)
     message.outcome, message.replied = outcome, True
-    message_at = message.carrier_received_at or message.created_at
-    tariff = settings.tariffs(item.service).price(
-        message.carrier, message.recipient, message_at, settings.charge_vnd
-    )
-    record_charge(
-        session,
-        message_id=message.id,
-        carrier=message.carrier,
-        carrier_message_id=message.carrier_message_id,
-        shortcode=message.recipient,
-        phone=message.sender,
-        amount_vnd=tariff.amount_vnd,
+    charge = message_charge(
+        message,
+        tariffs=settings.tariffs(item.service),
+        fallback_vnd=settings.charge_vnd,
         outcome=outcome,
-        tariff=tariff.label,
         at=now,
-        message_at=message_at,
         service=item.service,
     )
+    session.add(LedgerEntry(**charge))
     # The service's reply may quote a number; the console's copy shows it masked.
     safe = _NUMBERS.sub(lambda m: mask_id(m[0]), reply)
     enqueue_reply(session, message, text=reply, safe_text=safe, settings=settings, now=now)
@@ -232,7 +223,7 @@ def _close(
             detail=f"{item.service} via {message.carrier}"[:200],
         )
     )
-    return message.carrier, outcome.value, tariff.amount_vnd, message.sender
+    return message.carrier, outcome.value, charge["amount_vnd"], message.sender
 
 
 def _trip_if_failing(

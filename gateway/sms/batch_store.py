@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from billing.ledger import charge_row, insert_charges
+from billing.ledger import insert_charges, message_charge
 from billing.outcomes import RECOVERY, Outcome
 from gateway.accounts.notices import sms_reset_notice
 from gateway.accounts.services import AccountView
@@ -133,11 +133,6 @@ class Writes:
         a forwarded one (``argument``: what its service is asked) waits for its service's
         answer to be charged and answered (gateway/services/)."""
         now = self.now
-        # The carrier bills by its own time of the message, at the tariff in force then.
-        message_at = message.carrier_received_at or message.created_at
-        tariff = self.settings.tariffs(service).price(
-            message.carrier, message.recipient, message_at, self.settings.charge_vnd
-        )
         self._messages.append(
             {
                 "b_id": message.id,
@@ -166,20 +161,17 @@ class Writes:
                 }
             )
         else:  # the carrier bills every message sent to the shortcode, whatever we make of it
-            self._charges.append(
-                charge_row(
-                    message_id=message.id,
-                    carrier=message.carrier,
-                    carrier_message_id=message.carrier_message_id,
-                    shortcode=message.recipient,
-                    phone=message.sender,
-                    amount_vnd=tariff.amount_vnd,
-                    outcome=outcome,
-                    tariff=tariff.label,
-                    at=now,
-                    message_at=message_at,
-                    service=service,
-                )
+            charge = message_charge(
+                message,
+                tariffs=self.settings.tariffs(service),
+                fallback_vnd=self.settings.charge_vnd,
+                outcome=outcome,
+                at=now,
+                service=service,
+            )
+            self._charges.append(charge)
+            self.charged.append(
+                Charged(message.carrier, outcome, charge["amount_vnd"], message.sender)
             )
         if reply is not None:
             text, safe_text = reply
@@ -218,10 +210,6 @@ class Writes:
                 "client_ip": None,
             }
         )
-        if outcome is not Outcome.FORWARDED:
-            self.charged.append(
-                Charged(message.carrier, outcome, tariff.amount_vnd, message.sender)
-            )
         log.info(
             "message %s from %s via %s: %s",
             message.id,
