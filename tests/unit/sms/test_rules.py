@@ -14,7 +14,7 @@ from gateway.delivery.replies import ReplyCatalog, catalog_for
 from gateway.models import AccountState
 from gateway.settings import Settings, load_settings
 from gateway.sms.rules import Counts, Decision, Facts, Prepared, decide
-from parsers import parse_recovery
+from parsers import FailureReason, ServiceFailure, ServiceRequest, parse_recovery
 from tests.conftest import base_environ
 
 OWNER, STRANGER = "84912345678", "84987654321"
@@ -106,3 +106,30 @@ def test_the_switch_off_refuses_after_the_phone_limit(
     decisions = decide(batch, facts, settings=settings, catalog=catalog)
 
     assert outcomes(decisions) == [Outcome.SERVICE_DISABLED, Outcome.RATE_LIMITED]
+
+
+def test_keyword_services_are_forwarded_unless_off_and_count_against_the_phone(
+    settings: Settings, catalog: ReplyCatalog
+) -> None:
+    qt, bad = ServiceRequest("qt", "0123456789"), ServiceFailure("qt", FailureReason.WRONG_LENGTH)
+    batch = [
+        Prepared(Received(1, OWNER), qt, service="qt"),
+        Prepared(Received(2, OWNER), bad, ("syntax", "syntax"), service="qt"),
+        Prepared(Received(3, OWNER), ServiceRequest("the", "0123456789"), service="the"),
+        Prepared(Received(4, STRANGER), qt, service="qt"),
+    ]
+    used = Counts(per_phone={STRANGER: settings.messages_per_phone})
+    # The SMS reset's switch is BH MK's alone; "the" has its own, off.
+    facts = Facts(reset_enabled=False, accounts={}, counts=used, services_off=frozenset({"the"}))
+
+    decisions = decide(batch, facts, settings=settings, catalog=catalog)
+
+    assert outcomes(decisions) == [
+        Outcome.FORWARDED,
+        Outcome.WRONG_SYNTAX,
+        Outcome.INTERRUPTED,
+        Outcome.RATE_LIMITED,
+    ]
+    assert decisions[0].reply is None  # the service's answer is the reply
+    assert decisions[1].reply == ("syntax", "syntax")
+    assert decisions[2].reply is not None and "gian doan" in decisions[2].reply[0]
