@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -40,7 +41,7 @@ from gateway.states import ForwardStatus, check_transition
 from parsers import mask_id, mask_phone
 
 log = logging.getLogger(__name__)
-BATCH = 20  # forwards claimed per pass; each waits at most its service's timeout
+IN_FLIGHT = 8  # forwards claimed per pass, posted together
 Post = Callable[[ServiceSettings, bytes, dict[str, str]], Answer]
 _NUMBERS = re.compile(r"\d{9,}")
 
@@ -64,10 +65,16 @@ def process_forwards(
     post: Post = client.post,
     wall_clock: Callable[[], dt.datetime] = client.wall_clock,
 ) -> int:
-    """Forward the due messages to their services and record each answer or failure; return
-    how many were forwarded."""
+    """Forward the due messages to their services, all at once, and record each answer or
+    failure; return how many were forwarded.
+
+    The worker decides SMS in the same loop, so a pass must not wait on the services one after
+    the other: at most IN_FLIGHT forwards go out together, and a pass lasts at most the
+    slowest SERVICE_<NAME>_TIMEOUT.
+    """
     claimed = _claim(session_factory, settings, clock.now())
-    for item in claimed:
+
+    def forward(item: _Claimed) -> None:
         service = settings.services.get(item.service)
         try:
             if service is None:  # removed from GATEWAY_SERVICES since it was queued
@@ -77,6 +84,13 @@ def process_forwards(
             _failed(session_factory, settings, catalog, clock.now(), item, failed.code)
         else:
             _answered(session_factory, settings, clock.now(), item, answer)
+
+    if len(claimed) == 1:
+        forward(claimed[0])
+    elif claimed:
+        with ThreadPoolExecutor(len(claimed), thread_name_prefix="forward") as pool:
+            for done in [pool.submit(forward, item) for item in claimed]:
+                done.result()  # a bug or a database failure: the worker's loop logs and backs off
     return len(claimed)
 
 
@@ -92,7 +106,7 @@ def _claim(
             select(f.id, f.message_id, f.service, f.argument, f.attempts, f.give_up_at)
             .where(f.status == ForwardStatus.PENDING, f.next_try_at <= now)
             .order_by(f.next_try_at, f.id)
-            .limit(BATCH)
+            .limit(IN_FLIGHT)
         ).all()
         for row in due:
             # Another worker may have taken it since the read: the update says who did.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 
 import pytest
 from sqlalchemy import select
@@ -24,10 +25,12 @@ from gateway.ops.retention import purge
 from gateway.ops.switches import service_switch
 from gateway.runtime import Runtime
 from gateway.states import ForwardStatus
+from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
 from tests.service_server import ANSWERS, Scripted
 
 PHONE = "0912345678"
+MO_PATH = "/carriers/viettel/mo"
 INTERRUPTED = (
     "Dich vu tam thoi gian doan, yeu cau cua ban chua duoc tra loi. "
     "Vui long thu lai sau. Ho tro: 1900 9068"
@@ -234,3 +237,23 @@ def test_purge_masks_what_a_service_was_asked_once_past_retention(
 
     assert report.service_arguments == 1
     assert forward(session).argument == "01******89"
+
+
+def test_forwards_due_together_go_out_together(
+    phones: Phones, session: Session, service: Scripted, clock: FakeClock
+) -> None:
+    service.script = ["slow:0.9"] * 4  # each answers just inside SERVICE_QT_TIMEOUT (1 s)
+    for n in range(4):
+        text = "BH QT 0123456789"
+        body = {"id": f"mo-together-{n}", "from": f"091200010{n}", "to": "8079", "text": text}
+        secret = CARRIER_SECRETS["viettel"]
+        posted = signed_post(
+            phones.client, "/carriers/viettel/mo", body, secret=secret, clock=clock
+        )
+        assert posted.status_code == 200
+
+    started = time.monotonic()
+    phones.worker.drain()
+
+    assert time.monotonic() - started < 3.0  # one after the other would take 3.6 s
+    assert [o for _, o, _ in charges(session)] == [Outcome.ANSWERED] * 4
