@@ -31,6 +31,7 @@ HEADER = (
     "net_vnd",
 )
 Key = tuple[dt.date, str, str, Outcome]  # local day, carrier, service, outcome
+CARRIER, SERVICE = 1, 2  # the parts of a key the console's charts and tables split by
 
 
 @dataclass(slots=True)
@@ -71,7 +72,7 @@ class Summary:
         yield ("total", "", "", "", *_figures(self.total))
 
     def totals_by(self, part: int) -> dict[str, Line]:
-        """Total the lines by one part of their key (1: carrier, 2: service), sorted."""
+        """Total the lines by one part of their key (CARRIER or SERVICE), sorted."""
         totals: dict[str, Line] = {}
         for key, line in self.lines.items():
             total = totals.setdefault(str(key[part]), Line())

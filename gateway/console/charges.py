@@ -12,7 +12,7 @@ from typing import Any
 
 from billing.errors import BillingError
 from billing.periods import Period, local_date, parse_local_date
-from billing.summary import Summary
+from billing.summary import CARRIER, Summary
 from gateway.errors import InvalidPayload
 from gateway.finance.errors import FinanceRefused
 from gateway.finance.exports import ExportQuery
@@ -79,9 +79,6 @@ def _day(raw: str, field: str) -> dt.date:
 def page_words(reason: str) -> str:
     """Name the page's fields where billing and the use cases name the CLI's options."""
     return reason.replace("--from", "Từ ngày").replace("--to", "Đến ngày")
-
-
-CARRIER, SERVICE = 1, 2  # the parts of a summary line's key a chart can split by
 
 
 def chart_data(summary: Summary, period: Period, by: int = CARRIER) -> dict[str, Any]:

@@ -23,9 +23,9 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from billing.errors import BillingError
-from billing.summary import summarise
+from billing.summary import CARRIER, SERVICE, summarise
 from gateway.console import guard, inputs, refund_views, report_store
-from gateway.console.charges import SERVICE, chart_data, page_words, read_choice
+from gateway.console.charges import chart_data, page_words, read_choice
 from gateway.console.reconcile_words import FIELDS, missing_words, problem_words
 from gateway.errors import InvalidPayload
 from gateway.finance.errors import FinanceRefused
@@ -70,7 +70,7 @@ def charges() -> ResponseReturnValue:
         carriers=sorted(carriers),
         summary=summary,
         rows=list(summary.rows())[:-1],
-        by_carrier=summary.totals_by(1),
+        by_carrier=summary.totals_by(CARRIER),
         by_service=summary.totals_by(SERVICE),
         chart=chart_data(summary, choice.period),
         service_chart=chart_data(summary, choice.period, by=SERVICE),
@@ -142,9 +142,7 @@ def reconciliation() -> ResponseReturnValue:
     """
     carriers = sorted(_carriers())
     if request.method == "GET":
-        return render_template(
-            "console/reconciliation.html", carriers=carriers, fields=FIELDS, given={}
-        )
+        return render_template("console/reconciliation.html", carriers=carriers, fields=FIELDS, given={})
     form = request.form
     given = {name: form.get(f"col_{name}", "").strip()[:100] for name in FIELDS}
     carrier = form.get("carrier", "")

@@ -18,7 +18,7 @@ from billing.outcomes import Outcome
 from billing.periods import Period
 from billing.reconcile import Billed, reconcile, render
 from billing.refunds import RefundPolicy
-from billing.summary import summarise
+from billing.summary import SERVICE, summarise
 from gateway.clock import FakeClock
 from gateway.models import InboundMessage, OutboxMessage, ServiceForward, Switch
 from gateway.ops.retention import purge
@@ -192,7 +192,7 @@ def test_the_summary_and_the_export_split_by_service_and_refund_the_interrupted(
     month = Period(clock.now() - dt.timedelta(days=1), clock.now() + dt.timedelta(days=1))
 
     with runtime.session_factory() as session:  # in a transaction: both stream their rows
-        by_service = summarise(session, month).totals_by(2)
+        by_service = summarise(session, month).totals_by(SERVICE)
         stream = io.StringIO()
         write_csv(stream, export_lines(session, month, RefundPolicy()), bom=False)
     rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
