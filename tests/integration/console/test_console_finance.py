@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -370,3 +370,23 @@ def test_a_large_carrier_file_is_taken_from_a_member_only(
     html = answer.get_data(as_text=True)
     assert text_of(html, "count-missing_ours") == "2.000"
     assert text_of(html, "count-missing_theirs") == "4"  # every viettel charge of ours
+
+
+def test_charges_split_by_keyword_service_in_a_chart_and_a_table(
+    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+) -> None:
+    signed_in("finance")
+    # As if BH QT had been configured for one of them (docs/services.md).
+    answered = month[Outcome.RESET_SENT]
+    session.execute(update(LedgerEntry).where(LedgerEntry.id == answered.id).values(service="qt"))
+
+    html = client.get("/console/charges", query_string=NOVEMBER).get_data(as_text=True)
+
+    raw = re.search(r'id="services-chart" data-chart="([^"]+)"', html)
+    assert raw is not None
+    chart = json.loads(unescape(raw[1]))
+    assert [dataset["label"] for dataset in chart["datasets"]] == ["qt", "recovery"]
+    table = html[
+        html.index('id="by-service"') : html.index("</table>", html.index('id="by-service"'))
+    ]
+    assert "<td>qt</td>" in table and LABELS["recovery"] in table
