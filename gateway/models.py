@@ -1,5 +1,6 @@
-"""The gateway's tables: accounts, inbound messages, the outbox, password issues, switches, and
-the email channel's OTPs, captchas, recovery requests and the audit trail.
+"""The gateway's tables: accounts, inbound messages, the outbox, password issues, switches, the
+keyword services' forwards, and the email channel's OTPs, captchas, recovery requests and the
+audit trail.
 
 Rows refer to each other by id only (no ORM relationships), so each use case loads exactly
 what it needs and nothing is fetched behind its back.
