@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Select, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing.outcomes import Outcome
+from billing.outcomes import RECOVERY, Outcome
 from gateway.accounts.passwords import keyed_hash
 from gateway.accounts.services import AccountView, find_accounts
 from gateway.delivery.replies import PASSWORD_MASK, Reply, ReplyCatalog, format_wait
@@ -109,7 +109,10 @@ def record_failure(
             check_transition(MessageStatus.RECEIVED, MessageStatus.PROCESSED)
             failed = system_error(context.catalog)
             for message in messages:
-                writes.decide(message, failed.outcome, failed.reply)
+                # Priced as what it asked for: a keyword service has its own tariff.
+                asked = context.keywords.match(message.text) if context.keywords else None
+                service = RECOVERY if asked is None else asked.service
+                writes.decide(message, failed.outcome, failed.reply, service=service)
             writes.flush(session)
     return writes.charged
 

@@ -24,6 +24,7 @@ from gateway.models import InboundMessage, OutboxMessage, ServiceForward, Switch
 from gateway.ops.retention import purge
 from gateway.ops.switches import service_switch
 from gateway.runtime import Runtime
+from gateway.sms import batch
 from gateway.states import ForwardStatus
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
@@ -257,3 +258,18 @@ def test_forwards_due_together_go_out_together(
 
     assert time.monotonic() - started < 3.0  # one after the other would take 3.6 s
     assert [o for _, o, _ in charges(session)] == [Outcome.ANSWERED] * 4
+
+
+def test_a_service_message_that_cannot_be_decided_is_charged_at_its_service_tariff(
+    phones: Phones, session: Session, service: Scripted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(batch, "find_accounts", broken)
+
+    replies = phones.text(PHONE, "BH QT 0123456789")
+
+    assert len(replies) == 1 and replies[0].startswith("He thong dang gian doan")
+    assert charges(session) == [("qt", Outcome.SYSTEM_ERROR, 2000)]
+    assert service.attempts == []
