@@ -52,6 +52,7 @@ class _Metrics:
     rate_limited: Counter
     replies: Counter
     sim_swap_checks: Counter
+    forwards: Counter
     request_seconds: Histogram
     batch_seconds: Histogram
 
@@ -134,6 +135,14 @@ def _build() -> _Metrics:
             ["carrier", "result"],
             registry=registry,
         ),
+        forwards=Counter(
+            "gateway_service_forwards",
+            "Forwards to a keyword service (docs/services.md): the service's outcome "
+            "(answered, not_found, refused) or why the attempt failed (timeout, unreachable, "
+            "http_<status>, bad_answer); a failure is retried until the horizon.",
+            ["service", "result"],
+            registry=registry,
+        ),
         request_seconds=Histogram(
             "gateway_http_request_duration_seconds",
             "Time to answer an HTTP request, by Flask endpoint and carrier.",
@@ -182,6 +191,11 @@ def count_reply(carrier: str, status: OutboxStatus) -> None:
 def count_sim_swap_check(carrier: str, result: str) -> None:
     """Count one SIM swap check's result (gateway/sms/sim_swap.py names them)."""
     _metrics().sim_swap_checks.labels(carrier, result).inc()
+
+
+def count_forward(service: str, result: str) -> None:
+    """Count one forward to a keyword service: its answer, or why it failed."""
+    _metrics().forwards.labels(service, result).inc()
 
 
 def observe_request(endpoint: str, carrier: str, seconds: float) -> None:

@@ -81,8 +81,10 @@ def process_forwards(
                 raise ForwardFailed("not_configured")
             answer = post(service, *_signed(session_factory, settings, service, item, wall_clock))
         except ForwardFailed as failed:
+            metrics.count_forward(item.service, failed.code)
             _failed(session_factory, settings, catalog, clock.now(), item, failed.code)
         else:
+            metrics.count_forward(item.service, answer.outcome.value)
             _answered(session_factory, settings, clock.now(), item, answer)
 
     if len(claimed) == 1:

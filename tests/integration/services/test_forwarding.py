@@ -21,6 +21,7 @@ from billing.refunds import RefundPolicy
 from billing.summary import SERVICE, summarise
 from gateway.clock import FakeClock
 from gateway.models import InboundMessage, OutboxMessage, ServiceForward, Switch
+from gateway.ops import metrics
 from gateway.ops.retention import purge
 from gateway.ops.switches import service_switch
 from gateway.runtime import Runtime
@@ -273,3 +274,20 @@ def test_a_service_message_that_cannot_be_decided_is_charged_at_its_service_tari
     assert len(replies) == 1 and replies[0].startswith("He thong dang gian doan")
     assert charges(session) == [("qt", Outcome.SYSTEM_ERROR, 2000)]
     assert service.attempts == []
+
+
+def test_each_forward_is_counted_by_its_answer_or_its_failure(
+    phones: Phones, service: Scripted, clock: FakeClock
+) -> None:
+    def counted(result: str) -> float:
+        registry = metrics._metrics().registry
+        labels = {"service": "qt", "result": result}
+        return registry.get_sample_value("gateway_service_forwards_total", labels) or 0.0
+
+    before = counted("answered"), counted("http_503")
+    service.script = [503]
+    phones.text(PHONE, "BH QT 0123456789")
+    clock.advance(seconds=5)
+    phones.worker.drain()
+
+    assert (counted("answered") - before[0], counted("http_503") - before[1]) == (1, 1)
