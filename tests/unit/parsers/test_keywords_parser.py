@@ -1,6 +1,8 @@
 """The keyword services' parser (``BH QT``, ``BH HS``, ``BH THE``), read as a table."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parsers import (
     ArgumentKind,
@@ -95,3 +97,19 @@ def test_an_empty_table_matches_nothing() -> None:
 def test_configured_keywords_are_folded_and_checked(phrase: str, normal: str, valid: bool) -> None:
     assert normalise_keyword(phrase) == normal
     assert valid_keyword(phrase) is valid
+
+
+@settings(database=None)
+@given(st.text())
+def test_any_text_gives_a_match_or_none(text: str) -> None:
+    found = TABLE.match(text)
+
+    assert found is None or isinstance(found, ServiceRequest | ServiceFailure)
+    if isinstance(found, ServiceRequest) and found.service in {"qt", "the"}:
+        assert found.argument.isascii() and found.argument.isdigit() and len(found.argument) == 10
+
+
+@settings(database=None)
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10), st.sampled_from(["qt", "the"]))
+def test_any_ten_digits_round_trip(number: str, service: str) -> None:
+    assert TABLE.match(f"BH {service} {number}") == ServiceRequest(service, number)
