@@ -11,6 +11,7 @@ import pytest
 from gateway.settings import ServiceSettings
 from parsers import ArgumentKind
 from tests.conftest import base_environ
+from tests.integration.sms.conftest import sms_path  # noqa: F401 (batched, and one by one)
 from tests.service_server import Scripted, serving
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()

@@ -48,6 +48,7 @@ def forward(session: Session) -> ServiceForward:
     return session.scalars(select(ServiceForward).order_by(ServiceForward.id.desc())).first()  # type: ignore[return-value]
 
 
+@pytest.mark.usefixtures("sms_path")  # the fallback decides them the same
 def test_three_keywords_from_one_phone_each_get_their_reply_and_charge(
     phones: Phones, session: Session
 ) -> None:
@@ -76,6 +77,7 @@ def test_a_number_the_service_does_not_know_is_answered_not_found(
     assert charges(session) == [("qt", Outcome.NOT_FOUND, 2000)]
 
 
+@pytest.mark.usefixtures("sms_path")  # the fallback decides them the same
 def test_an_unknown_keyword_gets_every_service_syntax_in_one_segment(
     phones: Phones, session: Session, service: Scripted
 ) -> None:
@@ -87,6 +89,7 @@ def test_an_unknown_keyword_gets_every_service_syntax_in_one_segment(
     assert service.attempts == []
 
 
+@pytest.mark.usefixtures("sms_path")  # the fallback decides them the same
 def test_a_service_keyword_with_a_bad_number_gets_its_own_syntax_unforwarded(
     phones: Phones, session: Session, service: Scripted
 ) -> None:
