@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,29 +25,22 @@ def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtim
     root.ensure_object(dict)
     if "runtime" not in root.obj:
         # Imported here, not at the top: `gateway --help` must not load SQLAlchemy and Flask.
-        from gateway import preflight
-        from gateway.errors import ConfigError, DatabaseProblem
+        from gateway import schema
         from gateway.ops import logs
         from gateway.runtime import build_runtime
-        from gateway.settings import load_settings
 
-        try:
-            settings = load_settings(os.environ)
-            url = preflight.check_url(settings.database_url)
-            preflight.check_sqlite_file(
-                url, creating=creating_database, instance_dir=settings.instance_dir
+        settings = settings_of()
+        with database_problems():
+            schema.check_location(
+                settings.database_url,
+                creating=creating_database,
+                instance_dir=settings.instance_dir,
             )
-            runtime = build_runtime(settings)
-        except DatabaseProblem as exc:
-            raise click.ClickException(str(exc)) from exc
-        except ConfigError as exc:
-            raise click.ClickException(f"configuration: {exc}{_dotenv_hint()}") from exc
-        root.call_on_close(runtime.engine.dispose)  # close pooled connections before exit
-        if not creating_database:
-            try:
-                preflight.check_schema(runtime.engine)
-            except DatabaseProblem as exc:
-                raise click.ClickException(str(exc)) from exc
+            with _configuration():  # a tariffs file it cannot read
+                runtime = build_runtime(settings)
+            root.call_on_close(runtime.engine.dispose)  # close pooled connections before exit
+            if not creating_database:
+                schema.check_schema(runtime.engine)
         root.obj["runtime"] = runtime
         logs.configure(settings)
     return root.obj["runtime"]  # type: ignore[no-any-return]
@@ -53,13 +48,31 @@ def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtim
 
 def settings_of() -> Settings:
     """Return the settings alone, for commands that never touch the database."""
-    from gateway.errors import ConfigError
     from gateway.settings import load_settings
 
-    try:
+    with _configuration():
         return load_settings(os.environ)
+
+
+@contextmanager
+def _configuration() -> Iterator[None]:
+    from gateway.errors import ConfigError
+
+    try:
+        yield
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}{_dotenv_hint()}") from exc
+
+
+@contextmanager
+def database_problems() -> Iterator[None]:
+    """Turn a database that is missing, unreachable or behind this code into one line."""
+    from gateway.errors import DatabaseProblem
+
+    try:
+        yield
+    except DatabaseProblem as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _dotenv_hint() -> str:

@@ -140,7 +140,9 @@ def reconciliation() -> ResponseReturnValue:
     """
     carriers = sorted(_carriers())
     if request.method == "GET":
-        return render_template("console/reconciliation.html", carriers=carriers, fields=FIELDS, given={})
+        return render_template(
+            "console/reconciliation.html", carriers=carriers, fields=FIELDS, given={}
+        )
     form = request.form
     given = {name: form.get(f"col_{name}", "").strip()[:100] for name in FIELDS}
     carrier = form.get("carrier", "")
