@@ -13,28 +13,22 @@ import re
 import uuid
 from urllib.parse import urlencode
 
-import requests
-
 from gateway.carriers import wire
-from gateway.carriers.base import (
-    Answer,
-    DeliveryReport,
-    InboundSms,
-    OutboundSms,
-    SendReceipt,
-)
+from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
 from gateway.carriers.kind import (
     CarrierKind,
     EmulatedMo,
     Emulator,
     MoRequest,
+    MtRequest,
     MtResult,
     Webhooks,
-    by_token,
     dlr_reference,
-    form_body,
-    form_headers,
+    form_mo_request,
+    http_transport,
+    mt_credentials_match,
     text_params,
+    verify_url_token,
 )
 from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused
 from gateway.settings import CarrierSettings
@@ -63,11 +57,6 @@ DLR_STATUSES = {
 DLR_INTERMEDIATE = frozenset({"ACCEPTD", "ENROUTE", "ESME_ROK"})
 _MAX_REASON = 200
 _SUCCESS = re.compile(rb'^\s*Success\s+"([^"]{1,128})"\s*$')
-
-
-def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
-    """Check the caller's address and the URL token."""
-    wire.verify_token(request, carrier)
 
 
 def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
@@ -137,7 +126,7 @@ def parse_dlr(request: wire.WebhookRequest) -> DeliveryReport | None:
     jasmin_id = wire.text_field(params.get("id", b""), "id")
     return DeliveryReport(
         reference=wire.identifier(reference, "reference"),
-        carrier_reference=jasmin_id[:128] or None,
+        carrier_reference=jasmin_id[: wire.MAX_ID_LENGTH] or None,
         status=delivery,
     )
 
@@ -164,11 +153,11 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
     return Answer(error.status, f'Error "{error.code}: {reason}"'.encode())
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> dict[str, str]:
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> MtRequest:
     """Build the /send form for one reply, asking for a terminal-level DLR back to us."""
     query = urlencode({"reference": sms.reference, "token": carrier.secret})
     dlr_url = f"{public_url}/carriers/{carrier.name}/dlr?{query}"
-    return {
+    form = {
         "username": carrier.mt_username or "",
         "password": carrier.mt_password or "",
         "to": sms.recipient,
@@ -180,6 +169,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) ->
         "dlr-level": str(DLR_LEVEL),
         "dlr-method": "POST",
     }
+    return MtRequest("POST", carrier.mt_url, form)
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -191,23 +181,6 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     if match is None:
         raise PermanentSendError('Jasmin answered 2xx without Success "<id>"')
     return SendReceipt(carrier_reference=match[1].decode("utf-8", "replace"))
-
-
-class JasminTransport:
-    """Sends replies through one Jasmin's HTTP API."""
-
-    def __init__(self, carrier: CarrierSettings, public_url: str, http: requests.Session) -> None:
-        self._carrier = carrier
-        self._public_url = public_url
-        self._http = http
-
-    def send(self, sms: OutboundSms) -> SendReceipt:
-        """POST /send once; translate failures into our send errors."""
-        form = prepare_send(sms, self._carrier, self._public_url)
-        status, body = wire.call(
-            self._http, "POST", self._carrier.mt_url, data=form, timeout=self._carrier.timeout
-        )
-        return parse_send_answer(status, body)
 
 
 def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
@@ -224,13 +197,7 @@ def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
         "content": raw,
         "binary": raw.hex(),
     }
-    return MoRequest(
-        mo.message_id,
-        "POST",
-        f"{mo.url}?{urlencode({'token': carrier.secret})}",
-        form_headers(),
-        form_body(form),
-    )
+    return form_mo_request(carrier, mo, form)
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -241,10 +208,7 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
 def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
     """Answer a /send call as Jasmin's HTTP API does, checking the username and password."""
     params = text_params(request.form_params())
-    if (params.get("username"), params.get("password")) != (
-        carrier.mt_username,
-        carrier.mt_password,
-    ):
+    if not mt_credentials_match(params, carrier):
         return MtResult(
             403,
             f'Error "Authentication failure for username:{params.get("username")}"'.encode(),
@@ -262,17 +226,18 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
 KIND = CarrierKind(
     name="jasmin",
     webhooks=Webhooks(
-        methods=frozenset({"GET", "POST"}),  # the connector's and the DLR's method are settings
-        verify=by_token(verify),
-        parse_inbound=parse_inbound,
-        parse_dlr=parse_dlr,
-        answer_mo=answer_mo,
-        answer_dlr=answer_dlr,
-        answer_refused=answer_refused,
+        frozenset({"GET", "POST"}),  # the connector's and the DLR's method are settings
+        verify_url_token,
+        parse_inbound,
+        parse_dlr,
+        answer_mo,
+        answer_dlr,
+        answer_refused,
         answer_failure=lambda request: Answer(503, b'Error "internal_error"'),
     ),
-    transport=lambda carrier, settings, clock, http: JasminTransport(
-        carrier, settings.public_url, http
+    transport=http_transport(
+        lambda sms, carrier, settings, now: prepare_send(sms, carrier, settings.public_url),
+        parse_send_answer,
     ),
     emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-import requests
-
 from gateway.carriers import wire
 from gateway.carriers.base import (
     Answer,
@@ -25,11 +23,14 @@ from gateway.carriers.kind import (
     EmulatedMo,
     Emulator,
     MoRequest,
+    MtRequest,
     MtResult,
     Webhooks,
-    by_token,
     dlr_reference,
+    http_transport,
+    mt_credentials_match,
     text_params,
+    verify_url_token,
 )
 from gateway.errors import InvalidPayload, RequestRefused
 from gateway.settings import CarrierSettings
@@ -48,11 +49,6 @@ DLR_MASK = 1 | 2 | 16  # only final outcomes come back
 CODING_GSM = 0  # our replies are always GSM-7 (gateway/delivery/replies.py checks it at start)
 CODING_8BIT = 1
 CODING_UCS2 = 2
-
-
-def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
-    """Check the caller's address and the URL token."""
-    wire.verify_token(request, carrier)
 
 
 def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
@@ -117,8 +113,8 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
     return Answer(error.status, error.code.encode())
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> str:
-    """Build the sendsms GET URL for one reply, with a dlr-url back to us."""
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> MtRequest:
+    """Build the sendsms GET for one reply, with a dlr-url back to us."""
     dlr_url = (
         f"{public_url}/carriers/{carrier.name}/dlr?reference={quote(sms.reference, safe='')}"
         f"&status=%d&token={quote(carrier.secret, safe='')}"
@@ -138,7 +134,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) ->
         params.append(("smsc", smsc))
     params += [("dlr-mask", str(DLR_MASK)), ("dlr-url", dlr_url)]
     separator = "&" if "?" in carrier.mt_url else "?"
-    return carrier.mt_url + separator + urlencode(params)
+    return MtRequest("GET", carrier.mt_url + separator + urlencode(params))
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -147,21 +143,6 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     if error is not None:
         raise error
     return SendReceipt(carrier_reference=None)  # sendsms names no id; DLRs use our reference
-
-
-class KannelTransport:
-    """Sends replies through one Kannel's /cgi-bin/sendsms."""
-
-    def __init__(self, carrier: CarrierSettings, public_url: str, http: requests.Session) -> None:
-        self._carrier = carrier
-        self._public_url = public_url
-        self._http = http
-
-    def send(self, sms: OutboundSms) -> SendReceipt:
-        """GET sendsms once; translate failures into our send errors."""
-        url = prepare_send(sms, self._carrier, self._public_url)
-        status, body = wire.call(self._http, "GET", url, timeout=self._carrier.timeout)
-        return parse_send_answer(status, body)
 
 
 def _decode(raw: bytes, coding: str | None, charset: str | None) -> str:
@@ -207,10 +188,7 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
     params = text_params(
         request.query_params() if request.method == "GET" else request.form_params()
     )
-    if (params.get("username"), params.get("password")) != (
-        carrier.mt_username,
-        carrier.mt_password,
-    ):
+    if not mt_credentials_match(params, carrier):
         return MtResult(403, b"Authorization failed for sendsms")
     if not params.get("to"):
         return MtResult(400, b"Missing receiver number, rejected")
@@ -226,17 +204,18 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
 KIND = CarrierKind(
     name="kannel",
     webhooks=Webhooks(
-        methods=frozenset({"GET", "POST"}),  # post-url or get-url; dlr-url is always a GET
-        verify=by_token(verify),
-        parse_inbound=parse_inbound,
-        parse_dlr=parse_dlr,
-        answer_mo=answer_mo,
-        answer_dlr=answer_dlr,
-        answer_refused=answer_refused,
+        frozenset({"GET", "POST"}),  # post-url or get-url; dlr-url is always a GET
+        verify_url_token,
+        parse_inbound,
+        parse_dlr,
+        answer_mo,
+        answer_dlr,
+        answer_refused,
         answer_failure=lambda request: Answer(503),
     ),
-    transport=lambda carrier, settings, clock, http: KannelTransport(
-        carrier, settings.public_url, http
+    transport=http_transport(
+        lambda sms, carrier, settings, now: prepare_send(sms, carrier, settings.public_url),
+        parse_send_answer,
     ),
     emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )

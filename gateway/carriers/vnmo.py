@@ -10,30 +10,22 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
-import requests
-
 from gateway.carriers import wire
-from gateway.carriers.base import (
-    Answer,
-    DeliveryReport,
-    InboundSms,
-    OutboundSms,
-    SendReceipt,
-)
+from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
 from gateway.carriers.kind import (
     CarrierKind,
     EmulatedMo,
     Emulator,
     MoRequest,
+    MtRequest,
     MtResult,
     Webhooks,
-    by_token,
-    form_body,
-    form_headers,
+    form_mo_request,
+    http_transport,
     text_params,
+    verify_url_token,
 )
 from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused, RetryableSendError
 from gateway.settings import CarrierSettings
@@ -69,11 +61,6 @@ SOAP_11 = "http://schemas.xmlsoap.org/soap/envelope/"
 DEFAULT_OPERATION = "messageReceiver"
 _NAME = re.compile(r"^[A-Za-z_][\w.-]{0,63}$")
 _RESULT_IN_XML = re.compile(rb"<(?:[\w.-]+:)?(?:return|result)\b[^>]*>\s*(-?\d+)\s*<")
-
-
-def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
-    """Check the caller's address and the URL token."""
-    wire.verify_token(request, carrier)
 
 
 def is_soap(request: wire.WebhookRequest) -> bool:
@@ -142,7 +129,7 @@ def answer_failure(request: wire.WebhookRequest) -> Answer:
     return _answer(request, RESULT_TRY_LATER)
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> dict[str, str]:
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> MtRequest:
     """Build the MT form for one reply: the MO's fields plus the message type."""
     values = {
         "sender": sms.recipient,  # User_ID is the phone on both legs
@@ -158,7 +145,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> dict[str, str]:
     if carrier.mt_username:
         values["username"] = carrier.mt_username
         values["password"] = carrier.mt_password or ""
-    return {FIELDS[key]: value for key, value in values.items()}
+    return MtRequest("POST", carrier.mt_url, {FIELDS[key]: value for key, value in values.items()})
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -178,22 +165,6 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     raise PermanentSendError("carrier's answer is not a result code")
 
 
-class VnmoTransport:
-    """Sends replies as a form to one carrier's MT endpoint."""
-
-    def __init__(self, carrier: CarrierSettings, http: requests.Session) -> None:
-        self._carrier = carrier
-        self._http = http
-
-    def send(self, sms: OutboundSms) -> SendReceipt:
-        """POST the MT form once; translate failures into our send errors."""
-        form = prepare_send(sms, self._carrier)
-        status, body = wire.call(
-            self._http, "POST", self._carrier.mt_url, data=form, timeout=self._carrier.timeout
-        )
-        return parse_send_answer(status, body)
-
-
 def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
     """Post an MO as a form, as an aggregator following the convention does."""
     fields: dict[str, str | bytes] = {
@@ -204,13 +175,7 @@ def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
         FIELDS["request_id"]: mo.message_id,
         FIELDS["operator"]: carrier.smsc or "SIM",
     }
-    return MoRequest(
-        mo.message_id,
-        "POST",
-        f"{mo.url}?{urlencode({'token': carrier.secret})}",
-        form_headers(),
-        form_body(fields),
-    )
+    return form_mo_request(carrier, mo, fields)
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -236,16 +201,18 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
 KIND = CarrierKind(
     name="vnmo",
     webhooks=Webhooks(
-        methods=frozenset({"GET", "POST"}),
-        verify=by_token(verify),
-        parse_inbound=parse_inbound,
-        parse_dlr=parse_dlr,
-        answer_mo=answer_mo,
-        answer_dlr=answer_dlr,
-        answer_refused=answer_refused,
-        answer_failure=answer_failure,
+        frozenset({"GET", "POST"}),
+        verify_url_token,
+        parse_inbound,
+        parse_dlr,
+        answer_mo,
+        answer_dlr,
+        answer_refused,
+        answer_failure,
     ),
-    transport=lambda carrier, settings, clock, http: VnmoTransport(carrier, http),
+    transport=http_transport(
+        lambda sms, carrier, settings, now: prepare_send(sms, carrier), parse_send_answer
+    ),
     emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )
 
