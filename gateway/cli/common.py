@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
     from gateway.runtime import Runtime
     from gateway.settings import Settings
 
@@ -44,6 +48,33 @@ def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtim
         root.obj["runtime"] = runtime
         logs.configure(settings)
     return root.obj["runtime"]  # type: ignore[no-any-return]
+
+
+def acting_user() -> str:
+    """Name who runs the command (the login name; the audit keeps no more than that)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user database entry, e.g. in some containers
+        return "unknown"
+
+
+def record_operator_event(session: Session, action: str, now: dt.datetime, detail: str) -> None:
+    """Audit what an operator did from the command line, in the transaction that did it."""
+    from gateway.ops.audit import record_event
+
+    subject = f"cli:{acting_user()}"
+    record_event(
+        session,
+        action=action,
+        channel="cli",
+        outcome="ok",
+        subject=subject,
+        actor="operator",
+        now=now,
+        detail=detail,
+    )
 
 
 def settings_of() -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -77,14 +76,6 @@ def refusals() -> Iterator[None]:
     except FinanceRefused as exc:
         hint = "; see GATEWAY_CARRIERS" if exc.code == "unknown_carrier" else ""
         raise BadInput(f"{exc.reason}{hint}") from exc
-
-
-def acting_user() -> str:
-    """Name who runs the command, for the refunds it records."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def shown_phone(phone: str, unmasked: bool) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gateway.cli.common import runtime_of
+from gateway.cli.common import record_operator_event, runtime_of
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -49,7 +49,6 @@ def switch(ctx: click.Context, name: str, state: str, reason: str) -> None:
 
         gateway switch sms-reset off --reason "SMSC down, ticket 123"
     """
-    from gateway.ops.audit import record_event
     from gateway.ops.switches import clear_switch, set_switch
 
     reason = " ".join(reason.split())[:150]
@@ -62,27 +61,8 @@ def switch(ctx: click.Context, name: str, state: str, reason: str) -> None:
             clear_switch(session, name)
         else:
             set_switch(session, name, state == "on", now)
-        record_event(
-            session,
-            action="switch",
-            channel="cli",
-            outcome="ok",
-            subject=f"cli:{system_user()}",
-            actor="operator",
-            now=now,
-            detail=f"{name} {state}: {reason}",
-        )
+        record_operator_event(session, "switch", now, f"{name} {state}: {reason}")
     click.echo(f"{name}: {state}")
-
-
-def system_user() -> str:
-    """Name who ran the command (the login name; the audit keeps no more than that)."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user database entry, e.g. in some containers
-        return "?"
 
 
 @click.command()
