@@ -13,23 +13,8 @@ import re
 import uuid
 from urllib.parse import urlencode
 
-from gateway.carriers import wire
+from gateway.carriers import kind, wire
 from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
-from gateway.carriers.kind import (
-    CarrierKind,
-    EmulatedMo,
-    Emulator,
-    MoRequest,
-    MtRequest,
-    MtResult,
-    Webhooks,
-    dlr_reference,
-    form_mo_request,
-    http_transport,
-    mt_credentials_match,
-    text_params,
-    verify_url_token,
-)
 from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
@@ -153,7 +138,7 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
     return Answer(error.status, f'Error "{error.code}: {reason}"'.encode())
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> MtRequest:
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> kind.MtRequest:
     """Build the /send form for one reply, asking for a terminal-level DLR back to us."""
     query = urlencode({"reference": sms.reference, "token": carrier.secret})
     dlr_url = f"{public_url}/carriers/{carrier.name}/dlr?{query}"
@@ -169,7 +154,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) ->
         "dlr-level": str(DLR_LEVEL),
         "dlr-method": "POST",
     }
-    return MtRequest("POST", carrier.mt_url, form)
+    return kind.MtRequest("POST", carrier.mt_url, form)
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -183,7 +168,7 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     return SendReceipt(carrier_reference=match[1].decode("utf-8", "replace"))
 
 
-def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+def emulate_mo(carrier: CarrierSettings, mo: kind.EmulatedMo) -> kind.MoRequest:
     """Post an MO as Jasmin's MO HTTP connector does."""
     gsm = is_gsm7(mo.text)
     raw = mo.text.encode("utf-8" if gsm else "utf-16-be")
@@ -197,7 +182,7 @@ def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
         "content": raw,
         "binary": raw.hex(),
     }
-    return form_mo_request(carrier, mo, form)
+    return kind.form_mo_request(carrier, mo, form)
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -205,29 +190,29 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
     return status == 200 and body.strip() == ACK
 
 
-def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> kind.MtResult:
     """Answer a /send call as Jasmin's HTTP API does, checking the username and password."""
-    params = text_params(request.form_params())
-    if not mt_credentials_match(params, carrier):
-        return MtResult(
+    params = kind.text_params(request.form_params())
+    if not kind.mt_credentials_match(params, carrier):
+        return kind.MtResult(
             403,
             f'Error "Authentication failure for username:{params.get("username")}"'.encode(),
         )
     reference = uuid.uuid4()
-    return MtResult(
+    return kind.MtResult(
         200,
         f'Success "{reference}"'.encode(),
         params.get("to"),
         params.get("content", ""),
-        reference=dlr_reference(params.get("dlr-url")),
+        reference=kind.dlr_reference(params.get("dlr-url")),
     )
 
 
-KIND = CarrierKind(
+KIND = kind.CarrierKind(
     name="jasmin",
-    webhooks=Webhooks(
+    webhooks=kind.Webhooks(
         frozenset({"GET", "POST"}),  # the connector's and the DLR's method are settings
-        verify_url_token,
+        kind.verify_url_token,
         parse_inbound,
         parse_dlr,
         answer_mo,
@@ -235,9 +220,9 @@ KIND = CarrierKind(
         answer_refused,
         answer_failure=lambda request: Answer(503, b'Error "internal_error"'),
     ),
-    transport=http_transport(
+    transport=kind.http_transport(
         lambda sms, carrier, settings, now: prepare_send(sms, carrier, settings.public_url),
         parse_send_answer,
     ),
-    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+    emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )

@@ -12,18 +12,8 @@ import uuid
 from typing import Any
 
 from gateway import fields
-from gateway.carriers import signing, wire
+from gateway.carriers import kind, signing, wire
 from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
-from gateway.carriers.kind import (
-    CarrierKind,
-    EmulatedMo,
-    Emulator,
-    MoRequest,
-    MtRequest,
-    MtResult,
-    Webhooks,
-    http_transport,
-)
 from gateway.errors import (
     BadSignature,
     InvalidPayload,
@@ -100,7 +90,7 @@ def parse_dlr(body: bytes) -> DeliveryReport:
     )
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, now: dt.datetime) -> MtRequest:
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings, now: dt.datetime) -> kind.MtRequest:
     """Build the signed MT request for one reply."""
     payload = {
         "reference": sms.reference,
@@ -110,7 +100,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, now: dt.datetime) -
         "text": sms.text,
     }
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return MtRequest("POST", carrier.mt_url, body, _signed_json(carrier, body, now))
+    return kind.MtRequest("POST", carrier.mt_url, body, _signed_json(carrier, body, now))
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -128,13 +118,15 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     return SendReceipt(carrier_reference=carrier_reference)
 
 
-def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+def emulate_mo(carrier: CarrierSettings, mo: kind.EmulatedMo) -> kind.MoRequest:
     """Post an MO under our contract, signed."""
     body = json.dumps(
         {"id": mo.message_id, "from": mo.sender, "to": mo.recipient, "text": mo.text},
         ensure_ascii=False,
     ).encode()
-    return MoRequest(mo.message_id, "POST", mo.url, _signed_json(carrier, body, mo.sent_at), body)
+    return kind.MoRequest(
+        mo.message_id, "POST", mo.url, _signed_json(carrier, body, mo.sent_at), body
+    )
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -142,15 +134,15 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
     return status == 200
 
 
-def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> kind.MtResult:
     """Answer a signed MT as a carrier under our contract does, checking the signature."""
     try:
         _verify_signature(request, carrier, dt.datetime.now(dt.UTC), dt.timedelta(seconds=300))
         data = json.loads(request.body)
     except (BadSignature, ValueError):
-        return MtResult(401, b'{"error": "bad_signature"}')
+        return kind.MtResult(401, b'{"error": "bad_signature"}')
     answer = json.dumps({"message_id": f"sim-mt-{uuid.uuid4().hex[:12]}"}).encode()
-    return MtResult(
+    return kind.MtResult(
         200,
         answer,
         data.get("to"),
@@ -160,9 +152,9 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
     )
 
 
-KIND = CarrierKind(
+KIND = kind.CarrierKind(
     name="json",
-    webhooks=Webhooks(
+    webhooks=kind.Webhooks(
         frozenset({"POST"}),
         verify,
         lambda request: parse_inbound(request.body),
@@ -172,10 +164,10 @@ KIND = CarrierKind(
         answer_refused,
         answer_failure=None,
     ),
-    transport=http_transport(
+    transport=kind.http_transport(
         lambda sms, carrier, settings, now: prepare_send(sms, carrier, now), parse_send_answer
     ),
-    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+    emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )
 
 

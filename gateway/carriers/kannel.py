@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from gateway.carriers import wire
+from gateway.carriers import kind, wire
 from gateway.carriers.base import (
     Answer,
     DeliveryReport,
@@ -17,20 +17,6 @@ from gateway.carriers.base import (
     OutboundSms,
     SendReceipt,
     fallback_message_id,
-)
-from gateway.carriers.kind import (
-    CarrierKind,
-    EmulatedMo,
-    Emulator,
-    MoRequest,
-    MtRequest,
-    MtResult,
-    Webhooks,
-    dlr_reference,
-    http_transport,
-    mt_credentials_match,
-    text_params,
-    verify_url_token,
 )
 from gateway.errors import InvalidPayload, RequestRefused
 from gateway.settings import CarrierSettings
@@ -113,7 +99,7 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
     return Answer(error.status, error.code.encode())
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> MtRequest:
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> kind.MtRequest:
     """Build the sendsms GET for one reply, with a dlr-url back to us."""
     dlr_url = (
         f"{public_url}/carriers/{carrier.name}/dlr?reference={quote(sms.reference, safe='')}"
@@ -134,7 +120,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) ->
         params.append(("smsc", smsc))
     params += [("dlr-mask", str(DLR_MASK)), ("dlr-url", dlr_url)]
     separator = "&" if "?" in carrier.mt_url else "?"
-    return MtRequest("GET", carrier.mt_url + separator + urlencode(params))
+    return kind.MtRequest("GET", carrier.mt_url + separator + urlencode(params))
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -156,7 +142,7 @@ def _decode(raw: bytes, coding: str | None, charset: str | None) -> str:
     return wire.decode_text(raw, ucs2=ucs2, eight_bit=eight_bit, charset=charset)
 
 
-def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+def emulate_mo(carrier: CarrierSettings, mo: kind.EmulatedMo) -> kind.MoRequest:
     """Post an MO as smsbox's post-url does."""
     query = urlencode(
         {
@@ -175,7 +161,7 @@ def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
         "X-Kannel-Coding": "2" if ucs2 else "0",
     }
     body = mo.text.encode("utf-16-be" if ucs2 else "utf-8")
-    return MoRequest(mo.message_id, "POST", f"{mo.url}?{query}", headers, body)
+    return kind.MoRequest(mo.message_id, "POST", f"{mo.url}?{query}", headers, body)
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -183,29 +169,29 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
     return 200 <= status < 300
 
 
-def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> kind.MtResult:
     """Answer a sendsms call as Kannel does, checking the username and password."""
-    params = text_params(
+    params = kind.text_params(
         request.query_params() if request.method == "GET" else request.form_params()
     )
-    if not mt_credentials_match(params, carrier):
-        return MtResult(403, b"Authorization failed for sendsms")
+    if not kind.mt_credentials_match(params, carrier):
+        return kind.MtResult(403, b"Authorization failed for sendsms")
     if not params.get("to"):
-        return MtResult(400, b"Missing receiver number, rejected")
-    return MtResult(
+        return kind.MtResult(400, b"Missing receiver number, rejected")
+    return kind.MtResult(
         202,
         b"0: Accepted for delivery",
         params["to"],
         params.get("text", ""),
-        reference=dlr_reference(params.get("dlr-url")),
+        reference=kind.dlr_reference(params.get("dlr-url")),
     )
 
 
-KIND = CarrierKind(
+KIND = kind.CarrierKind(
     name="kannel",
-    webhooks=Webhooks(
+    webhooks=kind.Webhooks(
         frozenset({"GET", "POST"}),  # post-url or get-url; dlr-url is always a GET
-        verify_url_token,
+        kind.verify_url_token,
         parse_inbound,
         parse_dlr,
         answer_mo,
@@ -213,9 +199,9 @@ KIND = CarrierKind(
         answer_refused,
         answer_failure=lambda request: Answer(503),
     ),
-    transport=http_transport(
+    transport=kind.http_transport(
         lambda sms, carrier, settings, now: prepare_send(sms, carrier, settings.public_url),
         parse_send_answer,
     ),
-    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+    emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )

@@ -12,21 +12,8 @@ import re
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from gateway.carriers import wire
+from gateway.carriers import kind, wire
 from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
-from gateway.carriers.kind import (
-    CarrierKind,
-    EmulatedMo,
-    Emulator,
-    MoRequest,
-    MtRequest,
-    MtResult,
-    Webhooks,
-    form_mo_request,
-    http_transport,
-    text_params,
-    verify_url_token,
-)
 from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused, RetryableSendError
 from gateway.settings import CarrierSettings
 
@@ -129,7 +116,7 @@ def answer_failure(request: wire.WebhookRequest) -> Answer:
     return _answer(request, RESULT_TRY_LATER)
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> MtRequest:
+def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> kind.MtRequest:
     """Build the MT form for one reply: the MO's fields plus the message type."""
     values = {
         "sender": sms.recipient,  # User_ID is the phone on both legs
@@ -145,7 +132,8 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> MtRequest:
     if carrier.mt_username:
         values["username"] = carrier.mt_username
         values["password"] = carrier.mt_password or ""
-    return MtRequest("POST", carrier.mt_url, {FIELDS[key]: value for key, value in values.items()})
+    form = {FIELDS[key]: value for key, value in values.items()}
+    return kind.MtRequest("POST", carrier.mt_url, form)
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -165,7 +153,7 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     raise PermanentSendError("carrier's answer is not a result code")
 
 
-def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+def emulate_mo(carrier: CarrierSettings, mo: kind.EmulatedMo) -> kind.MoRequest:
     """Post an MO as a form, as an aggregator following the convention does."""
     fields: dict[str, str | bytes] = {
         FIELDS["sender"]: mo.sender,
@@ -175,7 +163,7 @@ def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
         FIELDS["request_id"]: mo.message_id,
         FIELDS["operator"]: carrier.smsc or "SIM",
     }
-    return form_mo_request(carrier, mo, fields)
+    return kind.form_mo_request(carrier, mo, fields)
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -183,13 +171,13 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
     return status == 200 and (body.strip() == b"1" or b">1<" in body)
 
 
-def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> kind.MtResult:
     """Answer an MT form with 1, or -2 when it names no phone."""
-    params = {k.lower(): v for k, v in text_params(request.form_params()).items()}
+    params = {k.lower(): v for k, v in kind.text_params(request.form_params()).items()}
     to = params.get(FIELDS["sender"].lower())
     if not to:
-        return MtResult(200, b"-2")
-    return MtResult(
+        return kind.MtResult(200, b"-2")
+    return kind.MtResult(
         200,
         b"1",
         to,
@@ -198,11 +186,11 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
     )
 
 
-KIND = CarrierKind(
+KIND = kind.CarrierKind(
     name="vnmo",
-    webhooks=Webhooks(
+    webhooks=kind.Webhooks(
         frozenset({"GET", "POST"}),
-        verify_url_token,
+        kind.verify_url_token,
         parse_inbound,
         parse_dlr,
         answer_mo,
@@ -210,10 +198,10 @@ KIND = CarrierKind(
         answer_refused,
         answer_failure,
     ),
-    transport=http_transport(
+    transport=kind.http_transport(
         lambda sms, carrier, settings, now: prepare_send(sms, carrier), parse_send_answer
     ),
-    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+    emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )
 
 
