@@ -179,20 +179,25 @@ def parse_assertion(answer: object) -> AuthenticationCredential:
         ) from None
 
 
+def _expected(challenge: WebAuthnChallenge, settings: Settings) -> dict[str, Any]:
+    """What every answer is checked against: its challenge, this RP, its origins, and a user
+    verified by the authenticator (a PIN or biometric, not a mere touch)."""
+    rp = relying_party(settings)
+    assert rp.rp_id is not None
+    return {
+        "expected_challenge": base64url_to_bytes(challenge.challenge),
+        "expected_rp_id": rp.rp_id,
+        "expected_origin": list(rp.origins),
+        "require_user_verification": True,
+    }
+
+
 def verify_new(
     credential: RegistrationCredential, challenge: WebAuthnChallenge, settings: Settings
 ) -> VerifiedRegistration:
     """Check a new passkey against its challenge, this RP and its origins (user verified)."""
-    rp = relying_party(settings)
-    assert rp.rp_id is not None
     try:
-        return verify_registration_response(
-            credential=credential,
-            expected_challenge=base64url_to_bytes(challenge.challenge),
-            expected_rp_id=rp.rp_id,
-            expected_origin=list(rp.origins),
-            require_user_verification=True,
-        )
+        return verify_registration_response(credential=credential, **_expected(challenge, settings))
     except _MALFORMED as exc:
         raise PasskeyRefused(
             f"the new passkey was not accepted: {_why(exc)}", why=Why.PASSKEY_NOT_ACCEPTED
@@ -210,17 +215,12 @@ def verify_assertion(
     The sign count is judged by the caller (:func:`gateway.passkeys.signin`), which knows
     whether the passkey is synced; py_webauthn is given 0 so that it does not judge it.
     """
-    rp = relying_party(settings)
-    assert rp.rp_id is not None
     try:
         return verify_authentication_response(
             credential=credential,
-            expected_challenge=base64url_to_bytes(challenge.challenge),
-            expected_rp_id=rp.rp_id,
-            expected_origin=list(rp.origins),
             credential_public_key=public_key,
             credential_current_sign_count=0,
-            require_user_verification=True,
+            **_expected(challenge, settings),
         )
     except _MALFORMED as exc:
         raise PasskeyRefused(
