@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import free_port
+from tests.e2e.support import command, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JASMIN_VERSION = os.environ.get("JASMIN_VERSION", "0.11.0")
@@ -53,17 +53,8 @@ def missing() -> str | None:
 
 @contextlib.contextmanager
 def group(name: str, argv: list[str], workdir: Path, env: dict[str, str]) -> Iterator[Path]:
-    """Run a program in its own process group until the block ends; yield its output file."""
-    log = workdir / f"{name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=workdir,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    """Run a program until the block ends, then stop its whole process group; yield its log."""
+    with command(name, argv, env, workdir) as (process, log):
         try:
             yield log
         finally:
