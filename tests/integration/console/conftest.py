@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import unescape
 
 import pyotp
 import pytest
@@ -50,6 +51,13 @@ def csrf_of(response: TestResponse) -> str:
     found = _CSRF.search(response.get_data(as_text=True))
     assert found, response.get_data(as_text=True)[:500]
     return found[1]
+
+
+def text_of(html: str, element_id: str) -> str:
+    """Return the text of the element with ``element_id`` (one without child elements)."""
+    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
+    assert found, element_id
+    return unescape(found[1])
 
 
 def post_form(
@@ -154,8 +162,11 @@ def sign_in(client: FlaskClient, member: Member, *, password: str = PASSWORD) ->
     )
 
 
+SignIn = Callable[[str], Member]  # the ``signed_in`` fixture: a role in, a signed-in member out
+
+
 @pytest.fixture
-def signed_in(client: FlaskClient, enrolled: Callable[..., Member]) -> Callable[[str], Member]:
+def signed_in(client: FlaskClient, enrolled: Callable[..., Member]) -> SignIn:
     """Enrol a member of ``role`` and sign the test client in as them."""
 
     def make(role: str) -> Member:

@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from html import unescape
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.ledger import LedgerEntry
-from billing.outcomes import Outcome
 from gateway.clock import FakeClock
 from gateway.models import AuditEvent, OutboxMessage, Switch
 from gateway.states import OutboxStatus
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
-from tests.integration.console.conftest import Member, csrf_of, post_form
-
-Month = dict[Outcome | str, LedgerEntry]
-
-
-def text_of(html: str, element_id: str) -> str:
-    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
-    assert found, element_id
-    return unescape(found[1])
+from tests.integration.console.conftest import SignIn, csrf_of, post_form, text_of
+from tests.integration.finance.test_finance_cli import Month
 
 
 def test_overview_answers_is_8079_working(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, clock: FakeClock
+    client: FlaskClient, signed_in: SignIn, month: Month, clock: FakeClock
 ) -> None:
     signed_in("operator")
 
@@ -60,7 +50,7 @@ def test_overview_answers_is_8079_working(
 
 def test_overview_shows_waiting_replies_and_their_age(
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     phones: Phones,
     session: Session,
     clock: FakeClock,
@@ -90,7 +80,7 @@ def test_overview_shows_waiting_replies_and_their_age(
 
 def test_failed_replies_count_delivery_reports_per_carrier(
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     month: Month,
     session: Session,
     clock: FakeClock,
@@ -129,7 +119,7 @@ def test_failed_replies_count_delivery_reports_per_carrier(
 
 def test_notices_waiting_do_not_turn_the_reply_cards_red(
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     phones: Phones,
     session: Session,
     clock: FakeClock,
@@ -165,7 +155,7 @@ def test_notices_waiting_do_not_turn_the_reply_cards_red(
 
 
 def test_flipping_the_switch_needs_a_reason_and_a_confirmation(
-    client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+    client: FlaskClient, signed_in: SignIn, session: Session
 ) -> None:
     member = signed_in("operator")
 
@@ -190,7 +180,7 @@ def test_flipping_the_switch_needs_a_reason_and_a_confirmation(
 
 
 def test_the_switch_state_reaches_the_sms_path(
-    client: FlaskClient, signed_in: Callable[[str], Member], phones: Phones, session: Session
+    client: FlaskClient, signed_in: SignIn, phones: Phones, session: Session
 ) -> None:
     signed_in("operator")
     add_account(session)

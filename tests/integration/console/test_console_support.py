@@ -20,10 +20,8 @@ from gateway.models import AccountState, AuditEvent, OutboxMessage, PasswordIssu
 from gateway.states import OutboxStatus
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
-from tests.integration.console.conftest import Member, csrf_of, post_form
-
-Month = dict[Outcome | str, LedgerEntry]
-SignIn = Callable[[str], Member]
+from tests.integration.console.conftest import SignIn, csrf_of, post_form
+from tests.integration.finance.test_finance_cli import Month
 
 
 def timeline_of(client: FlaskClient, message_id: int) -> str:

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from html import unescape
 
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
-from tests.integration.console.conftest import Member, csrf_of
+from tests.integration.console.conftest import SignIn, csrf_of
+from tests.integration.finance.test_finance_cli import Month
 
-Month = dict[Outcome | str, LedgerEntry]
 ENGLISH = re.compile(
     r"\b("
     r"error|errors|failed|failure|refunds?|refunded|password|submit|cancel|confirm|"
@@ -173,7 +172,7 @@ PAGES = {
 
 @pytest.mark.parametrize("role", sorted(PAGES))
 def test_no_english_words_on_any_page_of_a_role(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, role: str
+    client: FlaskClient, signed_in: SignIn, month: Month, role: str
 ) -> None:
     signed_in(role)
     found: dict[str, list[str]] = {}

@@ -24,6 +24,7 @@ from gateway.runtime import Runtime
 from tests.harness import Phones, add_account
 
 Run = Callable[..., tuple[int, str, str]]
+Month = dict[Outcome | str, LedgerEntry]  # what the ``month`` fixture charged, by outcome
 MONTH = ("--from", "2026-11-01", "--to", "2026-11-30")
 
 
@@ -51,7 +52,7 @@ def month(
     carriers: dict[str, FakeTransport],
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
-) -> dict[Outcome | str, LedgerEntry]:
+) -> Month:
     """Text the gateway a day's worth of cases on Nov 2 (local) and one on Nov 3."""
     add_account(session, "0123456789", "0912345678")
     phones.text("0912345678", "BH MK 0123456789")  # reset_sent
