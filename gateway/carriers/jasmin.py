@@ -141,7 +141,7 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
 def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> kind.MtRequest:
     """Build the /send form for one reply, asking for a terminal-level DLR back to us."""
     query = urlencode({"reference": sms.reference, "token": carrier.secret})
-    dlr_url = f"{public_url}/carriers/{carrier.name}/dlr?{query}"
+    dlr_url = f"{kind.webhook_url(public_url, carrier, 'dlr')}?{query}"
     form = {
         "username": carrier.mt_username or "",
         "password": carrier.mt_password or "",

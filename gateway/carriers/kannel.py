@@ -102,7 +102,7 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
 def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> kind.MtRequest:
     """Build the sendsms GET for one reply, with a dlr-url back to us."""
     dlr_url = (
-        f"{public_url}/carriers/{carrier.name}/dlr?reference={quote(sms.reference, safe='')}"
+        f"{kind.webhook_url(public_url, carrier, 'dlr')}?reference={quote(sms.reference, safe='')}"
         f"&status=%d&token={quote(carrier.secret, safe='')}"
     )
     params = [

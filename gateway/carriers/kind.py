@@ -94,6 +94,11 @@ def http_transport(prepare_send: PrepareSend, parse_send_answer: ParseSendAnswer
     return functools.partial(HttpTransport, prepare_send, parse_send_answer)
 
 
+def webhook_url(base_url: str, carrier: CarrierSettings, hook: str) -> str:
+    """Return where a carrier calls one of its webhooks ("mo" or "dlr") on the gateway."""
+    return f"{base_url}/carriers/{carrier.name}/{hook}"
+
+
 def verify_url_token(
     request: WebhookRequest, carrier: CarrierSettings, now: dt.datetime, tolerance: dt.timedelta
 ) -> None:
