@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -53,6 +53,7 @@ from gateway.settings import Settings, WebAuthnSettings
 
 CHALLENGE_TTL = dt.timedelta(minutes=5)
 REGISTER, SIGN_IN, RECOVER = "register", "sign_in", "recover"
+T = TypeVar("T")
 # Anything py_webauthn or the JSON shape can raise on a malformed answer: a 400, never a 500.
 _MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError, IndexError)
 
@@ -161,21 +162,20 @@ def take(
 
 def parse_registration(answer: object) -> RegistrationCredential:
     """Read a RegistrationResponseJSON; refuse (400) what is not one."""
-    try:
-        return parse_registration_credential_json(_as_json_object(answer))
-    except _MALFORMED:
-        raise PasskeyRefused(
-            "the passkey answer is not a RegistrationResponseJSON", why=Why.PASSKEY_MALFORMED
-        ) from None
+    return _parsed(parse_registration_credential_json, answer, "a RegistrationResponseJSON")
 
 
 def parse_assertion(answer: object) -> AuthenticationCredential:
     """Read an AuthenticationResponseJSON; refuse (400) what is not one."""
+    return _parsed(parse_authentication_credential_json, answer, "an AuthenticationResponseJSON")
+
+
+def _parsed(parse: Callable[[dict[str, Any]], T], answer: object, what: str) -> T:
     try:
-        return parse_authentication_credential_json(_as_json_object(answer))
+        return parse(_as_json_object(answer))
     except _MALFORMED:
         raise PasskeyRefused(
-            "the passkey answer is not an AuthenticationResponseJSON", why=Why.PASSKEY_MALFORMED
+            f"the passkey answer is not {what}", why=Why.PASSKEY_MALFORMED
         ) from None
 
 
