@@ -192,6 +192,11 @@ def start_session(account: Account, *, restricted: bool) -> None:
     )
 
 
+def to_sign_in() -> ResponseReturnValue:
+    """Send someone whose session is missing or has ended to the sign-in page."""
+    return redirect(url_for("portal_account.sign_in"), code=303)
+
+
 def signed_in() -> Claims | None:
     """Return the signed-in session's claims, or None."""
     return g.get("claims")  # type: ignore[no-any-return]
