@@ -76,7 +76,7 @@ class HttpTransport:
     http: requests.Session
 
     def send(self, sms: OutboundSms) -> SendReceipt:
-        """Make the call once; failures become our send errors (wire.call, wire.status_error)."""
+        """Make the call once; requests' failures become our send errors (wire.call)."""
         request = self.prepare_send(sms, self.carrier, self.settings, self.clock.now())
         status, body = wire.call(
             self.http,

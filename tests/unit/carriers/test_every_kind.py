@@ -22,16 +22,12 @@ def _json(body: bytes) -> WebhookRequest:
     return WebhookRequest("POST", b"", {"Content-Type": "application/json"}, body)
 
 
-def _changed(name: str, **change: bytes) -> WebhookRequest:
-    return dataclasses.replace(recorded(name), **change)
-
-
 def _form(name: str, body: bytes) -> WebhookRequest:
-    return _changed(name, body=body)
+    return dataclasses.replace(recorded(name), body=body)
 
 
 def _post(query: bytes) -> WebhookRequest:
-    return _changed("kannel_mo_post.http", query=query, body=b"x")
+    return dataclasses.replace(recorded("kannel_mo_post.http"), query=query, body=b"x")
 
 
 def _name(kind: ModuleType) -> str:
@@ -54,7 +50,7 @@ MALFORMED_MOS = [
     (kannel, _post(b"from=0912345678&to=8079&token=t"), "neither-id-nor-ts"),
     (kannel, _post(b"from=02438123456&to=8079&id=1&token=t"), "a-landline"),
     (kannel, _post(b"from=0912345678&to=8079&id=1&ts=yesterday&token=t"), "ts-not-unix-seconds"),
-    (kannel, _changed("kannel_mo_ucs2.http", body=b"\x00B\x00"), "odd-length-ucs2"),
+    (kannel, _form("kannel_mo_ucs2.http", b"\x00B\x00"), "odd-length-ucs2"),
     (jasmin, _form("jasmin_mo.http", b"from=0912345678&to=8079&content=x"), "no-id"),
     (jasmin, _form("jasmin_mo.http", b"id=1&to=8079&content=x"), "no-sender"),
     (jasmin, _form("jasmin_mo.http", b"id=1&from=0912345678&to=8079&coding=8&binary=zz"), "hex"),

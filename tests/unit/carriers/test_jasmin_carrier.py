@@ -183,7 +183,8 @@ def test_prepared_send_asks_for_submit_and_terminal_dlrs_back_to_us() -> None:
     request = jasmin.prepare_send(sms, CARRIER, PUBLIC)
 
     assert (request.method, request.url) == ("POST", CARRIER.mt_url)
-    form = dict(request.body or {})
+    assert isinstance(request.body, dict)
+    form = dict(request.body)
     dlr_url = urlsplit(form.pop("dlr-url"))
     assert form == {
         "username": "gw8079",

@@ -93,7 +93,8 @@ def test_an_mt_that_answers_no_mo_is_free() -> None:
     sms = OutboundSms("18", None, "8079", "84912345678", "x")
 
     with_login = dataclasses.replace(CARRIER, mt_username="cp", mt_password="pw")
-    form = dict(vnmo.prepare_send(sms, with_login).body or {})
+    form = vnmo.prepare_send(sms, with_login).body
 
+    assert isinstance(form, dict)
     assert form["Message_Type"] == "0"
     assert (form["Operator"], form["Username"], form["Password"]) == ("VINAPHONE", "cp", "pw")
