@@ -79,11 +79,9 @@ def activate() -> ResponseReturnValue:
 
 
 @bp.get("/tai-khoan")
-def account_home() -> ResponseReturnValue:
+@guard.with_account
+def account_home(account: Account) -> ResponseReturnValue:
     """Say who is signed in and what they can do."""
-    account = guard.signed_in_account()
-    if account is None:
-        return guard.to_sign_in()
     return render_template(
         "portal/account.html", account=account, notice=session.pop("notice", None)
     )
@@ -146,11 +144,9 @@ def review_after_recovery() -> ResponseReturnValue:
 
 
 @bp.route("/tai-khoan/email", methods=["GET", "POST"])
-def change_email() -> ResponseReturnValue:
+@guard.with_account
+def change_email(account: Account) -> ResponseReturnValue:
     """Add or change the email: the current password and the address, then the code sent there."""
-    account = guard.signed_in_account()
-    if account is None:
-        return guard.to_sign_in()
     if request.method == "GET":
         return _email_page(account, "ask", {}, {})
     if request.form.get("step") == "code":

@@ -7,7 +7,10 @@ session (after a temporary password) opens the set-a-password page and nothing e
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec
 
 from flask import (
     Blueprint,
@@ -195,6 +198,41 @@ def start_session(account: Account, *, restricted: bool) -> None:
 def to_sign_in() -> ResponseReturnValue:
     """Send someone whose session is missing or has ended to the sign-in page."""
     return redirect(url_for("portal_account.sign_in"), code=303)
+
+
+P = ParamSpec("P")
+
+
+def with_claims(
+    view: Callable[Concatenate[Claims, P], ResponseReturnValue],
+) -> Callable[P, ResponseReturnValue]:
+    """Open a page to signed-in people only, giving it their session's claims; send anyone
+    else to sign in."""
+
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+        claims = signed_in()
+        if claims is None:
+            return to_sign_in()
+        return view(claims, *args, **kwargs)
+
+    return wrapped
+
+
+def with_account(
+    view: Callable[Concatenate[Account, P], ResponseReturnValue],
+) -> Callable[P, ResponseReturnValue]:
+    """Open a page to signed-in people only, giving it their (detached) account; send anyone
+    else, and a session that ended meanwhile, to sign in."""
+
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+        account = signed_in_account()
+        if account is None:
+            return to_sign_in()
+        return view(account, *args, **kwargs)
+
+    return wrapped
 
 
 def signed_in() -> Claims | None:

@@ -96,11 +96,9 @@ def register() -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/khoa-truy-cap/<int:passkey_id>/doi-ten")
-def rename(passkey_id: int) -> ResponseReturnValue:
+@guard.with_claims
+def rename(claims: Claims, passkey_id: int) -> ResponseReturnValue:
     """Rename a passkey (a form: works without JavaScript)."""
-    claims = guard.signed_in()
-    if claims is None:
-        return guard.to_sign_in()
     try:
         name = request.form.get("name", "")[:FIELD_LIMIT]
         renamed = credentials.rename(account_context("portal"), claims, passkey_id, name)
@@ -112,11 +110,9 @@ def rename(passkey_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/khoa-truy-cap/<int:passkey_id>/xoa")
-def remove(passkey_id: int) -> ResponseReturnValue:
+@guard.with_claims
+def remove(claims: Claims, passkey_id: int) -> ResponseReturnValue:
     """Remove a passkey (a password confirmed in the last minutes)."""
-    claims = guard.signed_in()
-    if claims is None:
-        return guard.to_sign_in()
     code = request.form.get("smart_otp_code", "").strip()[:CODE_LENGTH] or None
     try:
         credentials.remove(account_context("portal"), claims, passkey_id, code)

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from gateway.accounts import smart_otp
 from gateway.accounts.http import CODE_LENGTH, account_context
+from gateway.accounts.sessions import Claims
 from gateway.accounts.smart_otp_recovery import recover_with_smart_otp
 from gateway.errors import RequestRefused, Why
 from gateway.portal import guard
@@ -43,11 +44,9 @@ def confirm_proof() -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/smart-otp/bat")
-def enrol() -> ResponseReturnValue:
+@guard.with_claims
+def enrol(claims: Claims) -> ResponseReturnValue:
     """Make a new seed and show it once, with the field for the app's first code."""
-    claims = guard.signed_in()
-    if claims is None:
-        return guard.to_sign_in()
     try:
         enrolment = smart_otp.begin_enrolment(account_context("portal"), claims, _code())
     except RequestRefused as exc:
@@ -56,11 +55,9 @@ def enrol() -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/smart-otp/kich-hoat")
-def confirm() -> ResponseReturnValue:
+@guard.with_claims
+def confirm(claims: Claims) -> ResponseReturnValue:
     """Turn the new seed on with a code from the app."""
-    claims = guard.signed_in()
-    if claims is None:
-        return guard.to_sign_in()
     ctx, code = account_context("portal"), _code()
     with ctx.sessions() as read:
         # Still waiting: the same seed is shown again, to the person who asked for it.
@@ -80,11 +77,9 @@ def confirm() -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/smart-otp/tat")
-def disable() -> ResponseReturnValue:
+@guard.with_claims
+def disable(claims: Claims) -> ResponseReturnValue:
     """Turn Smart OTP off (a recent sign-in and a current code)."""
-    claims = guard.signed_in()
-    if claims is None:
-        return guard.to_sign_in()
     try:
         smart_otp.disable(account_context("portal"), claims, _code())
     except RequestRefused as exc:
