@@ -17,6 +17,7 @@ from gateway.clock import FakeClock
 from gateway.console.staff import add_staff
 from gateway.delivery.mail import FakeMailer
 from gateway.runtime import Runtime
+from tests.conftest import CARRIER_SECRETS, signed_post
 
 PASSWORD = "a long staff passphrase"
 ENROL_PAGE = "/console/enrol"
@@ -58,6 +59,15 @@ def text_of(html: str, element_id: str) -> str:
     found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
     assert found, element_id
     return unescape(found[1])
+
+
+def receive(client: FlaskClient, clock: FakeClock, message_id: str) -> None:
+    """Store "BH MK 0123456789" from 0912345678 as viettel delivers it; the worker not run."""
+    mo = {"id": message_id, "from": "0912345678", "to": "8079", "text": "BH MK 0123456789"}
+    answer = signed_post(
+        client, "/carriers/viettel/mo", mo, secret=CARRIER_SECRETS["viettel"], clock=clock
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
 
 
 def post_form(

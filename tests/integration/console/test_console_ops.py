@@ -11,11 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
+from gateway.delivery.outbox import enqueue, sms_row
 from gateway.models import AuditEvent, OutboxMessage, Switch
+from gateway.runtime import Runtime
 from gateway.states import OutboxStatus
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
-from tests.integration.console.conftest import SignIn, csrf_of, post_form, text_of
+from tests.integration.console.conftest import SignIn, csrf_of, post_form, receive, text_of
 from tests.integration.finance.test_finance_cli import Month
 
 
@@ -57,13 +59,7 @@ def test_overview_shows_waiting_replies_and_their_age(
 ) -> None:
     signed_in("operator")
     add_account(session)
-    signed_post(
-        client,
-        "/carriers/viettel/mo",
-        {"id": "wait-1", "from": "0912345678", "to": "8079", "text": "BH MK 0123456789"},
-        secret=CARRIER_SECRETS["viettel"],
-        clock=clock,
-    )
+    receive(client, clock, "wait-1")
     phones.worker.process_pending()  # decided and queued; the reply is not sent yet
     clock.advance(seconds=90)
 
@@ -123,6 +119,7 @@ def test_notices_waiting_do_not_turn_the_reply_cards_red(
     phones: Phones,
     session: Session,
     clock: FakeClock,
+    runtime: Runtime,
 ) -> None:
     signed_in("operator")
     add_account(session)
@@ -131,19 +128,16 @@ def test_notices_waiting_do_not_turn_the_reply_cards_red(
         select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
     ).all()
     if not waiting:  # the notice went with the reply: queue one the carrier keeps refusing
-        session.add(
-            OutboxMessage(
-                carrier="viettel",
-                sender="8079",
-                recipient="84912345678",
-                text="Mat khau da doi",
-                safe_text="Mat khau da doi",
-                status=OutboxStatus.PENDING,
-                next_attempt_at=clock.now(),
-                give_up_at=clock.now(),
-                created_at=clock.now(),
-            )
+        notice, now = "Mat khau da doi", clock.now()
+        row = sms_row(
+            "84912345678",
+            carrier="viettel",
+            text=notice,
+            safe_text=notice,
+            settings=runtime.settings,
+            now=now,
         )
+        enqueue(session, {**row, "give_up_at": now})
         session.commit()
     clock.advance(minutes=30)
 
