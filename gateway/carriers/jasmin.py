@@ -62,9 +62,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         eight_bit=code not in (CODING_UCS2, CODING_LATIN1),
         charset="latin-1" if code == CODING_LATIN1 else None,
     )
-    recipient = wire.text_field(params.get("to"), "to")
-    if not recipient:
-        raise InvalidPayload("to must not be empty")
+    recipient = wire.nonempty(wire.text_field(params.get("to"), "to"), "to")
     connector = wire.text_field(params.get("origin-connector", b""), "origin-connector")
     return InboundSms(
         carrier_message_id=wire.identifier(wire.text_field(params.get("id"), "id"), "id"),
@@ -72,7 +70,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         recipient=recipient,
         text=text,
         received_at=None,  # Jasmin sends validity (an expiry), not the time of receipt
-        route=connector[:64] or None,
+        route=wire.route(connector),
     )
 
 

@@ -50,9 +50,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         charset = wire.text_field(params.get("charset", b""), "charset").lower() or None
     text = _decode(raw, coding, charset)
     sender = wire.phone(wire.text_field(params.get("from"), "from"), "from")
-    recipient = wire.text_field(params.get("to"), "to")
-    if not recipient:
-        raise InvalidPayload("to must not be empty")
+    recipient = wire.nonempty(wire.text_field(params.get("to"), "to"), "to")
     stamp = wire.text_field(params.get("ts", b""), "ts")
     message_id = wire.text_field(params.get("id", b""), "id")
     if not message_id:
@@ -66,7 +64,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         recipient=recipient,
         text=text,
         received_at=wire.unix_time(stamp, "ts") if stamp else None,
-        route=(route or None) and route[:64],
+        route=wire.route(route),
     )
 
 

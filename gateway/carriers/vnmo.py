@@ -62,9 +62,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         return (value or "").strip() if key != "text" else (value or "")
 
     text = field("text") or field("keyword", required=False)
-    recipient = field("shortcode")
-    if not recipient:
-        raise InvalidPayload(f"{FIELDS['shortcode']} must not be empty")
+    recipient = wire.nonempty(field("shortcode"), FIELDS["shortcode"])
     operator = field("operator", required=False)
     return InboundSms(
         # Request_ID is part of the convention: without it no repeat could be recognised.
@@ -73,7 +71,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         recipient=recipient,
         text=text,
         received_at=None,
-        route=operator[:64] or None,
+        route=wire.route(operator),
     )
 
 
