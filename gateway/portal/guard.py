@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec
+from typing import Concatenate, ParamSpec, TypeVar
 
 from flask import (
     Blueprint,
@@ -200,41 +200,6 @@ def to_sign_in() -> ResponseReturnValue:
     return redirect(url_for("portal_account.sign_in"), code=303)
 
 
-P = ParamSpec("P")
-
-
-def with_claims(
-    view: Callable[Concatenate[Claims, P], ResponseReturnValue],
-) -> Callable[P, ResponseReturnValue]:
-    """Open a page to signed-in people only, giving it their session's claims; send anyone
-    else to sign in."""
-
-    @functools.wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-        claims = signed_in()
-        if claims is None:
-            return to_sign_in()
-        return view(claims, *args, **kwargs)
-
-    return wrapped
-
-
-def with_account(
-    view: Callable[Concatenate[Account, P], ResponseReturnValue],
-) -> Callable[P, ResponseReturnValue]:
-    """Open a page to signed-in people only, giving it their (detached) account; send anyone
-    else, and a session that ended meanwhile, to sign in."""
-
-    @functools.wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-        account = signed_in_account()
-        if account is None:
-            return to_sign_in()
-        return view(account, *args, **kwargs)
-
-    return wrapped
-
-
 def signed_in() -> Claims | None:
     """Return the signed-in session's claims, or None."""
     return g.get("claims")  # type: ignore[no-any-return]
@@ -257,3 +222,35 @@ def signed_in_account() -> Account | None:
         # one here would hold the write lock they wait for.
         db.rollback()
     return account
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _signed_in_only(
+    read: Callable[[], T | None],
+) -> Callable[[Callable[Concatenate[T, P], ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Make a decorator that opens a page to signed-in people only, giving the view what
+    ``read`` returns for them, and sends anyone else to sign in."""
+
+    def decorate(
+        view: Callable[Concatenate[T, P], ResponseReturnValue],
+    ) -> Callable[P, ResponseReturnValue]:
+        @functools.wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+            who = read()
+            if who is None:
+                return to_sign_in()
+            return view(who, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+# A page for signed-in people, given their session's claims.
+with_claims = _signed_in_only(signed_in)
+# A page for signed-in people, given their (detached) account; a session ended meanwhile
+# (the password changed elsewhere) is sent to sign in too.
+with_account = _signed_in_only(signed_in_account)
