@@ -35,7 +35,7 @@ class Contract:
     accepted: str  # the answer's body ("{id}": our message id)
     duplicate: str  # the body for a repeat
     refused: Callable[[str], bytes]  # a refusal code -> the pattern its body matches
-    refused_status: int | None  # None: the refusal's own HTTP status
+    refused_status: int | None = None  # None: the refusal's own HTTP status
     ok_status: int = 200  # the HTTP status of every answer that is no refusal
     dlr: str | None = None  # a recorded final delivery report (None: the kind has none)
     dlr_reference: bytes = b""  # how our reference reads in it
@@ -69,7 +69,6 @@ CONTRACTS = [
         accepted='{"status": "accepted", "message_id": {id}}',
         duplicate='{"status": "duplicate", "message_id": {id}}',
         refused=lambda code: rb'\{"error": "' + code.encode() + rb'", "reason": ".+"\}',
-        refused_status=None,
         dlr="dlr_json.json",
         dlr_reference=b'"reference": "42"',
         dlr_status=DeliveryStatus.EXPIRED,
@@ -94,14 +93,12 @@ CONTRACTS = [
             "2026-11-25T03:55:58+00:00",
         ),
         accepted="",  # Kannel would send any text we answer to the phone
-        ok_status=202,
         duplicate="",
+        ok_status=202,
         refused=lambda code: re.escape(code.encode()),
-        refused_status=None,
         dlr="kannel_dlr_delivered.http",
         dlr_reference=b"reference=5",
         dlr_status=DeliveryStatus.DELIVERED,
-        dlr_answers=("", ""),
         env={"MT_URL": "http://127.0.0.1:9/cgi-bin/sendsms", "MT_USERNAME": "gateway"}
         | {"MT_PASSWORD": "kannel-pass"},
     ),
@@ -121,7 +118,6 @@ CONTRACTS = [
         accepted="ACK/Jasmin",
         duplicate="ACK/Jasmin",
         refused=lambda code: b'Error "' + code.encode() + b': [^"]*"',
-        refused_status=None,
         dlr="jasmin_dlr_delivered.http",
         dlr_reference=b"reference=42",
         dlr_status=DeliveryStatus.DELIVERED,
