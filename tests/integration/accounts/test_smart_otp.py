@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pyotp
 import pytest
@@ -23,7 +22,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from gateway.accounts.passwords import Argon2Hasher
 from gateway.cli import cli
 from gateway.clock import FakeClock
 from gateway.delivery.mail import FakeMailer
@@ -32,18 +30,26 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.states import Channel
 from gateway.worker import Worker
-from tests.conftest import make_app
-from tests.email_harness import APP_CREDENTIAL, EmailUser, add_account_with_email
+from tests.email_harness import APP_CREDENTIAL, EmailUser
+from tests.integration.accounts.api_harness import (
+    BHXH,
+    EMAIL,
+    LOGIN,
+    NEW_PASSWORD,
+    ORIGIN,
+    PASSWORD,
+    PERSONAL_ID,
+    Body,
+    add_holder,
+    answer,
+    bearer,
+    fast_app,
+    log_in,
+)
 from tests.passkey_authenticator import SoftAuthenticator
 
-ORIGIN = "http://localhost:8000"
-BHXH, PHONE, EMAIL = "0123456789", "0912345678", "nguyen.van.a@example.vn"
-PERSONAL_ID = "001099012345"
-PASSWORD = "the owners own 1"
-NEW_PASSWORD = "a fresh passphrase for VssID"
 OTHER_BHXH, OTHER_PHONE, OTHER_PASSWORD = "0987654321", "0987654321", "the others own 2"
 
-LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
 ENROL = "/api/v1/smart-otp/enrol"
 CONFIRM = "/api/v1/smart-otp/confirm"
@@ -60,9 +66,6 @@ WRONG = (
     },
 )
 STEP_UP_REFUSED = "smart_otp_required"
-FAST = Argon2Hasher(time_cost=1, memory_cost=8)
-
-Body = dict[str, Any]
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -79,29 +82,20 @@ def environ(environ: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def app(settings: Settings, clock: FakeClock) -> Iterator[Flask]:
     """The app, hashing passwords with cheap argon2 parameters."""
-    app = make_app(settings, clock)
-    app.extensions["gateway"] = dataclasses.replace(app.extensions["gateway"], hasher=FAST)
-    yield app
-    app.extensions["gateway"].engine.dispose()
+    yield from fast_app(settings, clock)
 
 
 @pytest.fixture
 def owner(session: Session) -> Account:
-    account = add_account_with_email(
-        session, BHXH, PHONE, email=EMAIL, password=None, personal_id=PERSONAL_ID
-    )
-    account.password_hash = FAST.hash(PASSWORD)
-    session.commit()
-    return account
+    return add_holder(session)
 
 
 @pytest.fixture
 def other(session: Session) -> Account:
     """A real account that has no Smart OTP."""
-    account = add_account_with_email(session, OTHER_BHXH, OTHER_PHONE, email=None, password=None)
-    account.password_hash = FAST.hash(OTHER_PASSWORD)
-    session.commit()
-    return account
+    return add_holder(
+        session, OTHER_BHXH, OTHER_PHONE, email=None, password=OTHER_PASSWORD, personal_id=None
+    )
 
 
 @pytest.fixture
@@ -146,19 +140,6 @@ def smart_otp_cli(
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def bearer(token: str, code: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {token}"}
-    if code is not None:
-        headers["X-Smart-OTP"] = code
-    return headers
-
-
-def log_in(client: FlaskClient, bhxh: str = BHXH, password: str = PASSWORD) -> str:
-    answer = client.post(LOGIN, json={"bhxh": bhxh, "password": password})
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()["token"]  # type: ignore[no-any-return]
-
-
 def enable(client: FlaskClient, token: str, clock: FakeClock, code: str | None = None) -> Phone:
     """Enrol and confirm (``code`` is the step-up when replacing); return the new phone."""
     started = client.post(ENROL, headers=bearer(token, code))
@@ -167,10 +148,6 @@ def enable(client: FlaskClient, token: str, clock: FakeClock, code: str | None =
     confirmed = client.post(CONFIRM, json={"code": phone.code()}, headers=bearer(token))
     assert confirmed.get_json() == {"status": "enabled"}
     return phone
-
-
-def answer(response: TestResponse) -> tuple[int, Any]:
-    return response.status_code, response.get_json()
 
 
 def error(response: TestResponse) -> tuple[int, str | None]:

@@ -12,7 +12,6 @@ hold on PostgreSQL: the suite reruns with TEST_DATABASE_URL).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import logging
 import secrets
@@ -29,7 +28,6 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from gateway.accounts.passwords import Argon2Hasher
 from gateway.clock import FakeClock
 from gateway.models import (
     Account,
@@ -43,21 +41,28 @@ from gateway.models import (
 from gateway.passkeys.signin import NOT_ACCEPTED
 from gateway.settings import Settings
 from gateway.states import Channel
-from tests.conftest import make_app
-from tests.email_harness import add_account_with_email
+from tests.integration.accounts.api_harness import (
+    BHXH,
+    EMAIL,
+    LOGIN,
+    NEW_PASSWORD,
+    ORIGIN,
+    PASSWORD,
+    PERSONAL_ID,
+    Body,
+    add_holder,
+    answer,
+    bearer,
+    fast_app,
+    log_in,
+)
 from tests.passkey_authenticator import AAGUID, SoftAuthenticator, b64url, b64url_decode
 
-ORIGIN = "http://localhost:8000"
 RP_ID = "localhost"
-BHXH, PHONE, EMAIL = "0123456789", "0912345678", "nguyen.van.a@example.vn"
-PERSONAL_ID = "001099012345"
-PASSWORD = "the owners own 1"
-NEW_PASSWORD = "a fresh passphrase for VssID"
 OTHER_BHXH, OTHER_PHONE, OTHER_EMAIL = "0987654321", "0987654321", "tran.thi.b@example.vn"
 OTHER_PASSWORD = "the intruders own 2"
 CLIENT_IP = "203.0.113.7"
 
-LOGIN = "/api/v1/auth/login"
 PASSKEYS = "/api/v1/passkeys"
 REGISTER = "/api/v1/passkeys/registration"
 SIGN_IN = "/api/v1/passkeys/authentication"
@@ -67,10 +72,6 @@ REFUSED_SIGN_IN = (
     {"error": "invalid_credentials", "reason": NOT_ACCEPTED, "why": "passkey_sign_in_refused"},
 )
 THREADS = 8
-# Real argon2, cheap: these rules are about passkeys and sessions, not hashing cost.
-FAST = Argon2Hasher(time_cost=1, memory_cost=8)
-
-Body = dict[str, Any]
 Row = TypeVar("Row", Passkey, AuditEvent, OutboxMessage, LoginFailure, WebAuthnChallenge)
 
 
@@ -87,10 +88,7 @@ def environ(environ: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def app(settings: Settings, clock: FakeClock) -> Iterator[Flask]:
     """The app, hashing passwords with the cheap argon2 parameters."""
-    app = make_app(settings, clock)
-    app.extensions["gateway"] = dataclasses.replace(app.extensions["gateway"], hasher=FAST)
-    yield app
-    app.extensions["gateway"].engine.dispose()
+    yield from fast_app(settings, clock)
 
 
 @pytest.fixture
@@ -104,23 +102,20 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def owner(session: Session) -> Account:
     """The account under attack: a phone, an address on file and a personal ID."""
-    account = add_account_with_email(
-        session, BHXH, PHONE, email=EMAIL, password=None, personal_id=PERSONAL_ID
-    )
-    account.password_hash = FAST.hash(PASSWORD)
-    session.commit()
-    return account
+    return add_holder(session)
 
 
 @pytest.fixture
 def intruder(session: Session) -> Account:
     """Another citizen's account, held by the attacker."""
-    account = add_account_with_email(
-        session, OTHER_BHXH, OTHER_PHONE, email=OTHER_EMAIL, password=None
+    return add_holder(
+        session,
+        OTHER_BHXH,
+        OTHER_PHONE,
+        email=OTHER_EMAIL,
+        password=OTHER_PASSWORD,
+        personal_id=None,
     )
-    account.password_hash = FAST.hash(OTHER_PASSWORD)
-    session.commit()
-    return account
 
 
 @pytest.fixture
@@ -144,16 +139,6 @@ def passkey(client: FlaskClient, token: str, device: SoftAuthenticator) -> Body:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def bearer(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def log_in(client: FlaskClient, bhxh: str = BHXH, password: str = PASSWORD) -> str:
-    answer = client.post(LOGIN, json={"bhxh": bhxh, "password": password})
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()["token"]  # type: ignore[no-any-return]
 
 
 def begin(client: FlaskClient, path: str, token: str | None = None) -> Body:
@@ -226,10 +211,6 @@ def audits(session: Session, action: str, outcome: str | None = None) -> list[Au
 def the_passkey(session: Session) -> Passkey:
     [stored] = rows(session, Passkey)
     return stored
-
-
-def answer(response: TestResponse) -> tuple[int, Any]:
-    return response.status_code, response.get_json()
 
 
 def tampered(credential: Body, path: tuple[str, ...], value: Any) -> Body:
