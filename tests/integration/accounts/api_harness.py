@@ -78,3 +78,14 @@ def log_in(client: FlaskClient, bhxh: str = BHXH, password: str = PASSWORD) -> s
 def answer(response: TestResponse) -> tuple[int, Any]:
     """The status and JSON body of an answer, to compare in one assert."""
     return response.status_code, response.get_json()
+
+
+def error(response: TestResponse) -> tuple[int, str | None]:
+    """The status and error code of an answer."""
+    body = response.get_json(silent=True) or {}
+    return response.status_code, body.get("error")
+
+
+def refusal(status: int, error: str, why: str, reason: str) -> tuple[int, Body]:
+    """The status and JSON body of a refusal, as :func:`answer` reads them."""
+    return status, {"error": error, "reason": reason, "why": why}

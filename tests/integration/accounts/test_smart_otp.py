@@ -43,8 +43,10 @@ from tests.integration.accounts.api_harness import (
     add_holder,
     answer,
     bearer,
+    error,
     fast_app,
     log_in,
+    refusal,
 )
 from tests.passkey_authenticator import SoftAuthenticator
 
@@ -57,15 +59,10 @@ VERIFY = "/api/v1/smart-otp/verify"
 SMART_OTP = "/api/v1/smart-otp"
 RECOVER = "/api/v1/recovery/smart-otp"
 PASSKEYS = "/api/v1/passkeys"
-WRONG = (
-    401,
-    {
-        "error": "invalid_credentials",
-        "reason": "wrong number or Smart OTP code",
-        "why": "wrong_number_or_smart_otp_code",
-    },
+WRONG = refusal(
+    401, "invalid_credentials", "wrong_number_or_smart_otp_code", "wrong number or Smart OTP code"
 )
-STEP_UP_REFUSED = "smart_otp_required"
+STEP_UP = (403, "smart_otp_required")  # a change that needs a current code
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -150,11 +147,6 @@ def enable(client: FlaskClient, token: str, clock: FakeClock, code: str | None =
     return phone
 
 
-def error(response: TestResponse) -> tuple[int, str | None]:
-    body = response.get_json(silent=True) or {}
-    return response.status_code, body.get("error")
-
-
 def me(client: FlaskClient, token: str) -> Body:
     answer = client.get(ME, headers=bearer(token))
     assert answer.status_code == 200, answer.get_json()
@@ -180,6 +172,14 @@ def notices(session: Session, after: int = 0) -> list[tuple[Channel, str, str]]:
         (m.channel, m.recipient, m.subject if m.channel is Channel.EMAIL else m.text)
         for m in outbox(session)[after:]
     ]
+
+
+def told_owner(session: Session, owner: Account, after: int) -> tuple[str, str]:
+    """Check that one SMS to the phone and one email to the address were queued after row
+    ``after``; return the SMS text and the email subject."""
+    queued = notices(session, after)
+    assert [(c, r) for c, r, _ in queued] == [(Channel.SMS, owner.phone), (Channel.EMAIL, EMAIL)]
+    return queued[0][2], queued[1][2]
 
 
 def failures(session: Session) -> dict[str, int]:
@@ -299,11 +299,8 @@ def test_replacing_needs_a_current_code_and_the_old_seed_stops_working(
     before = len(outbox(session))
     code = phone.next_code()
 
-    assert error(client.post(ENROL, headers=bearer(token))) == (403, STEP_UP_REFUSED)
-    assert error(client.post(ENROL, headers=bearer(token, other_code(phone)))) == (
-        403,
-        STEP_UP_REFUSED,
-    )
+    assert error(client.post(ENROL, headers=bearer(token))) == STEP_UP
+    assert error(client.post(ENROL, headers=bearer(token, other_code(phone)))) == STEP_UP
     assert len(outbox(session)) == before
     new = enable(client, token, phone.clock, code=code)
 
@@ -321,11 +318,8 @@ def test_replacing_needs_a_current_code_and_the_old_seed_stops_working(
         "started",
         "replaced",
     ]
-    assert [(c, r) for c, r, _ in notices(session, before)] == [
-        (Channel.SMS, owner.phone),
-        (Channel.EMAIL, EMAIL),
-    ]
-    assert "vua duoc bat" in notices(session, before)[0][2]
+    sms, _ = told_owner(session, owner, before)
+    assert "vua duoc bat" in sms
     assert_no_secret_queued(session, [phone.secret, new.secret, code])
 
 
@@ -338,9 +332,9 @@ def test_turning_it_off_needs_a_current_code_and_tells_the_owner(
     before = len(outbox(session))
     code = phone.next_code()
 
-    assert error(client.delete(SMART_OTP, headers=bearer(token))) == (403, STEP_UP_REFUSED)
+    assert error(client.delete(SMART_OTP, headers=bearer(token))) == STEP_UP
     wrong = client.delete(SMART_OTP, json={"code": other_code(phone)}, headers=bearer(token))
-    assert error(wrong) == (403, STEP_UP_REFUSED)
+    assert error(wrong) == STEP_UP
     assert smart_otp_on(client, token) is True
 
     off = client.delete(SMART_OTP, json={"code": code}, headers=bearer(token))
@@ -348,13 +342,9 @@ def test_turning_it_off_needs_a_current_code_and_tells_the_owner(
     assert (off.status_code, off.get_data()) == (204, b"")
     assert smart_otp_on(client, token) is False
     assert session.get(SmartOtp, owner.id) is None
-    assert [(c, r) for c, r, _ in notices(session, before)] == [
-        (Channel.SMS, owner.phone),
-        (Channel.EMAIL, EMAIL),
-    ]
-    sms = notices(session, before)[0][2]
+    sms, subject = told_owner(session, owner, before)
     assert f"Smart OTP cua tai khoan VssID {BHXH} vua bi tat" in sms
-    assert notices(session, before)[1][2] == "Smart OTP của tài khoản VssID đã bị tắt"
+    assert subject == "Smart OTP của tài khoản VssID đã bị tắt"
     [disabled] = audits(session, "smart_otp_disable")
     assert (disabled.outcome, disabled.actor, disabled.account_id) == ("disabled", "user", owner.id)
     assert_no_secret_queued(session, [phone.secret, code])
@@ -382,10 +372,7 @@ def test_each_code_is_accepted_once_whatever_it_is_used_for(
     confirmed_with = phone.code()
 
     # The code that confirmed the seed is spent: no step-up, proof or recovery with it.
-    assert error(client.post(ENROL, headers=bearer(token, confirmed_with))) == (
-        403,
-        STEP_UP_REFUSED,
-    )
+    assert error(client.post(ENROL, headers=bearer(token, confirmed_with))) == STEP_UP
     assert error(client.post(VERIFY, json={"code": confirmed_with}, headers=bearer(token)))[0] == (
         401
     )
@@ -427,11 +414,8 @@ def test_a_code_recovers_into_a_session_that_sets_a_new_password(
         403,
         "password_change_required",
     )
-    assert [(c, r) for c, r, _ in notices(session, before)] == [
-        (Channel.SMS, owner.phone),
-        (Channel.EMAIL, EMAIL),
-    ]
-    assert "vua duoc lay lai mat khau bang Smart OTP" in notices(session, before)[0][2]
+    sms, _ = told_owner(session, owner, before)
+    assert "vua duoc lay lai mat khau bang Smart OTP" in sms
     [event] = audits(session, "smart_otp_recovery")
     assert (event.outcome, event.account_id, event.subject) == ("smart_otp", owner.id, "01******89")
 
@@ -492,13 +476,8 @@ def test_wrong_codes_share_the_login_throttle_and_a_recovery_clears_it(
     assert [recover(client, wrong).status_code for _ in range(6)] == [401] * 6
     throttled = recover(client, code)
 
-    assert answer(throttled) == (
-        429,
-        {
-            "error": "too_many_attempts",
-            "reason": "too many wrong attempts; try again in 3 s",
-            "why": "code_wait",
-        },
+    assert answer(throttled) == refusal(
+        429, "too_many_attempts", "code_wait", "too many wrong attempts; try again in 3 s"
     )
     assert failures(session) == {BHXH: 6}
     assert error(client.post(LOGIN, json={"bhxh": BHXH, "password": PASSWORD})) == (
@@ -556,13 +535,11 @@ def test_at_the_cap_only_another_channel_lets_the_owner_back_in(
 
     capped = recover(client, phone.code())
 
-    assert answer(capped) == (
+    assert answer(capped) == refusal(
         429,
-        {
-            "error": "too_many_attempts",
-            "reason": "too many wrong attempts: recover the password by SMS, email or a passkey",
-            "why": "code_capped",
-        },
+        "too_many_attempts",
+        "code_capped",
+        "too many wrong attempts: recover the password by SMS, email or a passkey",
     )
     assert audits(session, "smart_otp_recovery")[-1].outcome == "capped"
     user = EmailUser(client, mail_worker, mailer)
@@ -624,25 +601,17 @@ def test_adding_a_passkey_needs_a_current_unused_code(
 ) -> None:
     options = f"{PASSKEYS}/registration/options"
 
-    assert error(client.post(options, json={}, headers=bearer(token))) == (403, STEP_UP_REFUSED)
-    assert error(client.post(options, json={}, headers=bearer(token, phone.code()))) == (
-        403,
-        STEP_UP_REFUSED,
-    )  # the code that confirmed Smart OTP
+    assert error(client.post(options, json={}, headers=bearer(token))) == STEP_UP
+    confirmed_with = phone.code()  # the code that confirmed Smart OTP
+    assert error(client.post(options, json={}, headers=bearer(token, confirmed_with))) == STEP_UP
     code = phone.next_code()
-    assert error(client.post(options, json={}, headers=bearer(token, other_code(phone)))) == (
-        403,
-        STEP_UP_REFUSED,
-    )
+    assert error(client.post(options, json={}, headers=bearer(token, other_code(phone)))) == STEP_UP
 
     passkey = add_passkey(client, token, code)
 
     assert [p.id for p in session.scalars(select(Passkey))] == [passkey["id"]]
     assert me(client, token)["passkeys"] == 1
-    assert error(client.post(options, json={}, headers=bearer(token, code))) == (
-        403,
-        STEP_UP_REFUSED,
-    )  # used
+    assert error(client.post(options, json={}, headers=bearer(token, code))) == STEP_UP  # used
 
 
 def test_removing_a_passkey_needs_a_current_code_but_not_in_a_recovery(
@@ -652,13 +621,11 @@ def test_removing_a_passkey_needs_a_current_code_but_not_in_a_recovery(
     phone = enable(client, token, clock)
     code = phone.next_code()
 
-    assert error(client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token))) == (
-        403,
-        STEP_UP_REFUSED,
+    assert error(client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token))) == STEP_UP
+    assert (
+        error(client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token, other_code(phone))))
+        == STEP_UP
     )
-    assert error(
-        client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token, other_code(phone)))
-    ) == (403, STEP_UP_REFUSED)
     assert session.scalar(select(Passkey.id).where(Passkey.id == first["id"])) == first["id"]
 
     removed = client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token, code))
@@ -682,8 +649,8 @@ def test_changing_the_email_needs_a_current_code(
     refused = client.post("/api/v1/account/email", json=body)
     wrong = client.post("/api/v1/account/email", json=body, headers={"X-Smart-OTP": "12345"})
 
-    assert error(refused) == (403, STEP_UP_REFUSED)
-    assert error(wrong) == (403, STEP_UP_REFUSED)
+    assert error(refused) == STEP_UP
+    assert error(wrong) == STEP_UP
     assert not [m for m in outbox(session) if m.recipient == "moi@example.vn"]
     accepted = client.post("/api/v1/account/email", json=body, headers={"X-Smart-OTP": code})
     assert accepted.status_code == 202, accepted.get_json()
@@ -740,7 +707,7 @@ def test_a_six_minute_old_sign_in_cannot_enrol_or_turn_it_off(
     assert proven.status_code == 200, proven.get_json()
     assert proven.get_json()["must_change_password"] is False
     fresh = proven.get_json()["token"]
-    assert error(client.post(ENROL, headers=bearer(fresh, code))) == (403, STEP_UP_REFUSED)
+    assert error(client.post(ENROL, headers=bearer(fresh, code))) == STEP_UP
 
     again = client.post(ENROL, headers=bearer(fresh, phone.next_code()))
 
@@ -781,11 +748,8 @@ def test_the_hotline_turns_it_off_audited_with_its_reason(
     [disabled] = audits(session, "smart_otp_disable")
     assert (disabled.actor, disabled.channel, disabled.outcome) == ("operator", "cli", "disabled")
     assert disabled.account_id == owner.id and "ticket 42" in (disabled.detail or "")
-    assert [(c, r) for c, r, _ in notices(session, before)] == [
-        (Channel.SMS, owner.phone),
-        (Channel.EMAIL, EMAIL),
-    ]
-    assert "vua bi tat" in notices(session, before)[0][2]
+    sms, _ = told_owner(session, owner, before)
+    assert "vua bi tat" in sms
 
     assert smart_otp_cli(BHXH, "--reason", "ticket 42").exit_code == 1  # none any more
     assert smart_otp_cli(OTHER_BHXH, "--reason", "ticket 43").exit_code == 1
@@ -868,11 +832,8 @@ def test_a_seed_that_no_longer_opens_keeps_asking_for_a_code(
 
     assert smart_otp_on(client, token) is True
     options = f"{PASSKEYS}/registration/options"
-    assert error(client.post(options, json={}, headers=bearer(token))) == (403, STEP_UP_REFUSED)
-    assert error(client.post(options, json={}, headers=bearer(token, code))) == (
-        403,
-        STEP_UP_REFUSED,
-    )
+    assert error(client.post(options, json={}, headers=bearer(token))) == STEP_UP
+    assert error(client.post(options, json={}, headers=bearer(token, code))) == STEP_UP
     assert answer(recover(client, phone.code(1))) == WRONG
 
     assert smart_otp_cli(BHXH, "--reason", "key rotated").exit_code == 0

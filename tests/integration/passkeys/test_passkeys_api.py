@@ -53,8 +53,10 @@ from tests.integration.accounts.api_harness import (
     add_holder,
     answer,
     bearer,
+    error,
     fast_app,
     log_in,
+    refusal,
 )
 from tests.passkey_authenticator import AAGUID, SoftAuthenticator, b64url, b64url_decode
 
@@ -67,10 +69,7 @@ PASSKEYS = "/api/v1/passkeys"
 REGISTER = "/api/v1/passkeys/registration"
 SIGN_IN = "/api/v1/passkeys/authentication"
 RECOVER = "/api/v1/recovery/passkey"
-REFUSED_SIGN_IN = (
-    401,
-    {"error": "invalid_credentials", "reason": NOT_ACCEPTED, "why": "passkey_sign_in_refused"},
-)
+REFUSED_SIGN_IN = refusal(401, "invalid_credentials", "passkey_sign_in_refused", NOT_ACCEPTED)
 THREADS = 8
 Row = TypeVar("Row", Passkey, AuditEvent, OutboxMessage, LoginFailure, WebAuthnChallenge)
 
@@ -451,13 +450,11 @@ def test_a_sign_in_answer_replayed_is_refused_and_changes_nothing(
     replayed = finish(client, SIGN_IN, begun["request_id"], credential)
 
     assert first.status_code == 200
-    assert answer(replayed) == (
+    assert answer(replayed) == refusal(
         401,
-        {
-            "error": "invalid_credentials",
-            "reason": "this passkey request is unknown, used or expired: start again",
-            "why": "passkey_sign_in_refused",
-        },
+        "invalid_credentials",
+        "passkey_sign_in_refused",
+        "this passkey request is unknown, used or expired: start again",
     )
     stored = the_passkey(session)
     assert (stored.sign_count, stored.last_used_at) == (1, used_at)
@@ -476,7 +473,7 @@ def test_a_registration_answer_replayed_is_refused_and_stores_nothing_more(
     replayed = finish(client, REGISTER, begun["request_id"], credential, token)
 
     assert first.status_code == 201
-    assert (replayed.status_code, replayed.get_json()["error"]) == (400, "invalid_passkey")
+    assert error(replayed) == (400, "invalid_passkey")
     assert len(rows(session, Passkey)) == 1
     assert len(rows(session, OutboxMessage)) == notices == 2
 
@@ -499,7 +496,7 @@ def test_a_registered_passkey_answered_again_is_a_conflict(
         token,
     )
 
-    assert (again.status_code, again.get_json()["error"]) == (409, "conflicting_duplicate")
+    assert error(again) == (409, "conflicting_duplicate")
     assert len(rows(session, Passkey)) == 1
 
 
@@ -523,7 +520,7 @@ def test_another_account_cannot_take_over_a_credential_id(
 
     squatted = finish(client, REGISTER, begun["request_id"], forged, theirs)
 
-    assert (squatted.status_code, squatted.get_json()["error"]) == (409, "conflicting_duplicate")
+    assert error(squatted) == (409, "conflicting_duplicate")
     after = the_passkey(session)
     assert (after.public_key, after.account_id) == (key, account_id)
     assert sign_in(client, device).status_code == 200
@@ -586,7 +583,7 @@ def test_a_registration_challenge_lives_five_minutes(
 
     refused = finish(client, REGISTER, begun["request_id"], credential, fresh)
 
-    assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_passkey")
+    assert error(refused) == (400, "invalid_passkey")
     assert rows(session, Passkey) == []
 
 
@@ -615,7 +612,7 @@ def test_a_registration_answer_not_for_us_is_refused(
     nothing stored or sent."""
     refused = add_passkey(client, token, device, **knobs)
 
-    assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_passkey")
+    assert error(refused) == (400, "invalid_passkey")
     assert rows(session, Passkey) == []
     assert rows(session, OutboxMessage) == []
 
@@ -789,8 +786,8 @@ def test_an_account_keeps_at_most_ten_passkeys(
     options = client.post(f"{REGISTER}/options", json={}, headers=bearer(token))
 
     assert tenth.status_code == 201
-    assert (eleventh.status_code, eleventh.get_json()["error"]) == (409, "too_many_passkeys")
-    assert (options.status_code, options.get_json()["error"]) == (409, "too_many_passkeys")
+    assert error(eleventh) == (409, "too_many_passkeys")
+    assert error(options) == (409, "too_many_passkeys")
     assert len(rows(session, Passkey)) == 10
 
 
@@ -910,13 +907,8 @@ def test_another_account_cannot_rename_or_remove_your_passkey(
     missing = client.delete(f"{PASSKEYS}/{passkey['id'] + 1000}", headers=theirs)
 
     assert answer(rename) == answer(remove) == answer(missing)
-    assert answer(missing) == (
-        404,
-        {
-            "error": "not_found",
-            "reason": "no such passkey on this account",
-            "why": "passkey_not_found",
-        },
+    assert answer(missing) == refusal(
+        404, "not_found", "passkey_not_found", "no such passkey on this account"
     )
     stored = the_passkey(session)
     assert stored.name == passkey["name"]
@@ -941,7 +933,7 @@ def test_another_account_cannot_use_your_registration_request(
 
     refused = finish(client, REGISTER, owners["request_id"], credential, theirs)
 
-    assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_passkey")
+    assert error(refused) == (400, "invalid_passkey")
     assert rows(session, Passkey) == []
     session.refresh(intruder)
     assert intruder.webauthn_user_id is None
