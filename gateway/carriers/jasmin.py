@@ -9,6 +9,7 @@ repeat of one are both acknowledged, and nothing else is. The requests in
 from __future__ import annotations
 
 import binascii
+import datetime as dt
 import re
 import uuid
 from urllib.parse import urlencode
@@ -136,7 +137,14 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
     return Answer(error.status, f'Error "{error.code}: {reason}"'.encode())
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> kind.MtRequest:
+def answer_failure(request: wire.WebhookRequest) -> Answer:
+    """Answer a failure on our side without ACK/Jasmin, so Jasmin posts the request again."""
+    return Answer(503, b'Error "internal_error"')
+
+
+def prepare_send(
+    sms: OutboundSms, carrier: CarrierSettings, public_url: str, now: dt.datetime
+) -> kind.MtRequest:
     """Build the /send form for one reply, asking for a terminal-level DLR back to us."""
     query = urlencode({"reference": sms.reference, "token": carrier.secret})
     dlr_url = f"{kind.webhook_url(public_url, carrier, 'dlr')}?{query}"
@@ -209,18 +217,8 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
 KIND = kind.CarrierKind(
     name="jasmin",
     webhooks=kind.Webhooks(
-        frozenset({"GET", "POST"}),  # the connector's and the DLR's method are settings
-        kind.verify_url_token,
-        parse_inbound,
-        parse_dlr,
-        answer_mo,
-        answer_dlr,
-        answer_refused,
-        answer_failure=lambda request: Answer(503, b'Error "internal_error"'),
+        parse_inbound, parse_dlr, answer_mo, answer_dlr, answer_refused, answer_failure
     ),
-    transport=kind.http_transport(
-        lambda sms, carrier, settings, now: prepare_send(sms, carrier, settings.public_url),
-        parse_send_answer,
-    ),
+    transport=kind.http_transport(prepare_send, parse_send_answer),
     emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )

@@ -90,7 +90,9 @@ def parse_dlr(body: bytes) -> DeliveryReport:
     )
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, now: dt.datetime) -> kind.MtRequest:
+def prepare_send(
+    sms: OutboundSms, carrier: CarrierSettings, public_url: str, now: dt.datetime
+) -> kind.MtRequest:
     """Build the signed MT request for one reply."""
     payload = {
         "reference": sms.reference,
@@ -155,18 +157,16 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
 KIND = kind.CarrierKind(
     name="json",
     webhooks=kind.Webhooks(
-        frozenset({"POST"}),
-        verify,
         lambda request: parse_inbound(request.body),
         lambda request: parse_dlr(request.body),
         answer_mo,
         answer_dlr,
         answer_refused,
         answer_failure=None,
+        methods=frozenset({"POST"}),
+        verify=verify,
     ),
-    transport=kind.http_transport(
-        lambda sms, carrier, settings, now: prepare_send(sms, carrier, now), parse_send_answer
-    ),
+    transport=kind.http_transport(prepare_send, parse_send_answer),
     emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )
 

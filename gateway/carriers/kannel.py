@@ -7,6 +7,7 @@ SMS unless ``max-messages = 0``, so every answer here has an empty body.
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import quote, urlencode
 
 from gateway.carriers import kind, wire
@@ -97,7 +98,14 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
     return Answer(error.status, error.code.encode())
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> kind.MtRequest:
+def answer_failure(request: wire.WebhookRequest) -> Answer:
+    """Answer a failure on our side: 503, with no body like every answer here."""
+    return Answer(503)
+
+
+def prepare_send(
+    sms: OutboundSms, carrier: CarrierSettings, public_url: str, now: dt.datetime
+) -> kind.MtRequest:
     """Build the sendsms GET for one reply, with a dlr-url back to us."""
     dlr_url = (
         f"{kind.webhook_url(public_url, carrier, 'dlr')}?reference={quote(sms.reference, safe='')}"
@@ -188,18 +196,8 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
 KIND = kind.CarrierKind(
     name="kannel",
     webhooks=kind.Webhooks(
-        frozenset({"GET", "POST"}),  # post-url or get-url; dlr-url is always a GET
-        kind.verify_url_token,
-        parse_inbound,
-        parse_dlr,
-        answer_mo,
-        answer_dlr,
-        answer_refused,
-        answer_failure=lambda request: Answer(503),
+        parse_inbound, parse_dlr, answer_mo, answer_dlr, answer_refused, answer_failure
     ),
-    transport=kind.http_transport(
-        lambda sms, carrier, settings, now: prepare_send(sms, carrier, settings.public_url),
-        parse_send_answer,
-    ),
+    transport=kind.http_transport(prepare_send, parse_send_answer),
     emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )

@@ -34,18 +34,28 @@ Verify = Callable[[WebhookRequest, CarrierSettings, dt.datetime, dt.timedelta], 
 MakeTransport = Callable[[CarrierSettings, Settings, Clock, requests.Session], Transport]
 
 
+def verify_url_token(
+    request: WebhookRequest, carrier: CarrierSettings, now: dt.datetime, tolerance: dt.timedelta
+) -> None:
+    """Check the caller's address and the URL token: the kinds whose gateways cannot sign."""
+    wire.verify_token(request, carrier)
+
+
 @dataclass(frozen=True, slots=True)
 class Webhooks:
     """How a kind's gateway calls our webhooks, and how we answer it."""
 
-    methods: frozenset[str]  # HTTP methods its gateway calls our webhooks with
-    verify: Verify
     parse_inbound: Callable[[WebhookRequest], InboundSms]
     parse_dlr: Callable[[WebhookRequest], DeliveryReport | None]  # None: ack, record nothing
     answer_mo: Callable[[WebhookRequest, int, bool], Answer]
     answer_dlr: Callable[[WebhookRequest, DeliveryReport | None, bool], Answer]
     answer_refused: Callable[[WebhookRequest, RequestRefused], Answer]
     answer_failure: Callable[[WebhookRequest], Answer] | None  # None: the app's JSON 500
+    # Unless a kind says otherwise, its gateway calls with GET or POST (Kannel's post-url or
+    # get-url; Jasmin's connector and DLR method are its settings) and, unable to sign, proves
+    # itself with the token in the URL we gave it: the kinds whose kinds.py line says url_token.
+    methods: frozenset[str] = frozenset({"GET", "POST"})
+    verify: Verify = verify_url_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +68,9 @@ class MtRequest:
     headers: Mapping[str, str] | None = None
 
 
-# A kind's pure outbound halves: build the request for one reply (with the carrier, the
-# settings and the time of sending), and read the carrier's answer to it.
-PrepareSend = Callable[[OutboundSms, CarrierSettings, Settings, dt.datetime], MtRequest]
+# A kind's pure outbound halves: build the request for one reply (with its carrier, the
+# gateway's public URL for a dlr-url, and the time of sending), and read the carrier's answer.
+PrepareSend = Callable[[OutboundSms, CarrierSettings, str, dt.datetime], MtRequest]
 ParseSendAnswer = Callable[[int, bytes], SendReceipt]
 
 
@@ -77,7 +87,8 @@ class HttpTransport:
 
     def send(self, sms: OutboundSms) -> SendReceipt:
         """Make the call once; requests' failures become our send errors (wire.call)."""
-        request = self.prepare_send(sms, self.carrier, self.settings, self.clock.now())
+        now = self.clock.now()
+        request = self.prepare_send(sms, self.carrier, self.settings.public_url, now)
         status, body = wire.call(
             self.http,
             request.method,
@@ -97,13 +108,6 @@ def http_transport(prepare_send: PrepareSend, parse_send_answer: ParseSendAnswer
 def webhook_url(base_url: str, carrier: CarrierSettings, hook: str) -> str:
     """Return where a carrier calls one of its webhooks ("mo" or "dlr") on the gateway."""
     return f"{base_url}/carriers/{carrier.name}/{hook}"
-
-
-def verify_url_token(
-    request: WebhookRequest, carrier: CarrierSettings, now: dt.datetime, tolerance: dt.timedelta
-) -> None:
-    """Check the caller's address and the URL token: the kinds whose gateways cannot sign."""
-    wire.verify_token(request, carrier)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ soap.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from gateway.carriers import kind, soap, wire
@@ -102,7 +103,9 @@ def answer_failure(request: wire.WebhookRequest) -> Answer:
     return _answer(request, RESULT_TRY_LATER)
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> kind.MtRequest:
+def prepare_send(
+    sms: OutboundSms, carrier: CarrierSettings, public_url: str, now: dt.datetime
+) -> kind.MtRequest:
     """Build the MT form for one reply: the MO's fields plus the message type."""
     values = {
         "sender": sms.recipient,  # User_ID is the phone on both legs
@@ -175,18 +178,9 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
 KIND = kind.CarrierKind(
     name="vnmo",
     webhooks=kind.Webhooks(
-        frozenset({"GET", "POST"}),
-        kind.verify_url_token,
-        parse_inbound,
-        parse_dlr,
-        answer_mo,
-        answer_dlr,
-        answer_refused,
-        answer_failure,
+        parse_inbound, parse_dlr, answer_mo, answer_dlr, answer_refused, answer_failure
     ),
-    transport=kind.http_transport(
-        lambda sms, carrier, settings, now: prepare_send(sms, carrier), parse_send_answer
-    ),
+    transport=kind.http_transport(prepare_send, parse_send_answer),
     emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from gateway.carriers.base import OutboundSms
 from gateway.carriers.emulators import mo_accepted, mo_request, mt_answer
 from gateway.carriers.fake import FakeTransport
-from gateway.carriers.kind import MtResult
+from gateway.carriers.kind import MtResult, verify_url_token
 from gateway.carriers.kinds import KINDS as KIND_TABLE
 from gateway.carriers.registry import KINDS, kind_of
 from gateway.carriers.signing import signed_headers
@@ -410,6 +410,9 @@ def test_the_kinds_flags_hold(tmp_path: Path, contract: Contract, runtime: Runti
         return False
 
     assert refused(prefix + "ALLOW_IPS") is flags.url_token
+    # The flag that makes the settings demand ALLOW_IPS is the check the webhooks make.
+    webhooks = KINDS[contract.kind].webhooks
+    assert webhooks is not None and (webhooks.verify is verify_url_token) is flags.url_token
     assert refused(prefix + "MT_PASSWORD") is flags.mt_credentials
     # A kind that wants MT credentials is refused by its emulated gateway with wrong ones.
     carrier = runtime.settings.carriers[contract.carrier]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,6 +25,7 @@ CARRIER = CarrierSettings(
     mt_password="jasmin-pass",
 )
 PUBLIC = "https://gw.example.vn"
+NOW = dt.datetime(2026, 11, 25, 3, 56, tzinfo=dt.UTC)
 
 
 def test_recorded_mo_parses() -> None:
@@ -180,7 +182,7 @@ def test_an_unknown_dlr_status_is_invalid() -> None:
 def test_prepared_send_asks_for_submit_and_terminal_dlrs_back_to_us() -> None:
     sms = OutboundSms("17", "jasmin-id", "8079", "84912345678", "Mat khau: K7PQ")
 
-    request = jasmin.prepare_send(sms, CARRIER, PUBLIC)
+    request = jasmin.prepare_send(sms, CARRIER, PUBLIC, NOW)
 
     assert (request.method, request.url) == ("POST", CARRIER.mt_url)
     assert isinstance(request.body, dict)

@@ -19,6 +19,7 @@ from gateway.states import DeliveryStatus
 PAYLOADS = Path(__file__).parents[2] / "payloads"
 CARRIER = CarrierSettings("viettel", "s" * 20, "https://mt.example.vn/send", "json", 5.0)
 NOW = dt.datetime(2026, 11, 25, 2, 30, tzinfo=dt.UTC)
+PUBLIC = "https://gw.example.vn"
 
 
 def test_recorded_mo_parses() -> None:
@@ -50,7 +51,7 @@ def test_recorded_dlr_parses() -> None:
 def test_prepared_reply_is_signed_json() -> None:
     sms = OutboundSms("17", "VT-1", "8079", "84912345678", "Cap lai mat khau thanh cong.")
 
-    request = prepare_send(sms, CARRIER, NOW)
+    request = prepare_send(sms, CARRIER, PUBLIC, NOW)
 
     assert (request.method, request.url) == ("POST", "https://mt.example.vn/send")
     assert isinstance(request.body, bytes) and request.headers is not None

@@ -27,6 +27,7 @@ CARRIER = CarrierSettings(
     smsc="DEFAULT-SMSC",
 )
 PUBLIC = "https://gw.example.vn"
+NOW = dt.datetime(2026, 11, 25, 3, 56, tzinfo=dt.UTC)
 
 
 def test_recorded_post_url_parses() -> None:
@@ -157,7 +158,7 @@ def test_answers_have_no_body_so_kannel_sends_no_sms() -> None:
 def test_prepared_sendsms_goes_back_through_the_smsc_it_came_in_on() -> None:
     sms = OutboundSms("17", "kannel-id-1", "8079", "84912345678", "Mat khau: K7PQ", route="FAKE1")
 
-    request = kannel.prepare_send(sms, CARRIER, PUBLIC)
+    request = kannel.prepare_send(sms, CARRIER, PUBLIC, NOW)
 
     assert request.method == "GET"
     parts = urlsplit(request.url)
@@ -180,6 +181,6 @@ def test_prepared_sendsms_goes_back_through_the_smsc_it_came_in_on() -> None:
 def test_without_a_route_the_default_smsc_is_used() -> None:
     sms = OutboundSms("17", None, "8079", "84912345678", "x")
 
-    params = parse_qs(urlsplit(kannel.prepare_send(sms, CARRIER, PUBLIC).url).query)
+    params = parse_qs(urlsplit(kannel.prepare_send(sms, CARRIER, PUBLIC, NOW).url).query)
 
     assert params["smsc"] == ["DEFAULT-SMSC"]

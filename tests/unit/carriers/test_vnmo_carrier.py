@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import xml.etree.ElementTree as ET
 
 from gateway.carriers import vnmo
@@ -19,6 +20,8 @@ from tests.payloads import recorded
 CARRIER = CarrierSettings(
     "vnmo", "vnmo-token-01234567890", "https://mt.example.vn/mt", "vnmo", 5.0, smsc="VINAPHONE"
 )
+PUBLIC = "https://gw.example.vn"
+NOW = dt.datetime(2026, 11, 25, 3, 56, tzinfo=dt.UTC)
 
 
 def test_recorded_form_parses() -> None:
@@ -75,7 +78,7 @@ def test_soap_answers_are_soap_responses_to_the_same_operation() -> None:
 def test_prepared_mt_echoes_the_mo_fields_and_says_charged() -> None:
     sms = OutboundSms("17", "VNP-1", "8079", "84912345678", "Mat khau: K7PQ", route="VINAPHONE")
 
-    request = vnmo.prepare_send(sms, CARRIER)
+    request = vnmo.prepare_send(sms, CARRIER, PUBLIC, NOW)
 
     assert (request.method, request.url) == ("POST", CARRIER.mt_url)
     assert request.body == {
@@ -93,7 +96,7 @@ def test_an_mt_that_answers_no_mo_is_free() -> None:
     sms = OutboundSms("18", None, "8079", "84912345678", "x")
 
     with_login = dataclasses.replace(CARRIER, mt_username="cp", mt_password="pw")
-    form = vnmo.prepare_send(sms, with_login).body
+    form = vnmo.prepare_send(sms, with_login, PUBLIC, NOW).body
 
     assert isinstance(form, dict)
     assert form["Message_Type"] == "0"
