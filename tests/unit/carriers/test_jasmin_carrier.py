@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,6 +13,7 @@ from gateway.errors import BadSignature, InvalidPayload
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
 from tests.payloads import recorded
+from tests.unit.carriers import NOW, PUBLIC
 
 CARRIER = CarrierSettings(
     "jasmin",
@@ -24,8 +24,6 @@ CARRIER = CarrierSettings(
     mt_username="gw8079",
     mt_password="jasmin-pass",
 )
-PUBLIC = "https://gw.example.vn"
-NOW = dt.datetime(2026, 11, 25, 3, 56, tzinfo=dt.UTC)
 
 
 def test_recorded_mo_parses() -> None:

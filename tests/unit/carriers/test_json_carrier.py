@@ -15,11 +15,10 @@ from gateway.carriers.json_api import (
 from gateway.carriers.signing import signature
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
+from tests.unit.carriers import NOW, PUBLIC
 
 PAYLOADS = Path(__file__).parents[2] / "payloads"
 CARRIER = CarrierSettings("viettel", "s" * 20, "https://mt.example.vn/send", "json", 5.0)
-NOW = dt.datetime(2026, 11, 25, 2, 30, tzinfo=dt.UTC)
-PUBLIC = "https://gw.example.vn"
 
 
 def test_recorded_mo_parses() -> None:

@@ -15,6 +15,7 @@ from gateway.errors import BadSignature
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
 from tests.payloads import recorded
+from tests.unit.carriers import NOW, PUBLIC
 
 CARRIER = CarrierSettings(
     "kannel",
@@ -26,8 +27,6 @@ CARRIER = CarrierSettings(
     mt_password="kannel-pass",
     smsc="DEFAULT-SMSC",
 )
-PUBLIC = "https://gw.example.vn"
-NOW = dt.datetime(2026, 11, 25, 3, 56, tzinfo=dt.UTC)
 
 
 def test_recorded_post_url_parses() -> None:

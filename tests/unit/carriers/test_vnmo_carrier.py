@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import xml.etree.ElementTree as ET
 
 from gateway.carriers import vnmo
@@ -16,12 +15,11 @@ from gateway.errors import (
 )
 from gateway.settings import CarrierSettings
 from tests.payloads import recorded
+from tests.unit.carriers import NOW, PUBLIC
 
 CARRIER = CarrierSettings(
     "vnmo", "vnmo-token-01234567890", "https://mt.example.vn/mt", "vnmo", 5.0, smsc="VINAPHONE"
 )
-PUBLIC = "https://gw.example.vn"
-NOW = dt.datetime(2026, 11, 25, 3, 56, tzinfo=dt.UTC)
 
 
 def test_recorded_form_parses() -> None:
