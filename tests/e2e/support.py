@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,7 +35,7 @@ from gateway.carriers.signing import (
     signature,
     signed_headers,
 )
-from tests.conftest import CARRIER_SECRETS, SECRET_KEY
+from tests.conftest import CARRIER_SECRETS, SECRET_KEY, fresh_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CARRIER = "viettel"
@@ -183,8 +183,9 @@ def gateway_environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -
     return env
 
 
-def run_cli(env: dict[str, str], workdir: Path, *args: str) -> None:
-    result = subprocess.run(
+def gateway_cli(env: dict[str, str], workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m gateway <args>`` to the end; return what it printed and its status."""
+    return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
         env=env,
         cwd=workdir,
@@ -193,10 +194,16 @@ def run_cli(env: dict[str, str], workdir: Path, *args: str) -> None:
         timeout=60,
         check=False,
     )
+
+
+def run_cli(env: dict[str, str], workdir: Path, *args: str) -> str:
+    """Run a gateway command that must succeed; return what it printed."""
+    result = gateway_cli(env, workdir, *args)
     if result.returncode != 0:
         pytest.fail(
             f"gateway {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
+    return result.stdout
 
 
 def process(
@@ -259,6 +266,46 @@ def wait_healthy(url: str, gateway: Gateway, server: subprocess.Popen[bytes]) ->
 
 
 @contextlib.contextmanager
+def serving_gateway(
+    workdir: Path,
+    carrier: CarrierStandIn,
+    settings: Mapping[str, str] | None = None,
+    accounts: Sequence[str] = (),
+    *,
+    host: str = "127.0.0.1",
+    workers: int = 2,
+    with_worker: bool = False,
+) -> Iterator[tuple[Gateway, dict[str, str]]]:
+    """Serve the gateway on a fresh database until the block ends; yield it and its environment.
+
+    ``settings``: the module's own variables; ``accounts``: rows of ``bhxh,phone,email,
+    approved_at`` to import; ``host``: the name the gateway is reached by (it listens on
+    127.0.0.1); ``with_worker``: the worker runs inside ``serve --with-worker`` instead of as a
+    process of its own.
+    """
+    port = free_port()
+    with fresh_database(workdir) as database_url, contextlib.ExitStack() as stack:
+        env = gateway_environ(workdir, carrier, database_url)
+        env.update({"GATEWAY_PUBLIC_URL": f"http://{host}:{port}", **(settings or {})})
+        run_cli(env, workdir, "init-db")
+        if accounts:
+            csv = workdir / "accounts.csv"
+            rows = ["bhxh,phone,email,approved_at", *accounts]
+            csv.write_text("".join(f"{row}\n" for row in rows), encoding="utf-8")
+            run_cli(env, workdir, "accounts", "import", str(csv))
+        serve = ["serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+        server, server_log = stack.enter_context(
+            process("server", [*serve, "--with-worker"] if with_worker else serve, env, workdir)
+        )
+        logs = {"server": server_log}
+        if not with_worker:
+            _, logs["worker"] = stack.enter_context(process("worker", ["worker"], env, workdir))
+        gateway = Gateway(f"http://{host}:{port}", logs)
+        wait_healthy(f"http://127.0.0.1:{port}", gateway, server)
+        yield gateway, env
+
+
+@contextlib.contextmanager
 def serving_carrier(secret: str, path: str = f"/{CARRIER}/mt") -> Iterator[CarrierStandIn]:
     """Run a carrier stand-in on a free port until the block ends."""
     stand_in = CarrierStandIn(secret)
@@ -301,6 +348,13 @@ def mo(text: str, phone: str, mo_id: str) -> dict[str, str]:
     return {"id": mo_id, "from": phone, "to": "8079", "text": text}
 
 
+def post_mo(
+    gateway: Gateway, text: str, phone: str, mo_id: str, secret: str = CARRIER_SECRET
+) -> requests.Response:
+    """Deliver one MO to the gateway as the carrier does: signed, at its MO endpoint."""
+    return signed_post(f"{gateway.url}/carriers/{CARRIER}/mo", mo(text, phone, mo_id), secret)
+
+
 def settle(gateway: Gateway, carrier: CarrierStandIn) -> None:
     """Wait until the worker has finished a full pass begun after this call.
 
@@ -310,6 +364,6 @@ def settle(gateway: Gateway, carrier: CarrierStandIn) -> None:
     """
     phone = f"0987{next(_spare_phones):06d}"
     mo_id = new_mo_id()
-    response = signed_post(f"{gateway.url}/carriers/{CARRIER}/mo", mo("xin chao", phone, mo_id))
+    response = post_mo(gateway, "xin chao", phone, mo_id)
     assert response.status_code == 200, response.text
     carrier.wait_for_reply(mo_id, gateway)
