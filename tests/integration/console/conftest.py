@@ -28,8 +28,7 @@ _MAILED_CODE = re.compile(r"là: (\d{6})")
 @pytest.fixture
 def environ(environ: dict[str, str]) -> dict[str, str]:
     # The Flask test client speaks plain HTTP; one test checks the Secure flag on its own.
-    environ["GATEWAY_CONSOLE_SECURE_COOKIES"] = "false"
-    return environ
+    return {**environ, "GATEWAY_CONSOLE_SECURE_COOKIES": "false"}
 
 
 @dataclass
@@ -52,6 +51,13 @@ def csrf_of(response: TestResponse) -> str:
     found = _CSRF.search(response.get_data(as_text=True))
     assert found, response.get_data(as_text=True)[:500]
     return found[1]
+
+
+def confirm_refunds(
+    client: FlaskClient, form: dict[str, object], *, page: str = "/console/refunds"
+) -> TestResponse:
+    """Send the refunds page's form (loaded from ``page``) to its confirmation step."""
+    return post_form(client, "/console/refunds/confirm", form, page=page)
 
 
 def text_of(html: str, element_id: str) -> str:

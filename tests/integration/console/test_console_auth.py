@@ -44,21 +44,14 @@ REFUSED = WORDS[Why.STAFF_SIGN_IN_REFUSED]  # the page text, whatever the Englis
 
 
 @pytest.fixture
-def staff_cli(
-    runtime: Runtime, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Result]:
-    """Run ``gateway staff ...`` against the test's database, as an operator would."""
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, ["staff", *args], obj={})
+def staff_cli(runtime: Runtime, environ: dict[str, str]) -> Callable[..., Result]:
+    """Run ``gateway staff ...`` against the test's database (migrated by ``runtime``), as an
+    operator would: a runtime of its own, from the environment."""
+    return lambda *args: CliRunner().invoke(cli, ["staff", *args], env=environ, obj={})
 
 
 def test_staff_add_prints_a_link_that_enrols_once(
-    client: FlaskClient,
-    clock: FakeClock,
-    mailbox: Mailbox,
-    staff_cli: Callable[..., Result],
+    client: FlaskClient, clock: FakeClock, mailbox: Mailbox, staff_cli: Callable[..., Result]
 ) -> None:
     result = staff_cli("add", "Lan@Example.vn", "--role", "finance")
     assert result.exit_code == 0, result.output

@@ -51,11 +51,7 @@ def test_overview_answers_is_8079_working(
 
 
 def test_overview_shows_waiting_replies_and_their_age(
-    client: FlaskClient,
-    signed_in: SignIn,
-    phones: Phones,
-    session: Session,
-    clock: FakeClock,
+    client: FlaskClient, signed_in: SignIn, phones: Phones, session: Session, clock: FakeClock
 ) -> None:
     signed_in("operator")
     add_account(session)
@@ -75,11 +71,7 @@ def test_overview_shows_waiting_replies_and_their_age(
 
 
 def test_failed_replies_count_delivery_reports_per_carrier(
-    client: FlaskClient,
-    signed_in: SignIn,
-    month: Month,
-    session: Session,
-    clock: FakeClock,
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session, clock: FakeClock
 ) -> None:
     signed_in("operator")
     sent = {

@@ -118,11 +118,7 @@ def test_a_named_column_that_is_not_in_the_file_is_refused_in_vietnamese(
     ],
 )
 def test_bad_days_or_carrier_are_refused_in_vietnamese(
-    client: FlaskClient,
-    signed_in: SignIn,
-    month: Month,
-    fields: dict[str, str],
-    message: str,
+    client: FlaskClient, signed_in: SignIn, month: Month, fields: dict[str, str], message: str
 ) -> None:
     signed_in("finance")
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from billing.ledger import EntryKind, LedgerEntry
 from billing.outcomes import Outcome
 from gateway.models import AuditEvent
-from tests.integration.console.conftest import SignIn, csrf_of, post_form
+from tests.integration.console.conftest import SignIn, confirm_refunds, csrf_of, post_form
 from tests.integration.finance.test_finance_cli import Month
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
@@ -37,11 +37,8 @@ def test_select_all_in_the_filter_refunds_every_refundable_charge_without_javasc
     signed_in("finance")
     error, failed = month[Outcome.SYSTEM_ERROR], month["reply_failed"]
 
-    confirm = post_form(
-        client,
-        "/console/refunds/confirm",
-        {**NOVEMBER, "carrier": "", "scope": "all", "reason": "sự cố ngày 2/11"},
-        page=LIST,
+    confirm = confirm_refunds(
+        client, {**NOVEMBER, "carrier": "", "scope": "all", "reason": "sự cố ngày 2/11"}, page=LIST
     )
 
     html = confirm.get_data(as_text=True)
@@ -69,11 +66,8 @@ def test_select_all_on_a_carrier_takes_only_that_carriers_charges(
 ) -> None:
     signed_in("finance")
 
-    answer = post_form(
-        client,
-        "/console/refunds/confirm",
-        {**NOVEMBER, "carrier": "mobifone", "scope": "all", "reason": "x"},
-        page=LIST,
+    answer = confirm_refunds(
+        client, {**NOVEMBER, "carrier": "mobifone", "scope": "all", "reason": "x"}, page=LIST
     )
 
     assert answer.status_code == 400  # nothing of mobifone's is refundable
@@ -102,11 +96,8 @@ def test_a_refused_confirmation_keeps_the_ticked_rows_and_the_reason(
     picked = [str(error.message_id)]
     picked += [form[k] for k in ("extra", "bad") if k in form]
 
-    answer = post_form(
-        client,
-        "/console/refunds/confirm",
-        {**NOVEMBER, "message_id": picked, "reason": form["reason"]},
-        page=LIST,
+    answer = confirm_refunds(
+        client, {**NOVEMBER, "message_id": picked, "reason": form["reason"]}, page=LIST
     )
 
     html = answer.get_data(as_text=True)

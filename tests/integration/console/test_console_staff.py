@@ -70,11 +70,7 @@ def test_an_admin_adds_a_member_who_enrols_with_the_link_shown_once(
     ],
 )
 def test_a_bad_addition_is_refused_and_adds_nobody(
-    client: FlaskClient,
-    signed_in: SignIn,
-    session: Session,
-    form: dict[str, str],
-    message: str,
+    client: FlaskClient, signed_in: SignIn, session: Session, form: dict[str, str], message: str
 ) -> None:
     signed_in("admin")
 

@@ -127,26 +127,18 @@ def finance_pages(client: FlaskClient, month: Month) -> Iterator[tuple[str, Test
 
 def reader_pages(client: FlaskClient, month: Month) -> Iterator[tuple[str, TestResponse]]:
     token = csrf_of(client.get("/console/messages"))
+
+    def search(path: str, **form: str) -> TestResponse:
+        return client.post(path, data={"csrf_token": token, **form})
+
     yield "messages", client.get("/console/messages")
-    yield (
-        "messages-found",
-        client.post("/console/messages", data={"csrf_token": token, "phone": "0912345678"}),
-    )
-    yield (
-        "messages-bad",
-        client.post("/console/messages", data={"csrf_token": token, "phone": "09x"}),
-    )
+    yield "messages-found", search("/console/messages", phone="0912345678")
+    yield "messages-bad", search("/console/messages", phone="09x")
     for key in (Outcome.RESET_SENT, Outcome.SYSTEM_ERROR, "reply_failed"):
         yield f"timeline-{key}", client.get(f"/console/messages/{month[key].message_id}")
     yield "accounts", client.get("/console/accounts")
-    yield (
-        "account-found",
-        client.post("/console/accounts", data={"csrf_token": token, "identifier": "0123456789"}),
-    )
-    yield (
-        "account-none",
-        client.post("/console/accounts", data={"csrf_token": token, "identifier": "0999999999"}),
-    )
+    yield "account-found", search("/console/accounts", identifier="0123456789")
+    yield "account-none", search("/console/accounts", identifier="0999999999")
     yield "audit", client.get("/console/audit")
     yield "audit-bad", client.get("/console/audit?action=nope")
 
