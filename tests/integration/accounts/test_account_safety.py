@@ -23,6 +23,7 @@ from gateway.worker import Worker
 from tests.conftest import base_environ, make_app
 from tests.email_harness import APP_CREDENTIAL, OTP, add_account_with_email
 from tests.harness import Phones
+from tests.integration.email.conftest import loopback_smtp
 from tests.smtp_server import SmtpServer
 
 EMAIL = "nguyen.van.a@example.vn"
@@ -34,9 +35,7 @@ def environ(tmp_path: Path, smtp_server: SmtpServer) -> dict[str, str]:
     return {
         **base_environ(tmp_path),
         "GATEWAY_APP_CREDENTIAL": APP_CREDENTIAL,
-        "GATEWAY_SMTP_HOST": "127.0.0.1",
-        "GATEWAY_SMTP_PORT": str(smtp_server.port),
-        "GATEWAY_SMTP_SECURITY": "none",
+        **loopback_smtp(smtp_server.port),
         "FINANCE_API_TOKEN": "finance-token-0123456789abcdef",
     }
 
@@ -72,6 +71,14 @@ def text_for_password(phones: Phones) -> str:
 
 def plain(message: Any) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[no-any-return]
+
+
+def mailed_otp(worker: Worker, smtp_server: SmtpServer) -> str:
+    """Deliver what waits; return the OTP in the last email the SMTP server received."""
+    worker.drain()
+    found = OTP.search(plain(smtp_server.messages[-1]))
+    assert found
+    return found[1]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -197,18 +204,16 @@ def test_an_email_change_is_told_to_the_phone_the_old_and_the_new_address(
         "/api/v1/account/email",
         json={"bhxh": "0123456789", "password": "the owners own 1", "email": NEW_EMAIL},
     )
-    worker.drain()
-    otp = OTP.search(plain(smtp_server.messages[-1]))
-    assert otp
+    otp = mailed_otp(worker, smtp_server)
     confirmed = client.post(
-        "/api/v1/account/email/confirm", json={"bhxh": "0123456789", "otp": otp[1]}
+        "/api/v1/account/email/confirm", json={"bhxh": "0123456789", "otp": otp}
     )
     worker.drain()
 
     assert confirmed.status_code == 200
     notices = smtp_server.messages[1:]
     assert sorted(m["To"] for m in notices) == sorted([EMAIL, NEW_EMAIL])
-    assert all(otp[1] not in m.as_string() for m in notices)
+    assert all(otp not in m.as_string() for m in notices)
     assert carriers["viettel"].texts_to("84912345678") == [
         "Email nhan thong bao cua tai khoan VssID 0123456789 vua duoc thay doi. "
         "Neu khong phai ban thuc hien, goi ngay 1900 9068."
@@ -351,13 +356,9 @@ def test_email_recovery_ends_in_a_session_not_a_mailed_password(
         json={"bhxh": "0123456789", "email": EMAIL},
         headers={"X-App-Credential": APP_CREDENTIAL},
     )
-    worker.drain()
-    otp = OTP.search(plain(smtp_server.messages[-1]))
-    assert otp
+    otp = mailed_otp(worker, smtp_server)
 
-    verified = client.post(
-        "/api/v1/recovery/email/verify", json={"bhxh": "0123456789", "otp": otp[1]}
-    )
+    verified = client.post("/api/v1/recovery/email/verify", json={"bhxh": "0123456789", "otp": otp})
     worker.drain()
 
     assert verified.get_json()["must_change_password"] is True
