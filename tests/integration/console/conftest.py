@@ -25,12 +25,6 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _MAILED_CODE = re.compile(r"là: (\d{6})")
 
 
-@pytest.fixture
-def environ(environ: dict[str, str]) -> dict[str, str]:
-    # The Flask test client speaks plain HTTP; one test checks the Secure flag on its own.
-    return {**environ, "GATEWAY_CONSOLE_SECURE_COOKIES": "false"}
-
-
 @dataclass
 class Member:
     """A staff member the test can sign in as."""
@@ -128,6 +122,12 @@ class Mailbox:
         codes = [found[1] for mail in mails if (found := _MAILED_CODE.search(mail.text))]
         assert codes, mails
         return codes[-1]
+
+
+@pytest.fixture
+def environ(environ: dict[str, str]) -> dict[str, str]:
+    # The Flask test client speaks plain HTTP; one test checks the Secure flag on its own.
+    return {**environ, "GATEWAY_CONSOLE_SECURE_COOKIES": "false"}
 
 
 @pytest.fixture
