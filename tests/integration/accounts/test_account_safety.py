@@ -23,6 +23,7 @@ from gateway.worker import Worker
 from tests.conftest import base_environ, make_app
 from tests.email_harness import APP_CREDENTIAL, OTP, add_account_with_email
 from tests.harness import Phones
+from tests.integration.accounts.api_harness import bearer, error
 from tests.integration.email.conftest import loopback_smtp
 from tests.smtp_server import SmtpServer
 
@@ -81,10 +82,6 @@ def mailed_otp(worker: Worker, smtp_server: SmtpServer) -> str:
     return found[1]
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.mark.usefixtures("owner")
 def test_a_glimpsed_temporary_password_cannot_bind_an_email(
     client: FlaskClient, phones: Phones, session: Session
@@ -102,14 +99,8 @@ def test_a_glimpsed_temporary_password_cannot_bind_an_email(
         headers=bearer(token),
     )
 
-    assert (by_password.status_code, by_password.get_json()["error"]) == (
-        401,
-        "invalid_credentials",
-    )
-    assert (by_session.status_code, by_session.get_json()["error"]) == (
-        403,
-        "password_change_required",
-    )
+    assert error(by_password) == (401, "invalid_credentials")
+    assert error(by_session) == (403, "password_change_required")
     session.expire_all()
     assert session.scalars(select(Account.email)).one() == EMAIL
 
@@ -127,9 +118,7 @@ def test_a_restricted_session_opens_only_set_password_and_me(
         client.get("/api/v1/finance/charges.csv", headers=bearer(token)),
     ]
 
-    assert [(r.status_code, r.get_json()["error"]) for r in refused] == [
-        (403, "password_change_required")
-    ] * 3
+    assert [error(r) for r in refused] == [(403, "password_change_required")] * 3
     assert client.get("/api/v1/auth/me", headers=bearer(token)).get_json() == {
         "bhxh": "0123456789",
         "must_change_password": True,
