@@ -59,6 +59,12 @@ def owner(session: Session) -> Account:
     return add_account_with_email(session, email=EMAIL, password="the owners own 1")
 
 
+@pytest.fixture
+def temporary(owner: Account, phones: Phones) -> str:
+    """A temporary password the owner asked for by SMS just now (one a thief might glimpse)."""
+    return text_for_password(phones)
+
+
 def login(client: FlaskClient, password: str, bhxh: str = "0123456789") -> Any:
     return client.post("/api/v1/auth/login", json={"bhxh": bhxh, "password": password})
 
@@ -82,11 +88,9 @@ def mailed_otp(worker: Worker, smtp_server: SmtpServer) -> str:
     return found[1]
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_glimpsed_temporary_password_cannot_bind_an_email(
-    client: FlaskClient, phones: Phones, session: Session
+    client: FlaskClient, temporary: str, session: Session
 ) -> None:
-    temporary = text_for_password(phones)
     token = login(client, temporary).get_json()["token"]
 
     by_password = client.post(
@@ -105,11 +109,10 @@ def test_a_glimpsed_temporary_password_cannot_bind_an_email(
     assert session.scalars(select(Account.email)).one() == EMAIL
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_restricted_session_opens_only_set_password_and_me(
-    client: FlaskClient, phones: Phones
+    client: FlaskClient, temporary: str
 ) -> None:
-    token = login(client, text_for_password(phones)).get_json()["token"]
+    token = login(client, temporary).get_json()["token"]
     otp_body = {"bhxh": "0123456789", "otp": "123456"}
 
     refused = [
@@ -127,11 +130,9 @@ def test_a_restricted_session_opens_only_set_password_and_me(
     }
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_restricted_session_expires_after_fifteen_minutes(
-    client: FlaskClient, phones: Phones, clock: FakeClock
+    client: FlaskClient, temporary: str, clock: FakeClock
 ) -> None:
-    temporary = text_for_password(phones)
     token = login(client, temporary).get_json()["token"]
     clock.advance(minutes=15, seconds=1)
 
@@ -143,11 +144,9 @@ def test_a_restricted_session_expires_after_fifteen_minutes(
     assert login(client, "the owners own 1").status_code == 200
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_used_temporary_password_says_so_and_opens_nothing(
-    client: FlaskClient, phones: Phones
+    client: FlaskClient, temporary: str
 ) -> None:
-    temporary = text_for_password(phones)
     assert login(client, temporary).status_code == 200
 
     again = login(client, temporary)
@@ -168,12 +167,9 @@ def test_a_new_temporary_password_voids_the_unused_one_and_the_old_password_stil
     assert login(client, second).status_code == 200
 
 
-@pytest.mark.usefixtures("owner")
 def test_an_sms_reset_is_told_to_the_email_with_no_secret(
-    phones: Phones, smtp_server: SmtpServer
+    temporary: str, smtp_server: SmtpServer
 ) -> None:
-    temporary = text_for_password(phones)
-
     [notice] = smtp_server.messages
     body = notice.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert notice["To"] == EMAIL
@@ -247,11 +243,9 @@ def test_the_owner_recovers_after_someone_elses_ten_wrong_guesses(
     assert login(client, "the owners own 1").status_code == 200  # the reset cleared the count
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_valid_temporary_password_passes_even_at_the_hard_cap(
-    client: FlaskClient, session: Session, clock: FakeClock, phones: Phones
+    client: FlaskClient, session: Session, clock: FakeClock, temporary: str
 ) -> None:
-    temporary = text_for_password(phones)
     session.add(LoginFailure(identifier="0123456789", consecutive=100, last_failed_at=clock.now()))
     session.commit()
 
