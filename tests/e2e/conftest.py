@@ -12,7 +12,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.e2e.browser import chromium, require_chromium
 from tests.e2e.site import Site
-from tests.e2e.support import CARRIER_SECRET, CarrierStandIn, serving_carrier
+from tests.e2e.stand_in import CarrierStandIn, serving_carrier
+from tests.e2e.support import CARRIER_SECRET
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -19,15 +19,13 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.e2e.browser import fill, screenshots, submit
+from tests.e2e.stand_in import CarrierStandIn, MtRequest, serving_carrier
 from tests.e2e.support import (
     CARRIER_SECRET,
-    CarrierStandIn,
     Gateway,
-    MtRequest,
     gateway_cli,
     new_mo_id,
     post_mo,
-    serving_carrier,
     serving_gateway,
 )
 from tests.smtp_server import SmtpServer

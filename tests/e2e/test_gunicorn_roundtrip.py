@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 import requests
 
+from tests.e2e.stand_in import CarrierStandIn, MtRequest
 from tests.e2e.support import (
     CARRIER,
     REPLY_DEADLINE,
-    CarrierStandIn,
     Gateway,
-    MtRequest,
     new_mo_id,
     post_mo,
     serving_gateway,

@@ -32,15 +32,8 @@ from gateway.models import Account, AccountState, InboundMessage, OutboxMessage,
 from gateway.sms.inbox import content_digest
 from gateway.states import MessageStatus, OutboxStatus
 from tests.conftest import fresh_database
-from tests.e2e.support import (
-    CARRIER,
-    CARRIER_SECRET,
-    CarrierStandIn,
-    gateway_environ,
-    process,
-    run_cli,
-    serving_carrier,
-)
+from tests.e2e.stand_in import CarrierStandIn, serving_carrier
+from tests.e2e.support import CARRIER, CARRIER_SECRET, gateway_environ, process, run_cli
 
 pytestmark = pytest.mark.e2e
 

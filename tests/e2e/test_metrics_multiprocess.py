@@ -18,15 +18,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.support import (
-    CARRIER,
-    CarrierStandIn,
-    Gateway,
-    new_mo_id,
-    post_mo,
-    serving_gateway,
-    settle,
-)
+from tests.e2e.stand_in import CarrierStandIn
+from tests.e2e.support import CARRIER, Gateway, new_mo_id, post_mo, serving_gateway, settle
 
 pytestmark = pytest.mark.e2e
 
