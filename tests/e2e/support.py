@@ -65,6 +65,16 @@ def free_port() -> int:
 
 
 def gateway_environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -> dict[str, str]:
+    """The gateway's environment beside the carrier stand-in."""
+    return process_environ(
+        workdir, database_url, CARRIER, SECRET=CARRIER_SECRET, MT_URL=carrier.url
+    )
+
+
+def process_environ(
+    workdir: Path, database_url: str, carrier: str, **carrier_settings: str
+) -> dict[str, str]:
+    """The gateway's environment with one carrier: ``CARRIER_<NAME>_<key>`` for each setting."""
     # A clean environment: a GATEWAY_* variable in the developer's shell must not leak in.
     env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
     env.update(
@@ -77,10 +87,9 @@ def gateway_environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -
             "DATABASE_URL": database_url,
             "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
             "GATEWAY_SECRET_KEY": SECRET_KEY,
-            "GATEWAY_CARRIERS": CARRIER,
-            f"CARRIER_{CARRIER.upper()}_SECRET": CARRIER_SECRET,
-            f"CARRIER_{CARRIER.upper()}_MT_URL": carrier.url,
-            f"CARRIER_{CARRIER.upper()}_TIMEOUT": "5",
+            "GATEWAY_CARRIERS": carrier,
+            f"CARRIER_{carrier.upper()}_TIMEOUT": "5",
+            **{f"CARRIER_{carrier.upper()}_{name}": v for name, v in carrier_settings.items()},
             "GATEWAY_WORKER_POLL_INTERVAL": str(POLL_INTERVAL),
             # The module's tests share one database; their messages must not add up to a limit.
             "GATEWAY_LIMIT_RESETS_PER_ACCOUNT": "1000",
@@ -88,6 +97,28 @@ def gateway_environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -
         }
     )
     return env
+
+
+def wait_listening(
+    port: int, what: str, logs: list[Path], *, within: float = START_DEADLINE
+) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``, or fail with the logs."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"{what} is not listening on {port}\n{tails(logs)}")
+
+
+def tails(logs: list[Path]) -> str:
+    """Return the end of each output file, for a failure message."""
+    return "\n".join(
+        f"----- {log.name} -----\n{log.read_text(errors='replace')[-4000:]}"
+        for log in logs
+        if log.exists()
+    )
 
 
 def gateway_cli(env: dict[str, str], workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
