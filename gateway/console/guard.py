@@ -21,7 +21,6 @@ from flask import (
 )
 
 from gateway import pages
-from gateway.accounts.page_guard import PageArea, guard
 from gateway.console import formatting
 from gateway.console.staff import audit
 from gateway.models import StaffMember
@@ -71,7 +70,7 @@ def _open_session() -> None:
         request.max_content_length = UPLOADS[request.endpoint]
 
 
-AREA = PageArea(
+AREA = pages.PageArea(
     error_page="console/error.html",
     csp=CSP,
     referrer="same-origin",
@@ -86,7 +85,7 @@ AREA = PageArea(
 
 def protect(bp: Blueprint) -> None:
     """Give a console blueprint the session, CSRF, timeout, header and error rules."""
-    guard(bp, AREA)
+    pages.guard(bp, AREA)
 
 
 def _signed_in() -> StaffMember | None:

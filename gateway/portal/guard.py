@@ -24,7 +24,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from gateway import fields, pages
-from gateway.accounts.page_guard import PageArea, guard
 from gateway.accounts.sessions import Claims, account_for, issue_token, read_token
 from gateway.delivery.emails import LOCAL_TZ
 from gateway.errors import InvalidCredentials, RateLimited, RequestRefused
@@ -86,7 +85,7 @@ def _check_form() -> None:
         fields.clean_text(value, name)
 
 
-AREA = PageArea(
+AREA = pages.PageArea(
     error_page="portal/error.html",
     csp=CSP,
     referrer="no-referrer",
@@ -105,7 +104,7 @@ AREA = PageArea(
 
 def protect(bp: Blueprint) -> None:
     """Give a portal blueprint the session, CSRF, restricted-session, header and error rules."""
-    guard(bp, AREA)
+    pages.guard(bp, AREA)
 
     @bp.context_processor
     def _help() -> dict[str, object]:
