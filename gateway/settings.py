@@ -246,6 +246,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     env = _Reader(environ)
     instance_dir = Path(env.get("GATEWAY_INSTANCE_DIR", str(DEFAULT_INSTANCE_DIR)))
     public_url = env.get("GATEWAY_PUBLIC_URL", "http://localhost:8000", _http_url).rstrip("/")
+    wakeup = env.get("GATEWAY_WORKER_WAKEUP", "true", _bool)
+    # Woken, the worker polls only for what no wake-up announces (a retry coming due, a lost
+    # wake-up): every 2 s is enough and keeps an idle worker near no CPU at all.
+    poll = "2" if wakeup else "0.5"
     settings = Settings(
         database_url=env.get("DATABASE_URL", f"sqlite:///{instance_dir / 'gateway.db'}"),
         instance_dir=instance_dir,
@@ -272,11 +276,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         login_delay_cap=env.get("GATEWAY_LOGIN_DELAY_CAP", "15m", _duration),
         min_password_length=env.get("GATEWAY_MIN_PASSWORD_LENGTH", "8", _min_password_length),
         token_ttl=env.get("GATEWAY_TOKEN_TTL", "1h", _duration),
-        worker_poll_interval=env.get("GATEWAY_WORKER_POLL_INTERVAL", "0.5", _positive_float),
+        worker_poll_interval=env.get("GATEWAY_WORKER_POLL_INTERVAL", poll, _positive_float),
         worker_batch_size=env.get("GATEWAY_WORKER_BATCH_SIZE", "100", _positive_int),
         worker_max_attempts=env.get("GATEWAY_WORKER_MAX_ATTEMPTS", "3", _positive_int),
         worker_lease=env.get("GATEWAY_WORKER_LEASE", "60s", _duration),
-        worker_wakeup=env.get("GATEWAY_WORKER_WAKEUP", "true", _bool),
+        worker_wakeup=wakeup,
         public_url=public_url,
         proxy_hops=env.get("GATEWAY_PROXY_HOPS", "0", _non_negative_int),
         finance_api_token=env.optional_secret("FINANCE_API_TOKEN"),

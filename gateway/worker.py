@@ -25,7 +25,7 @@ from gateway.delivery.mail import Mailer
 from gateway.delivery.outbox import dispatch_pending
 from gateway.delivery.sending import ReplySender
 from gateway.delivery.wakeup import INBOUND, OUTBOX, Listener
-from gateway.preflight import describe
+from gateway.schema import describe
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)

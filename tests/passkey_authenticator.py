@@ -132,11 +132,9 @@ class SoftAuthenticator:
         spki = credential.private_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        return {
-            "id": b64url(credential.credential_id),
-            "rawId": b64url(credential.credential_id),
-            "type": "public-key",
-            "response": {
+        return _public_key_credential(
+            credential,
+            {
                 "clientDataJSON": b64url(client_data),
                 "authenticatorData": b64url(auth_data),
                 "transports": ["internal"],
@@ -144,9 +142,7 @@ class SoftAuthenticator:
                 "publicKeyAlgorithm": -7,
                 "attestationObject": b64url(attestation_object),
             },
-            "clientExtensionResults": {},
-            "authenticatorAttachment": "platform",
-        }
+        )
 
     # -- navigator.credentials.get ------------------------------------------------------------
 
@@ -193,14 +189,7 @@ class SoftAuthenticator:
         handle = credential.user_handle if isinstance(user_handle, EllipsisType) else user_handle
         if handle is not None:
             response["userHandle"] = b64url(handle)
-        return {
-            "id": b64url(credential.credential_id),
-            "rawId": b64url(credential.credential_id),
-            "type": "public-key",
-            "response": response,
-            "clientExtensionResults": {},
-            "authenticatorAttachment": "platform",
-        }
+        return _public_key_credential(credential, response)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -249,3 +238,15 @@ class SoftAuthenticator:
         if credential.synced:
             flags |= FLAG_BE | FLAG_BS
         return hashlib.sha256(rp_id.encode()).digest() + bytes([flags]) + struct.pack(">I", count)
+
+
+def _public_key_credential(credential: SoftCredential, response: dict[str, Any]) -> dict[str, Any]:
+    """The JSON of a PublicKeyCredential (WebAuthn Level 3) around one ceremony's response."""
+    return {
+        "id": b64url(credential.credential_id),
+        "rawId": b64url(credential.credential_id),
+        "type": "public-key",
+        "response": response,
+        "clientExtensionResults": {},
+        "authenticatorAttachment": "platform",
+    }

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import request
 
 from gateway.accounts.login import AccountContext
-from gateway.accounts.sessions import issue_token, token_ttl
+from gateway.accounts.sessions import Claims, bearer_token, issue_token, read_token, token_ttl
+from gateway.errors import InvalidCredentials
 from gateway.models import Account
 from gateway.web import runtime
 
@@ -17,6 +18,15 @@ def step_up_code() -> str | None:
     """Return the Smart OTP step-up code of this request's ``X-Smart-OTP`` header, if any."""
     code = request.headers.get(STEP_UP_HEADER, "").strip()
     return code[:CODE_LENGTH] or None
+
+
+def bearer_claims() -> Claims:
+    """Return the claims of this request's ``Authorization: Bearer`` login token (refused
+    without one, or when it is not a current login token)."""
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
+        raise InvalidCredentials("a Bearer token is required")
+    return read_token(token, settings=runtime().settings, now=runtime().clock.now())
 
 
 def account_context(channel: str = "api") -> AccountContext:

@@ -10,14 +10,14 @@ are theirs, and a refusal's count is committed before the refusal is raised.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from gateway.accounts.context import AccountContext
 from gateway.accounts.notices import notify_password_changed
-from gateway.accounts.passwords import Hasher, keyed_hash_matches
+from gateway.accounts.passwords import keyed_hash_matches
 from gateway.accounts.policy import check_new_password, identifiers_of, refuse_same_password
 from gateway.accounts.services import find_active_account, set_password
 from gateway.accounts.sessions import Claims, account_for, password_version
@@ -31,7 +31,6 @@ from gateway.accounts.throttle import (
     throttle_key,
     wait_left,
 )
-from gateway.delivery.replies import ReplyCatalog
 from gateway.errors import (
     InvalidCredentials,
     PasswordChangeRequired,
@@ -40,7 +39,6 @@ from gateway.errors import (
 )
 from gateway.models import Account, AccountState
 from gateway.ops.audit import record_event
-from gateway.settings import Settings
 from parsers import mask_id
 
 WRONG = "wrong number or password"
@@ -65,45 +63,6 @@ class Tries:
 
 
 PASSWORD_TRIES = Tries("passwords", Why.LOGIN_WAIT, CAPPED, Why.LOGIN_CAPPED)
-
-
-@dataclass(frozen=True, slots=True)
-class AccountContext:
-    """What the account use cases need: sessions, settings, replies, the hasher, the time."""
-
-    sessions: sessionmaker[Session]
-    settings: Settings
-    catalog: ReplyCatalog
-    hasher: Hasher
-    now: dt.datetime
-    client_ip: str | None = None
-    channel: str = "api"
-
-    def audit(
-        self,
-        session: Session,
-        action: str,
-        outcome: str,
-        *,
-        identifier: str | None,
-        account_id: int | None,
-        actor: str = "user",
-        detail: str | None = None,
-    ) -> None:
-        """Add one audit row for this request: ``identifier`` (a number, None when no account
-        is known) is masked here."""
-        record_event(
-            session,
-            action=action,
-            channel=self.channel,
-            outcome=outcome,
-            subject=mask_id(identifier) if identifier else "unknown",
-            account_id=account_id,
-            actor=actor,
-            detail=detail,
-            client_ip=self.client_ip,
-            now=self.now,
-        )
 
 
 @dataclass(frozen=True, slots=True)

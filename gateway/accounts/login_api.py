@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from gateway.accounts.http import account_context, session_answer
+from gateway.accounts.http import account_context, bearer_claims, session_answer
 from gateway.accounts.login import (
     change_password,
     log_in,
@@ -83,14 +83,10 @@ def set_password() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """End this token now; the app signs in again for the next one."""
-    token = bearer_token(request.headers.get("Authorization", ""))
-    if token is None:
-        raise InvalidCredentials("a Bearer token is required")
-    settings = runtime().settings
-    claims = read_token(token, settings=settings, now=runtime().clock.now())
+    claims = bearer_claims()
     session = db_session()
     account_for(session, claims)  # an already ended token is refused like any invalid one
-    revoke(session, claims, settings)
+    revoke(session, claims, runtime().settings)
     session.commit()
     return "", 204
 
@@ -98,10 +94,7 @@ def logout() -> ResponseReturnValue:
 @bp.get("/me")
 def me() -> ResponseReturnValue:
     """Tell the holder of a login token which account it opens."""
-    token = bearer_token(request.headers.get("Authorization", ""))
-    if token is None:
-        raise InvalidCredentials("a Bearer token is required")
-    claims = read_token(token, settings=runtime().settings, now=runtime().clock.now())
+    claims = bearer_claims()
     session = db_session()
     account = account_for(session, claims)
     passkeys = session.scalar(

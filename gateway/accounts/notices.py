@@ -15,10 +15,11 @@ import unicodedata
 from sqlalchemy.orm import Session
 
 from gateway.delivery.emails import EmailCatalog, EmailKind, local_time
+from gateway.delivery.outbox import email_row, enqueue, sms_row
 from gateway.delivery.replies import PASSWORD_MASK, Reply, ReplyCatalog
 from gateway.models import Account, OutboxMessage
-from gateway.settings import EMAIL_CARRIER, Settings
-from gateway.states import Channel, OutboxStatus
+from gateway.settings import Settings
+from gateway.states import Channel
 from parsers import home_carrier, mask_email, mask_phone
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def send_otp(
 ) -> None:
     """Email an OTP (for recovery, or to confirm a new address)."""
     minutes = str(int(settings.otp_ttl.total_seconds() // 60))
-    _email(session, address, kind, settings, now, account=account.bhxh, otp=code, minutes=minutes)
+    values = {"account": account.bhxh, "otp": code, "minutes": minutes}
+    send_email(session, address, kind, settings=settings, now=now, **values)
 
 
 def sms_reset_notice(
@@ -54,18 +56,7 @@ def sms_reset_notice(
         when=local_time(now),
         minutes=str(max(1, int(settings.temp_password_ttl.total_seconds() // 60))),
     )
-    return {
-        "channel": Channel.EMAIL,
-        "carrier": EMAIL_CARRIER,
-        "sender": settings.smtp.sender,
-        "recipient": address,
-        "subject": email.subject,
-        "text": email.text,
-        "safe_text": email.safe_text,
-        "html": email.html,
-        "safe_html": email.safe_html,
-        **_fresh(settings, now),
-    }
+    return email_row(address, email, settings=settings, now=now)
 
 
 def send_first_password(
@@ -81,12 +72,12 @@ def send_first_password(
     """Send a newly approved account its first password; False if no carrier can take the SMS."""
     if channel is Channel.EMAIL:
         assert account.email is not None
-        _email(
+        send_email(
             session,
             account.email,
             EmailKind.FIRST_PASSWORD,
-            settings,
-            now,
+            settings=settings,
+            now=now,
             account=account.bhxh,
             code=password,  # single use, restricted: it only leads to "set your password"
             activation_url=f"{settings.portal_url}/kich-hoat",
@@ -116,18 +107,17 @@ def notify_password_changed(
     email_too: bool = True,
 ) -> None:
     """Tell the phone and the email on file that the password changed (never the password)."""
-    text = catalog.render(Reply.PASSWORD_CHANGED, account=account.bhxh)
-    enqueue_sms(session, account.phone, text=text, safe_text=text, settings=settings, now=now)
-    if email_too and account.email:
-        _email(
-            session,
-            account.email,
-            EmailKind.PASSWORD_CHANGED,
-            settings,
-            now,
-            account=account.bhxh,
-            when=local_time(now),
-        )
+    addresses = [account.email] if email_too else []
+    _tell(
+        session,
+        account,
+        Reply.PASSWORD_CHANGED,
+        EmailKind.PASSWORD_CHANGED,
+        addresses,
+        settings=settings,
+        catalog=catalog,
+        now=now,
+    )
 
 
 def notify_email_changed(
@@ -142,29 +132,12 @@ def notify_email_changed(
     """Tell every channel on file that the email was added or changed: the phone, the old
     address (with the new one masked) and the new address. No secret in any of them."""
     assert account.email is not None
-    text = catalog.render(Reply.EMAIL_CHANGED, account=account.bhxh)
-    enqueue_sms(session, account.phone, text=text, safe_text=text, settings=settings, now=now)
-    when = local_time(now)
+    _text(session, account, Reply.EMAIL_CHANGED, settings=settings, catalog=catalog, now=now)
+    said = {"account": account.bhxh, "when": local_time(now)}
     if old and old.lower() != account.email.lower():
-        _email(
-            session,
-            old,
-            EmailKind.EMAIL_CHANGED,
-            settings,
-            now,
-            account=account.bhxh,
-            new_email=mask_email(account.email),
-            when=when,
-        )
-    _email(
-        session,
-        account.email,
-        EmailKind.EMAIL_ADDED,
-        settings,
-        now,
-        account=account.bhxh,
-        when=when,
-    )
+        to_old = {**said, "new_email": mask_email(account.email)}
+        send_email(session, old, EmailKind.EMAIL_CHANGED, settings=settings, now=now, **to_old)
+    send_email(session, account.email, EmailKind.EMAIL_ADDED, settings=settings, now=now, **said)
 
 
 def notify_everywhere(
@@ -181,22 +154,17 @@ def notify_everywhere(
 ) -> None:
     """Tell the phone and the email on file (and ``also_to``) of a change to what protects
     the account: a passkey added or removed, a recovery, an address removed. No secret."""
-    sms_values = {k: v for k, v in values.items() if k == "method"}
-    text = catalog.render(
-        reply, account=account.bhxh, **{k: _unaccented(v) for k, v in sms_values.items()}
+    _tell(
+        session,
+        account,
+        reply,
+        kind,
+        [account.email, also_to],
+        settings=settings,
+        catalog=catalog,
+        now=now,
+        **values,
     )
-    enqueue_sms(session, account.phone, text=text, safe_text=text, settings=settings, now=now)
-    for address in {a for a in (account.email, also_to) if a}:
-        _email(
-            session,
-            address,
-            kind,
-            settings,
-            now,
-            account=account.bhxh,
-            when=local_time(now),
-            **values,
-        )
 
 
 def enqueue_sms(
@@ -208,7 +176,8 @@ def enqueue_sms(
     settings: Settings,
     now: dt.datetime,
 ) -> OutboxMessage | None:
-    """Queue an SMS that answers no inbound message (a notice, a first password).
+    """Queue an SMS that answers no inbound message (a notice, a first password); None when
+    no carrier is configured.
 
     With no message to answer, the phone's home prefix picks the carrier when we have a
     connection to it, else GATEWAY_DEFAULT_CARRIER (the first configured one when unset).
@@ -220,79 +189,60 @@ def enqueue_sms(
     if carrier is None:
         log.warning("no carrier configured: SMS to %s not queued", mask_phone(phone))
         return None
-    row = OutboxMessage(
-        channel=Channel.SMS,
-        carrier=carrier,
-        sender=settings.shortcode,
-        recipient=phone,
-        text=text,
-        safe_text=safe_text,
-        **_fresh(settings, now),
+    row = sms_row(
+        phone, carrier=carrier, text=text, safe_text=safe_text, settings=settings, now=now
     )
-    session.add(row)
-    return row
+    return enqueue(session, row)
 
 
-def enqueue_email(
-    session: Session,
-    address: str,
-    *,
-    subject: str,
-    text: str,
-    safe_text: str,
-    html: str,
-    safe_html: str,
-    settings: Settings,
-    now: dt.datetime,
-) -> OutboxMessage:
-    """Queue an email; the sender comes from the settings, never from a request."""
-    row = OutboxMessage(
-        channel=Channel.EMAIL,
-        carrier=EMAIL_CARRIER,
-        sender=settings.smtp.sender,
-        recipient=address,
-        subject=subject,
-        text=text,
-        safe_text=safe_text,
-        html=html,
-        safe_html=safe_html,
-        **_fresh(settings, now),
-    )
-    session.add(row)
-    return row
-
-
-def _fresh(settings: Settings, now: dt.datetime) -> dict[str, object]:
-    return {
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "give_up_at": now + settings.mt_retry_horizon,
-        "created_at": now,
-    }
-
-
-def _email(
+def send_email(
     session: Session,
     address: str,
     kind: EmailKind,
+    *,
     settings: Settings,
     now: dt.datetime,
     **values: str,
 ) -> None:
+    """Queue one email of the catalog to ``address``, filled with ``values``."""
     email = email_catalog(settings).render(kind, **values)
-    enqueue_email(
-        session,
-        address,
-        subject=email.subject,
-        text=email.text,
-        safe_text=email.safe_text,
-        html=email.html,
-        safe_html=email.safe_html,
-        settings=settings,
-        now=now,
-    )
+    enqueue(session, email_row(address, email, settings=settings, now=now))
     log.info("queued %s email to %s", kind.value, mask_email(address))
+
+
+def _tell(
+    session: Session,
+    account: Account,
+    reply: Reply,
+    kind: EmailKind,
+    addresses: list[str | None],
+    *,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+    **values: str,
+) -> None:
+    """Text the phone, then email each address once, of one event on the account."""
+    _text(session, account, reply, settings=settings, catalog=catalog, now=now, **values)
+    said = {"account": account.bhxh, "when": local_time(now), **values}
+    for address in {a for a in addresses if a}:
+        send_email(session, address, kind, settings=settings, now=now, **said)
+
+
+def _text(
+    session: Session,
+    account: Account,
+    reply: Reply,
+    *,
+    settings: Settings,
+    catalog: ReplyCatalog,
+    now: dt.datetime,
+    **values: str,
+) -> None:
+    # The SMS names only the method, unaccented to stay GSM-7; the emails may say more.
+    method = {k: _unaccented(v) for k, v in values.items() if k == "method"}
+    text = catalog.render(reply, account=account.bhxh, **method)
+    enqueue_sms(session, account.phone, text=text, safe_text=text, settings=settings, now=now)
 
 
 def _unaccented(text: str) -> str:

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from gateway.accounts import totp
 from gateway.accounts.login import CAPPED, AccountContext, Tries, take_try
-from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.sessions import Claims, account_for, require_recent_proof
 from gateway.accounts.throttle import clear_failures, read_failures, record_failure
 from gateway.delivery.emails import EmailKind
@@ -147,7 +146,7 @@ def begin_enrolment(ctx: AccountContext, claims: Claims, code: str | None) -> En
         device = session.get(SmartOtp, account.id) or SmartOtp(account_id=account.id)
         device.pending_secret, device.pending_since = totp.new_secret(), ctx.now
         session.add(device)
-        _audit(ctx, session, account, "smart_otp_enrol", "started")
+        ctx.audit_account(session, account, "smart_otp_enrol", "started")
         assert device.pending_secret is not None
         return Enrolment(
             device.pending_secret,
@@ -177,16 +176,9 @@ def confirm_enrolment(ctx: AccountContext, claims: Claims, code: str) -> None:
         replaced = device.secret is not None
         device.secret, device.enabled_at, device.last_step = pending, ctx.now, step
         device.pending_secret = device.pending_since = None
-        notify_everywhere(
-            session,
-            account,
-            Reply.SMART_OTP_ON,
-            EmailKind.SMART_OTP_ON,
-            settings=ctx.settings,
-            catalog=ctx.catalog,
-            now=ctx.now,
-        )
-        _audit(ctx, session, account, "smart_otp_enrol", "replaced" if replaced else "enabled")
+        ctx.notify(session, account, Reply.SMART_OTP_ON, EmailKind.SMART_OTP_ON)
+        outcome = "replaced" if replaced else "enabled"
+        ctx.audit_account(session, account, "smart_otp_enrol", outcome)
 
 
 def disable(ctx: AccountContext, claims: Claims, code: str | None) -> None:
@@ -213,16 +205,10 @@ def turn_off(
     session.delete(device)
     if device.enabled_at is None:
         return False
-    notify_everywhere(
-        session,
-        account,
-        Reply.SMART_OTP_OFF,
-        EmailKind.SMART_OTP_OFF,
-        settings=ctx.settings,
-        catalog=ctx.catalog,
-        now=ctx.now,
+    ctx.notify(session, account, Reply.SMART_OTP_OFF, EmailKind.SMART_OTP_OFF)
+    ctx.audit_account(
+        session, account, "smart_otp_disable", "disabled", actor=actor, detail=reason or None
     )
-    _audit(ctx, session, account, "smart_otp_disable", "disabled", actor=actor, detail=reason)
     return True
 
 
@@ -230,24 +216,3 @@ def _lock(session: Session, claims: Claims) -> Account:
     account = account_for(session, claims)
     session.refresh(account, with_for_update=True)
     return account
-
-
-def _audit(
-    ctx: AccountContext,
-    session: Session,
-    account: Account,
-    action: str,
-    outcome: str,
-    *,
-    actor: str = "user",
-    detail: str = "",
-) -> None:
-    ctx.audit(
-        session,
-        action,
-        outcome,
-        identifier=account.bhxh,
-        account_id=account.id,
-        actor=actor,
-        detail=detail or None,
-    )

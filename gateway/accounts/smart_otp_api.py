@@ -11,11 +11,17 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from gateway.accounts import smart_otp
-from gateway.accounts.http import CODE_LENGTH, account_context, session_answer, step_up_code
-from gateway.accounts.sessions import Claims, account_for, bearer_token, read_token
+from gateway.accounts.http import (
+    CODE_LENGTH,
+    account_context,
+    bearer_claims,
+    session_answer,
+    step_up_code,
+)
+from gateway.accounts.sessions import account_for
 from gateway.accounts.smart_otp_recovery import recover_with_smart_otp
 from gateway.errors import InvalidCredentials, InvalidPayload, Why
-from gateway.web import json_body, runtime, string_field
+from gateway.web import json_body, string_field
 
 bp = Blueprint("smart_otp", __name__, url_prefix="/api/v1")
 
@@ -23,14 +29,14 @@ bp = Blueprint("smart_otp", __name__, url_prefix="/api/v1")
 @bp.post("/smart-otp/enrol")
 def enrol() -> ResponseReturnValue:
     """Make a seed for the app (a sign-in of the last 5 minutes; replacing needs a code)."""
-    enrolment = smart_otp.begin_enrolment(account_context(), _claims(), step_up_code())
+    enrolment = smart_otp.begin_enrolment(account_context(), bearer_claims(), step_up_code())
     return jsonify(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
 
 @bp.post("/smart-otp/confirm")
 def confirm() -> ResponseReturnValue:
     """Turn the new seed on with a code from the app."""
-    claims = _claims()
+    claims = bearer_claims()
     smart_otp.confirm_enrolment(account_context(), claims, _code(json_body()))
     return jsonify(status="enabled")
 
@@ -38,7 +44,7 @@ def confirm() -> ResponseReturnValue:
 @bp.post("/smart-otp/verify")
 def verify() -> ResponseReturnValue:
     """Prove a current code: a fresh session token, for the changes that need a recent proof."""
-    claims, ctx = _claims(), account_context()
+    claims, ctx = bearer_claims(), account_context()
     code = _code(json_body())
     with ctx.sessions() as session:
         account = account_for(session, claims)
@@ -53,7 +59,7 @@ def verify() -> ResponseReturnValue:
 def disable() -> ResponseReturnValue:
     """Turn Smart OTP off (a recent sign-in and a code, or a recovery's restricted session)."""
     code = step_up_code() or _optional_code()
-    smart_otp.disable(account_context(), _claims(), code)
+    smart_otp.disable(account_context(), bearer_claims(), code)
     return "", 204
 
 
@@ -64,13 +70,6 @@ def recover() -> ResponseReturnValue:
     identifier = string_field(data, "bhxh", max_length=12)
     granted = recover_with_smart_otp(account_context(), identifier, _code(data))
     return jsonify(session_answer(granted.account, restricted=True))
-
-
-def _claims() -> Claims:
-    token = bearer_token(request.headers.get("Authorization", ""))
-    if token is None:
-        raise InvalidCredentials("a Bearer token is required")
-    return read_token(token, settings=runtime().settings, now=runtime().clock.now())
 
 
 def _code(data: dict[str, object]) -> str:

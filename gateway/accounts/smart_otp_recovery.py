@@ -13,7 +13,6 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from gateway.accounts.login import AccountContext, Granted, Tries, take_try, throttle_subject
-from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.services import find_active_account
 from gateway.accounts.smart_otp import use_code
 from gateway.accounts.throttle import (
@@ -44,16 +43,7 @@ def recover_with_smart_otp(ctx: AccountContext, identifier: str, code: str) -> G
         accepted = use_code(session, account.id if account else 0, code, ctx.now)
         if accepted and account is not None:
             clear_failures(session, [key, account.personal_id])
-            notify_everywhere(
-                session,
-                account,
-                Reply.RECOVERED,
-                EmailKind.RECOVERED,
-                settings=ctx.settings,
-                catalog=ctx.catalog,
-                now=ctx.now,
-                method=METHOD,
-            )
+            ctx.notify(session, account, Reply.RECOVERED, EmailKind.RECOVERED, method=METHOD)
             _audit(ctx, session, key, account.id, "smart_otp")
             return Granted(account, restricted=True)
         record_failure(session, key, ctx.now)

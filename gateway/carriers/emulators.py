@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from gateway.carriers.kind import EmulatedMo, MoRequest, MtResult
+from gateway.carriers.kind import EmulatedMo, MoRequest, MtResult, webhook_url
 from gateway.carriers.registry import kind_of
 from gateway.carriers.wire import WebhookRequest
 from gateway.settings import CarrierSettings
@@ -22,7 +22,7 @@ def mo_request(
 ) -> MoRequest:
     """Build the request ``carrier``'s kind would make for one MO."""
     mo = EmulatedMo(
-        url=f"{gateway_url.rstrip('/')}/carriers/{carrier.name}/mo",
+        url=webhook_url(gateway_url.rstrip("/"), carrier, "mo"),
         message_id=str(uuid.uuid4()),
         sent_at=dt.datetime.now(dt.UTC),
         sender=sender,

@@ -9,33 +9,13 @@ repeat of one are both acknowledged, and nothing else is. The requests in
 from __future__ import annotations
 
 import binascii
+import datetime as dt
 import re
 import uuid
 from urllib.parse import urlencode
 
-import requests
-
-from gateway.carriers import wire
-from gateway.carriers.base import (
-    Answer,
-    DeliveryReport,
-    InboundSms,
-    OutboundSms,
-    SendReceipt,
-)
-from gateway.carriers.kind import (
-    CarrierKind,
-    EmulatedMo,
-    Emulator,
-    MoRequest,
-    MtResult,
-    Webhooks,
-    by_token,
-    dlr_reference,
-    form_body,
-    form_headers,
-    text_params,
-)
+from gateway.carriers import kind, wire
+from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
 from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
@@ -65,11 +45,6 @@ _MAX_REASON = 200
 _SUCCESS = re.compile(rb'^\s*Success\s+"([^"]{1,128})"\s*$')
 
 
-def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
-    """Check the caller's address and the URL token."""
-    wire.verify_token(request, carrier)
-
-
 def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
     """Turn the MO connector's form (POST) or query (GET) into an InboundSms."""
     params = request.form_params()
@@ -88,9 +63,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         eight_bit=code not in (CODING_UCS2, CODING_LATIN1),
         charset="latin-1" if code == CODING_LATIN1 else None,
     )
-    recipient = wire.text_field(params.get("to"), "to")
-    if not recipient:
-        raise InvalidPayload("to must not be empty")
+    recipient = wire.nonempty(wire.text_field(params.get("to"), "to"), "to")
     connector = wire.text_field(params.get("origin-connector", b""), "origin-connector")
     return InboundSms(
         carrier_message_id=wire.identifier(wire.text_field(params.get("id"), "id"), "id"),
@@ -98,7 +71,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         recipient=recipient,
         text=text,
         received_at=None,  # Jasmin sends validity (an expiry), not the time of receipt
-        route=connector[:64] or None,
+        route=wire.route(connector),
     )
 
 
@@ -137,7 +110,7 @@ def parse_dlr(request: wire.WebhookRequest) -> DeliveryReport | None:
     jasmin_id = wire.text_field(params.get("id", b""), "id")
     return DeliveryReport(
         reference=wire.identifier(reference, "reference"),
-        carrier_reference=jasmin_id[:128] or None,
+        carrier_reference=jasmin_id[: wire.MAX_ID_LENGTH] or None,
         status=delivery,
     )
 
@@ -164,11 +137,18 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
     return Answer(error.status, f'Error "{error.code}: {reason}"'.encode())
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> dict[str, str]:
+def answer_failure(request: wire.WebhookRequest) -> Answer:
+    """Answer a failure on our side without ACK/Jasmin, so Jasmin posts the request again."""
+    return Answer(503, b'Error "internal_error"')
+
+
+def prepare_send(
+    sms: OutboundSms, carrier: CarrierSettings, public_url: str, now: dt.datetime
+) -> kind.MtRequest:
     """Build the /send form for one reply, asking for a terminal-level DLR back to us."""
     query = urlencode({"reference": sms.reference, "token": carrier.secret})
-    dlr_url = f"{public_url}/carriers/{carrier.name}/dlr?{query}"
-    return {
+    dlr_url = f"{kind.webhook_url(public_url, carrier, 'dlr')}?{query}"
+    form = {
         "username": carrier.mt_username or "",
         "password": carrier.mt_password or "",
         "to": sms.recipient,
@@ -180,6 +160,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) ->
         "dlr-level": str(DLR_LEVEL),
         "dlr-method": "POST",
     }
+    return kind.MtRequest("POST", carrier.mt_url, form)
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -193,24 +174,7 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     return SendReceipt(carrier_reference=match[1].decode("utf-8", "replace"))
 
 
-class JasminTransport:
-    """Sends replies through one Jasmin's HTTP API."""
-
-    def __init__(self, carrier: CarrierSettings, public_url: str, http: requests.Session) -> None:
-        self._carrier = carrier
-        self._public_url = public_url
-        self._http = http
-
-    def send(self, sms: OutboundSms) -> SendReceipt:
-        """POST /send once; translate failures into our send errors."""
-        form = prepare_send(sms, self._carrier, self._public_url)
-        status, body = wire.call(
-            self._http, "POST", self._carrier.mt_url, data=form, timeout=self._carrier.timeout
-        )
-        return parse_send_answer(status, body)
-
-
-def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+def emulate_mo(carrier: CarrierSettings, mo: kind.EmulatedMo) -> kind.MoRequest:
     """Post an MO as Jasmin's MO HTTP connector does."""
     gsm = is_gsm7(mo.text)
     raw = mo.text.encode("utf-8" if gsm else "utf-16-be")
@@ -224,13 +188,7 @@ def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
         "content": raw,
         "binary": raw.hex(),
     }
-    return MoRequest(
-        mo.message_id,
-        "POST",
-        f"{mo.url}?{urlencode({'token': carrier.secret})}",
-        form_headers(),
-        form_body(form),
-    )
+    return kind.form_mo_request(carrier, mo, form)
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -238,41 +196,29 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
     return status == 200 and body.strip() == ACK
 
 
-def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> kind.MtResult:
     """Answer a /send call as Jasmin's HTTP API does, checking the username and password."""
-    params = text_params(request.form_params())
-    if (params.get("username"), params.get("password")) != (
-        carrier.mt_username,
-        carrier.mt_password,
-    ):
-        return MtResult(
+    params = kind.text_params(request.form_params())
+    if not kind.mt_credentials_match(params, carrier):
+        return kind.MtResult(
             403,
             f'Error "Authentication failure for username:{params.get("username")}"'.encode(),
         )
     reference = uuid.uuid4()
-    return MtResult(
+    return kind.MtResult(
         200,
         f'Success "{reference}"'.encode(),
         params.get("to"),
         params.get("content", ""),
-        reference=dlr_reference(params.get("dlr-url")),
+        reference=kind.dlr_reference(params.get("dlr-url")),
     )
 
 
-KIND = CarrierKind(
+KIND = kind.CarrierKind(
     name="jasmin",
-    webhooks=Webhooks(
-        methods=frozenset({"GET", "POST"}),  # the connector's and the DLR's method are settings
-        verify=by_token(verify),
-        parse_inbound=parse_inbound,
-        parse_dlr=parse_dlr,
-        answer_mo=answer_mo,
-        answer_dlr=answer_dlr,
-        answer_refused=answer_refused,
-        answer_failure=lambda request: Answer(503, b'Error "internal_error"'),
+    webhooks=kind.Webhooks(
+        parse_inbound, parse_dlr, answer_mo, answer_dlr, answer_refused, answer_failure
     ),
-    transport=lambda carrier, settings, clock, http: JasminTransport(
-        carrier, settings.public_url, http
-    ),
-    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+    transport=kind.http_transport(prepare_send, parse_send_answer),
+    emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )

@@ -1,7 +1,7 @@
 """Our own JSON contract (docs/carriers.md): signed JSON in, signed JSON out; its emulator.
 
 ``parse_inbound``, ``parse_dlr``, ``prepare_send`` and ``parse_send_answer`` are pure and
-tested against recorded payloads; :class:`JsonTransport` adds the one HTTP call.
+tested against recorded payloads; ``http_transport`` (kind.py) adds the one HTTP call.
 """
 
 from __future__ import annotations
@@ -9,29 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from gateway import fields
-from gateway.carriers import signing, wire
-from gateway.carriers.base import (
-    Answer,
-    DeliveryReport,
-    InboundSms,
-    OutboundSms,
-    SendReceipt,
-)
-from gateway.carriers.kind import (
-    CarrierKind,
-    EmulatedMo,
-    Emulator,
-    MoRequest,
-    MtResult,
-    Webhooks,
-)
-from gateway.clock import Clock
+from gateway.carriers import kind, signing, wire
+from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
 from gateway.errors import (
     BadSignature,
     InvalidPayload,
@@ -42,19 +24,6 @@ from gateway.errors import (
 )
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
-from parsers import InvalidPhoneNumber, normalise_phone
-
-MAX_ID_LENGTH = 128
-MAX_TEXT_LENGTH = 1600  # ten concatenated parts; anything longer is not an SMS
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedRequest:
-    """An HTTP request ready to send."""
-
-    url: str
-    headers: dict[str, str]
-    body: bytes
 
 
 def verify(
@@ -67,14 +36,7 @@ def verify(
     wire.verify_caller(request, carrier)
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Content-Type must be application/json")
-    signing.verify(
-        carrier.secret,
-        request.header(signing.TIMESTAMP_HEADER),
-        request.header(signing.SIGNATURE_HEADER),
-        request.body,
-        now=now,
-        tolerance=tolerance,
-    )
+    _verify_signature(request, carrier, now, tolerance)
 
 
 def answer_mo(request: wire.WebhookRequest, message_id: int, duplicate: bool) -> Answer:
@@ -106,7 +68,7 @@ def parse_inbound(body: bytes) -> InboundSms:
         carrier_message_id=_identifier(data, "id"),
         sender=_phone(data.get("from")),
         recipient=_string(data, "to", max_length=16).strip(),
-        text=_string(data, "text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
+        text=_string(data, "text", max_length=wire.MAX_TEXT_LENGTH, allow_empty=True),
         received_at=None if received_at is None else fields.iso_moment(received_at, "received_at"),
     )
 
@@ -128,7 +90,9 @@ def parse_dlr(body: bytes) -> DeliveryReport:
     )
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, now: dt.datetime) -> PreparedRequest:
+def prepare_send(
+    sms: OutboundSms, carrier: CarrierSettings, public_url: str, now: dt.datetime
+) -> kind.MtRequest:
     """Build the signed MT request for one reply."""
     payload = {
         "reference": sms.reference,
@@ -138,11 +102,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, now: dt.datetime) -
         "text": sms.text,
     }
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    headers = {
-        "Content-Type": "application/json",
-        **signing.signed_headers(carrier.secret, body, now),
-    }
-    return PreparedRequest(url=carrier.mt_url, headers=headers, body=body)
+    return kind.MtRequest("POST", carrier.mt_url, body, _signed_json(carrier, body, now))
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -156,45 +116,19 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     except (ValueError, UnicodeDecodeError):
         data = {}
     reference = data.get("message_id") if isinstance(data, dict) else None
-    return SendReceipt(carrier_reference=None if reference is None else str(reference)[:128])
+    carrier_reference = None if reference is None else str(reference)[: wire.MAX_ID_LENGTH]
+    return SendReceipt(carrier_reference=carrier_reference)
 
 
-class JsonTransport:
-    """Sends replies to one carrier's MT URL under our JSON contract."""
-
-    def __init__(self, carrier: CarrierSettings, clock: Clock, http: requests.Session) -> None:
-        self._carrier = carrier
-        self._clock = clock
-        self._http = http
-
-    def send(self, sms: OutboundSms) -> SendReceipt:
-        """POST one reply; translate network failures into our send errors."""
-        request = prepare_send(sms, self._carrier, self._clock.now())
-        try:
-            response = self._http.post(
-                request.url,
-                data=request.body,
-                headers=request.headers,
-                timeout=self._carrier.timeout,
-            )
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetryableSendError(type(exc).__name__) from exc
-        except requests.RequestException as exc:
-            raise PermanentSendError(type(exc).__name__) from exc
-        return parse_send_answer(response.status_code, response.content)
-
-
-def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+def emulate_mo(carrier: CarrierSettings, mo: kind.EmulatedMo) -> kind.MoRequest:
     """Post an MO under our contract, signed."""
     body = json.dumps(
         {"id": mo.message_id, "from": mo.sender, "to": mo.recipient, "text": mo.text},
         ensure_ascii=False,
     ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        **signing.signed_headers(carrier.secret, body, mo.sent_at),
-    }
-    return MoRequest(mo.message_id, "POST", mo.url, headers, body)
+    return kind.MoRequest(
+        mo.message_id, "POST", mo.url, _signed_json(carrier, body, mo.sent_at), body
+    )
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -202,22 +136,15 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
     return status == 200
 
 
-def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> kind.MtResult:
     """Answer a signed MT as a carrier under our contract does, checking the signature."""
     try:
-        signing.verify(
-            carrier.secret,
-            request.header(signing.TIMESTAMP_HEADER),
-            request.header(signing.SIGNATURE_HEADER),
-            request.body,
-            now=dt.datetime.now(dt.UTC),
-            tolerance=dt.timedelta(seconds=300),
-        )
+        _verify_signature(request, carrier, dt.datetime.now(dt.UTC), dt.timedelta(seconds=300))
         data = json.loads(request.body)
     except (BadSignature, ValueError):
-        return MtResult(401, b'{"error": "bad_signature"}')
+        return kind.MtResult(401, b'{"error": "bad_signature"}')
     answer = json.dumps({"message_id": f"sim-mt-{uuid.uuid4().hex[:12]}"}).encode()
-    return MtResult(
+    return kind.MtResult(
         200,
         answer,
         data.get("to"),
@@ -227,21 +154,41 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
     )
 
 
-KIND = CarrierKind(
+KIND = kind.CarrierKind(
     name="json",
-    webhooks=Webhooks(
+    webhooks=kind.Webhooks(
+        lambda request: parse_inbound(request.body),
+        lambda request: parse_dlr(request.body),
+        answer_mo,
+        answer_dlr,
+        answer_refused,
+        answer_failure=None,
         methods=frozenset({"POST"}),
         verify=verify,
-        parse_inbound=lambda request: parse_inbound(request.body),
-        parse_dlr=lambda request: parse_dlr(request.body),
-        answer_mo=answer_mo,
-        answer_dlr=answer_dlr,
-        answer_refused=answer_refused,
-        answer_failure=None,
     ),
-    transport=lambda carrier, settings, clock, http: JsonTransport(carrier, clock, http),
-    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+    transport=kind.http_transport(prepare_send, parse_send_answer),
+    emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )
+
+
+def _signed_json(carrier: CarrierSettings, body: bytes, now: dt.datetime) -> dict[str, str]:
+    return {"Content-Type": "application/json", **signing.signed_headers(carrier.secret, body, now)}
+
+
+def _verify_signature(
+    request: wire.WebhookRequest,
+    carrier: CarrierSettings,
+    now: dt.datetime,
+    tolerance: dt.timedelta,
+) -> None:
+    signing.verify(
+        carrier.secret,
+        request.header(signing.TIMESTAMP_HEADER),
+        request.header(signing.SIGNATURE_HEADER),
+        request.body,
+        now=now,
+        tolerance=tolerance,
+    )
 
 
 def _json_answer(status: int, payload: dict[str, Any]) -> Answer:
@@ -268,16 +215,10 @@ def _identifier(data: dict[str, Any], name: str) -> str:
         value = str(value)
     if not isinstance(value, str):
         raise InvalidPayload(f"{name} must be a string")
-    value = value.strip()
-    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
-        raise InvalidPayload(f"{name} must be 1 to {MAX_ID_LENGTH} printable characters")
-    return value
+    return wire.identifier(value.strip(), name)
 
 
 def _phone(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidPayload("from must be a string")
-    try:
-        return normalise_phone(value)
-    except InvalidPhoneNumber as exc:
-        raise InvalidPayload(f"from: {exc}") from None
+    return wire.phone(value, "from")

@@ -7,11 +7,10 @@ SMS unless ``max-messages = 0``, so every answer here has an empty body.
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import quote, urlencode
 
-import requests
-
-from gateway.carriers import wire
+from gateway.carriers import kind, wire
 from gateway.carriers.base import (
     Answer,
     DeliveryReport,
@@ -19,17 +18,6 @@ from gateway.carriers.base import (
     OutboundSms,
     SendReceipt,
     fallback_message_id,
-)
-from gateway.carriers.kind import (
-    CarrierKind,
-    EmulatedMo,
-    Emulator,
-    MoRequest,
-    MtResult,
-    Webhooks,
-    by_token,
-    dlr_reference,
-    text_params,
 )
 from gateway.errors import InvalidPayload, RequestRefused
 from gateway.settings import CarrierSettings
@@ -50,11 +38,6 @@ CODING_8BIT = 1
 CODING_UCS2 = 2
 
 
-def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
-    """Check the caller's address and the URL token."""
-    wire.verify_token(request, carrier)
-
-
 def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
     """Turn a post-url or get-url call into an InboundSms, or raise InvalidPayload."""
     params = request.query_params()
@@ -68,9 +51,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         charset = wire.text_field(params.get("charset", b""), "charset").lower() or None
     text = _decode(raw, coding, charset)
     sender = wire.phone(wire.text_field(params.get("from"), "from"), "from")
-    recipient = wire.text_field(params.get("to"), "to")
-    if not recipient:
-        raise InvalidPayload("to must not be empty")
+    recipient = wire.nonempty(wire.text_field(params.get("to"), "to"), "to")
     stamp = wire.text_field(params.get("ts", b""), "ts")
     message_id = wire.text_field(params.get("id", b""), "id")
     if not message_id:
@@ -84,7 +65,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         recipient=recipient,
         text=text,
         received_at=wire.unix_time(stamp, "ts") if stamp else None,
-        route=(route or None) and route[:64],
+        route=wire.route(route),
     )
 
 
@@ -117,10 +98,17 @@ def answer_refused(request: wire.WebhookRequest, error: RequestRefused) -> Answe
     return Answer(error.status, error.code.encode())
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) -> str:
-    """Build the sendsms GET URL for one reply, with a dlr-url back to us."""
+def answer_failure(request: wire.WebhookRequest) -> Answer:
+    """Answer a failure on our side: 503, with no body like every answer here."""
+    return Answer(503)
+
+
+def prepare_send(
+    sms: OutboundSms, carrier: CarrierSettings, public_url: str, now: dt.datetime
+) -> kind.MtRequest:
+    """Build the sendsms GET for one reply, with a dlr-url back to us."""
     dlr_url = (
-        f"{public_url}/carriers/{carrier.name}/dlr?reference={quote(sms.reference, safe='')}"
+        f"{kind.webhook_url(public_url, carrier, 'dlr')}?reference={quote(sms.reference, safe='')}"
         f"&status=%d&token={quote(carrier.secret, safe='')}"
     )
     params = [
@@ -138,7 +126,7 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings, public_url: str) ->
         params.append(("smsc", smsc))
     params += [("dlr-mask", str(DLR_MASK)), ("dlr-url", dlr_url)]
     separator = "&" if "?" in carrier.mt_url else "?"
-    return carrier.mt_url + separator + urlencode(params)
+    return kind.MtRequest("GET", carrier.mt_url + separator + urlencode(params))
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -147,21 +135,6 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     if error is not None:
         raise error
     return SendReceipt(carrier_reference=None)  # sendsms names no id; DLRs use our reference
-
-
-class KannelTransport:
-    """Sends replies through one Kannel's /cgi-bin/sendsms."""
-
-    def __init__(self, carrier: CarrierSettings, public_url: str, http: requests.Session) -> None:
-        self._carrier = carrier
-        self._public_url = public_url
-        self._http = http
-
-    def send(self, sms: OutboundSms) -> SendReceipt:
-        """GET sendsms once; translate failures into our send errors."""
-        url = prepare_send(sms, self._carrier, self._public_url)
-        status, body = wire.call(self._http, "GET", url, timeout=self._carrier.timeout)
-        return parse_send_answer(status, body)
 
 
 def _decode(raw: bytes, coding: str | None, charset: str | None) -> str:
@@ -175,7 +148,7 @@ def _decode(raw: bytes, coding: str | None, charset: str | None) -> str:
     return wire.decode_text(raw, ucs2=ucs2, eight_bit=eight_bit, charset=charset)
 
 
-def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+def emulate_mo(carrier: CarrierSettings, mo: kind.EmulatedMo) -> kind.MoRequest:
     """Post an MO as smsbox's post-url does."""
     query = urlencode(
         {
@@ -194,7 +167,7 @@ def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
         "X-Kannel-Coding": "2" if ucs2 else "0",
     }
     body = mo.text.encode("utf-16-be" if ucs2 else "utf-8")
-    return MoRequest(mo.message_id, "POST", f"{mo.url}?{query}", headers, body)
+    return kind.MoRequest(mo.message_id, "POST", f"{mo.url}?{query}", headers, body)
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -202,41 +175,29 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
     return 200 <= status < 300
 
 
-def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> kind.MtResult:
     """Answer a sendsms call as Kannel does, checking the username and password."""
-    params = text_params(
+    params = kind.text_params(
         request.query_params() if request.method == "GET" else request.form_params()
     )
-    if (params.get("username"), params.get("password")) != (
-        carrier.mt_username,
-        carrier.mt_password,
-    ):
-        return MtResult(403, b"Authorization failed for sendsms")
+    if not kind.mt_credentials_match(params, carrier):
+        return kind.MtResult(403, b"Authorization failed for sendsms")
     if not params.get("to"):
-        return MtResult(400, b"Missing receiver number, rejected")
-    return MtResult(
+        return kind.MtResult(400, b"Missing receiver number, rejected")
+    return kind.MtResult(
         202,
         b"0: Accepted for delivery",
         params["to"],
         params.get("text", ""),
-        reference=dlr_reference(params.get("dlr-url")),
+        reference=kind.dlr_reference(params.get("dlr-url")),
     )
 
 
-KIND = CarrierKind(
+KIND = kind.CarrierKind(
     name="kannel",
-    webhooks=Webhooks(
-        methods=frozenset({"GET", "POST"}),  # post-url or get-url; dlr-url is always a GET
-        verify=by_token(verify),
-        parse_inbound=parse_inbound,
-        parse_dlr=parse_dlr,
-        answer_mo=answer_mo,
-        answer_dlr=answer_dlr,
-        answer_refused=answer_refused,
-        answer_failure=lambda request: Answer(503),
+    webhooks=kind.Webhooks(
+        parse_inbound, parse_dlr, answer_mo, answer_dlr, answer_refused, answer_failure
     ),
-    transport=lambda carrier, settings, clock, http: KannelTransport(
-        carrier, settings.public_url, http
-    ),
-    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+    transport=kind.http_transport(prepare_send, parse_send_answer),
+    emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )

@@ -3,38 +3,17 @@
 Carriers and aggregators post these fields as a form or inside a SOAP envelope and expect
 ``1`` for accepted, ``0`` or a negative code otherwise, in the shape they used. Field names
 match case-insensitively. Every wire name lives in the tables below, so a carrier's exact
-spec is dropped in there and nowhere else.
+spec is dropped in there and nowhere else; the SOAP envelope itself is read and written in
+soap.py.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-import xml.etree.ElementTree as ET
-from urllib.parse import urlencode
-from xml.sax.saxutils import escape
 
-import requests
-
-from gateway.carriers import wire
-from gateway.carriers.base import (
-    Answer,
-    DeliveryReport,
-    InboundSms,
-    OutboundSms,
-    SendReceipt,
-)
-from gateway.carriers.kind import (
-    CarrierKind,
-    EmulatedMo,
-    Emulator,
-    MoRequest,
-    MtResult,
-    Webhooks,
-    by_token,
-    form_body,
-    form_headers,
-    text_params,
-)
+from gateway.carriers import kind, soap, wire
+from gateway.carriers.base import Answer, DeliveryReport, InboundSms, OutboundSms, SendReceipt
 from gateway.errors import InvalidPayload, PermanentSendError, RequestRefused, RetryableSendError
 from gateway.settings import CarrierSettings
 
@@ -65,33 +44,17 @@ RESULT_CODES = {
     "conflicting_duplicate": "-4",
 }
 SOAP_RESULT = "return"  # the element holding the code in a SOAP answer
-SOAP_11 = "http://schemas.xmlsoap.org/soap/envelope/"
-DEFAULT_OPERATION = "messageReceiver"
-_NAME = re.compile(r"^[A-Za-z_][\w.-]{0,63}$")
+DEFAULT_OPERATION = "messageReceiver"  # what a SOAP answer answers when the call is unreadable
 _RESULT_IN_XML = re.compile(rb"<(?:[\w.-]+:)?(?:return|result)\b[^>]*>\s*(-?\d+)\s*<")
-
-
-def verify(request: wire.WebhookRequest, carrier: CarrierSettings) -> None:
-    """Check the caller's address and the URL token."""
-    wire.verify_token(request, carrier)
-
-
-def is_soap(request: wire.WebhookRequest) -> bool:
-    """Tell a SOAP request from a form by its media type or its first byte."""
-    return request.mimetype in ("text/xml", "application/soap+xml", "application/xml") or (
-        request.method == "POST" and request.body.lstrip()[:1] == b"<"
-    )
 
 
 def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
     """Turn a form or SOAP MO into an InboundSms, or raise InvalidPayload."""
-    if is_soap(request):
-        fields = {name.lower(): value for name, value in _soap_fields(request.body)[2].items()}
+    if soap.is_soap(request):
+        given = soap.read_call(request.body).fields
     else:
-        fields = {
-            name.lower(): wire.decode_text(value, ucs2=False)
-            for name, value in request.form_params().items()
-        }
+        given = {k: wire.decode_text(v, ucs2=False) for k, v in request.form_params().items()}
+    fields = {name.lower(): value for name, value in given.items()}
 
     def field(key: str, *, required: bool = True) -> str:
         value = fields.get(FIELDS[key].lower())
@@ -100,9 +63,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         return (value or "").strip() if key != "text" else (value or "")
 
     text = field("text") or field("keyword", required=False)
-    recipient = field("shortcode")
-    if not recipient:
-        raise InvalidPayload(f"{FIELDS['shortcode']} must not be empty")
+    recipient = wire.nonempty(field("shortcode"), FIELDS["shortcode"])
     operator = field("operator", required=False)
     return InboundSms(
         # Request_ID is part of the convention: without it no repeat could be recognised.
@@ -111,7 +72,7 @@ def parse_inbound(request: wire.WebhookRequest) -> InboundSms:
         recipient=recipient,
         text=text,
         received_at=None,
-        route=operator[:64] or None,
+        route=wire.route(operator),
     )
 
 
@@ -142,7 +103,9 @@ def answer_failure(request: wire.WebhookRequest) -> Answer:
     return _answer(request, RESULT_TRY_LATER)
 
 
-def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> dict[str, str]:
+def prepare_send(
+    sms: OutboundSms, carrier: CarrierSettings, public_url: str, now: dt.datetime
+) -> kind.MtRequest:
     """Build the MT form for one reply: the MO's fields plus the message type."""
     values = {
         "sender": sms.recipient,  # User_ID is the phone on both legs
@@ -158,7 +121,8 @@ def prepare_send(sms: OutboundSms, carrier: CarrierSettings) -> dict[str, str]:
     if carrier.mt_username:
         values["username"] = carrier.mt_username
         values["password"] = carrier.mt_password or ""
-    return {FIELDS[key]: value for key, value in values.items()}
+    form = {FIELDS[key]: value for key, value in values.items()}
+    return kind.MtRequest("POST", carrier.mt_url, form)
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -178,23 +142,7 @@ def parse_send_answer(status: int, body: bytes) -> SendReceipt:
     raise PermanentSendError("carrier's answer is not a result code")
 
 
-class VnmoTransport:
-    """Sends replies as a form to one carrier's MT endpoint."""
-
-    def __init__(self, carrier: CarrierSettings, http: requests.Session) -> None:
-        self._carrier = carrier
-        self._http = http
-
-    def send(self, sms: OutboundSms) -> SendReceipt:
-        """POST the MT form once; translate failures into our send errors."""
-        form = prepare_send(sms, self._carrier)
-        status, body = wire.call(
-            self._http, "POST", self._carrier.mt_url, data=form, timeout=self._carrier.timeout
-        )
-        return parse_send_answer(status, body)
-
-
-def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
+def emulate_mo(carrier: CarrierSettings, mo: kind.EmulatedMo) -> kind.MoRequest:
     """Post an MO as a form, as an aggregator following the convention does."""
     fields: dict[str, str | bytes] = {
         FIELDS["sender"]: mo.sender,
@@ -204,13 +152,7 @@ def emulate_mo(carrier: CarrierSettings, mo: EmulatedMo) -> MoRequest:
         FIELDS["request_id"]: mo.message_id,
         FIELDS["operator"]: carrier.smsc or "SIM",
     }
-    return MoRequest(
-        mo.message_id,
-        "POST",
-        f"{mo.url}?{urlencode({'token': carrier.secret})}",
-        form_headers(),
-        form_body(fields),
-    )
+    return kind.form_mo_request(carrier, mo, fields)
 
 
 def emulate_mo_accepted(status: int, body: bytes) -> bool:
@@ -218,13 +160,13 @@ def emulate_mo_accepted(status: int, body: bytes) -> bool:
     return status == 200 and (body.strip() == b"1" or b">1<" in body)
 
 
-def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> MtResult:
+def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) -> kind.MtResult:
     """Answer an MT form with 1, or -2 when it names no phone."""
-    params = {k.lower(): v for k, v in text_params(request.form_params()).items()}
+    params = {k.lower(): v for k, v in kind.text_params(request.form_params()).items()}
     to = params.get(FIELDS["sender"].lower())
     if not to:
-        return MtResult(200, b"-2")
-    return MtResult(
+        return kind.MtResult(200, b"-2")
+    return kind.MtResult(
         200,
         b"1",
         to,
@@ -233,69 +175,17 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
     )
 
 
-KIND = CarrierKind(
+KIND = kind.CarrierKind(
     name="vnmo",
-    webhooks=Webhooks(
-        methods=frozenset({"GET", "POST"}),
-        verify=by_token(verify),
-        parse_inbound=parse_inbound,
-        parse_dlr=parse_dlr,
-        answer_mo=answer_mo,
-        answer_dlr=answer_dlr,
-        answer_refused=answer_refused,
-        answer_failure=answer_failure,
+    webhooks=kind.Webhooks(
+        parse_inbound, parse_dlr, answer_mo, answer_dlr, answer_refused, answer_failure
     ),
-    transport=lambda carrier, settings, clock, http: VnmoTransport(carrier, http),
-    emulator=Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
+    transport=kind.http_transport(prepare_send, parse_send_answer),
+    emulator=kind.Emulator(emulate_mo, emulate_mo_accepted, emulate_mt_answer),
 )
 
 
-def _soap_fields(body: bytes) -> tuple[str, ET.Element, dict[str, str]]:
-    head = body[:4096].upper()
-    # No DTDs: they are where entity expansion ("billion laughs") and external entities live.
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in body.upper():
-        raise InvalidPayload("DTDs are not accepted")
-    try:
-        root = ET.fromstring(body)  # noqa: S314 - no DTD can reach this line
-    except ET.ParseError:
-        raise InvalidPayload("body is not well-formed XML") from None
-    soap_body = next((el for el in root if _local(el.tag).lower() == "body"), None)
-    operation = next(iter(soap_body), None) if soap_body is not None else None
-    if operation is None:
-        raise InvalidPayload("no operation inside the SOAP Body")
-    # Leaves anywhere under the operation: some specs wrap the fields in one more element.
-    fields = {
-        _local(el.tag): el.text or ""
-        for el in operation.iter()
-        if el is not operation and not len(el)
-    }
-    envelope = root.tag[1:].split("}")[0] if root.tag.startswith("{") else SOAP_11
-    return envelope, operation, fields
-
-
 def _answer(request: wire.WebhookRequest, code: str) -> Answer:
-    if not is_soap(request):
-        return Answer(200, code.encode())
-    envelope, name, namespace = SOAP_11, DEFAULT_OPERATION, ""
-    try:
-        envelope, operation, _ = _soap_fields(request.body)
-    except InvalidPayload:
-        pass
-    else:
-        local = _local(operation.tag)
-        name = local if _NAME.match(local) else DEFAULT_OPERATION
-        namespace = operation.tag[1:].split("}")[0] if operation.tag.startswith("{") else ""
-    ns_attr = f' xmlns:m="{escape(namespace, {chr(34): "&quot;"})}"' if namespace else ""
-    prefix = "m:" if namespace else ""
-    xml = (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<soap:Envelope xmlns:soap="{escape(envelope, {chr(34): "&quot;"})}"><soap:Body>'
-        f"<{prefix}{name}Response{ns_attr}><{SOAP_RESULT}>{code}</{SOAP_RESULT}>"
-        f"</{prefix}{name}Response></soap:Body></soap:Envelope>"
-    )
-    media = "text/xml" if envelope == SOAP_11 else "application/soap+xml"
-    return Answer(200, xml.encode(), f"{media}; charset=utf-8")
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    if soap.is_soap(request):
+        return soap.answer(request.body, SOAP_RESULT, code, DEFAULT_OPERATION)
+    return Answer(200, code.encode())

@@ -25,6 +25,7 @@ from gateway.settings import CarrierSettings
 from parsers import InvalidPhoneNumber, normalise_phone
 
 MAX_ID_LENGTH = 128
+MAX_ROUTE_LENGTH = 64  # inbound_messages.route and outbox_messages.route
 MAX_TEXT_LENGTH = 1600  # ten concatenated parts; anything longer is not an SMS
 UCS2_CHARSETS = frozenset({"utf-16be", "utf-16", "ucs-2", "ucs2", "iso-10646-ucs-2"})
 # What a charset name may look like (RFC 2978: at most 40 characters; IANA's names also use
@@ -159,6 +160,18 @@ def text_field(value: bytes | None, name: str) -> str:
     except UnicodeDecodeError:
         raise InvalidPayload(f"{name} is not UTF-8") from None
     return fields.clean_text(decoded, name)
+
+
+def nonempty(value: str, name: str) -> str:
+    """Refuse an empty value (a recipient, a shortcode)."""
+    if not value:
+        raise InvalidPayload(f"{name} must not be empty")
+    return value
+
+
+def route(value: str | None) -> str | None:
+    """Keep the name of the connection a message came in on (an SMSC, a connector, an operator)."""
+    return value[:MAX_ROUTE_LENGTH] if value else None
 
 
 def identifier(value: str, name: str) -> str:

@@ -62,7 +62,7 @@ def main() -> None:
     except Exception as exc:
         if not _from_the_database(exc):
             raise
-        from gateway.preflight import describe
+        from gateway.schema import describe
 
         # The database went away or lost its tables mid-command: one line, not a traceback.
         click.echo(f"Error: {describe(exc)}", err=True)

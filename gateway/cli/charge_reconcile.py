@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from gateway.cli.finance_input import BadInput, access_of, acting_user, days_of, refusals
+from gateway.cli.common import acting_user
+from gateway.cli.finance_input import BadInput, access_of, days_of, refusals
 
 log = logging.getLogger(__name__)
 # billing.reconcile.DEFAULT_COLUMNS, spelt out so `--help` need not load SQLAlchemy; a test

@@ -10,7 +10,8 @@ import click
 from billing.errors import RefundRefused
 from billing.outcomes import Outcome
 from billing.periods import Period
-from gateway.cli.finance_input import BadInput, access_of, acting_user, days_of, refusals
+from gateway.cli.common import acting_user
+from gateway.cli.finance_input import BadInput, access_of, days_of, refusals
 from parsers import mask_phone
 
 if TYPE_CHECKING:

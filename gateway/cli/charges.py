@@ -15,7 +15,8 @@ import click
 
 from gateway.cli.charge_reconcile import reconcile_command
 from gateway.cli.charge_refunds import refund
-from gateway.cli.finance_input import BadInput, access_of, acting_user, dates, days_of, refusals
+from gateway.cli.common import acting_user
+from gateway.cli.finance_input import BadInput, access_of, dates, days_of, refusals
 
 log = logging.getLogger(__name__)
 

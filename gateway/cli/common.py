@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
     from gateway.runtime import Runtime
     from gateway.settings import Settings
 
@@ -23,43 +29,81 @@ def runtime_of(ctx: click.Context, *, creating_database: bool = False) -> Runtim
     root.ensure_object(dict)
     if "runtime" not in root.obj:
         # Imported here, not at the top: `gateway --help` must not load SQLAlchemy and Flask.
-        from gateway import preflight
-        from gateway.errors import ConfigError, DatabaseProblem
+        from gateway import schema
         from gateway.ops import logs
         from gateway.runtime import build_runtime
-        from gateway.settings import load_settings
 
-        try:
-            settings = load_settings(os.environ)
-            url = preflight.check_url(settings.database_url)
-            preflight.check_sqlite_file(
-                url, creating=creating_database, instance_dir=settings.instance_dir
+        settings = settings_of()
+        with database_problems():
+            schema.check_location(
+                settings.database_url,
+                creating=creating_database,
+                instance_dir=settings.instance_dir,
             )
-            runtime = build_runtime(settings)
-        except DatabaseProblem as exc:
-            raise click.ClickException(str(exc)) from exc
-        except ConfigError as exc:
-            raise click.ClickException(f"configuration: {exc}{_dotenv_hint()}") from exc
-        root.call_on_close(runtime.engine.dispose)  # close pooled connections before exit
-        if not creating_database:
-            try:
-                preflight.check_schema(runtime.engine)
-            except DatabaseProblem as exc:
-                raise click.ClickException(str(exc)) from exc
+            with _configuration():  # a tariffs file it cannot read
+                runtime = build_runtime(settings)
+            root.call_on_close(runtime.engine.dispose)  # close pooled connections before exit
+            if not creating_database:
+                schema.check_schema(runtime.engine)
         root.obj["runtime"] = runtime
         logs.configure(settings)
     return root.obj["runtime"]  # type: ignore[no-any-return]
 
 
-def settings_of() -> Settings:
-    """Return the settings alone, for commands that never touch the database."""
-    from gateway.errors import ConfigError
-    from gateway.settings import load_settings
+def acting_user() -> str:
+    """Name who runs the command (the login name; the audit keeps no more than that)."""
+    import getpass
 
     try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user database entry, e.g. in some containers
+        return "unknown"
+
+
+def record_operator_event(session: Session, action: str, now: dt.datetime, detail: str) -> None:
+    """Audit what an operator did from the command line, in the transaction that did it."""
+    from gateway.ops.audit import record_event
+
+    subject = f"cli:{acting_user()}"
+    record_event(
+        session,
+        action=action,
+        channel="cli",
+        outcome="ok",
+        subject=subject,
+        actor="operator",
+        now=now,
+        detail=detail,
+    )
+
+
+def settings_of() -> Settings:
+    """Return the settings alone, for commands that never touch the database."""
+    from gateway.settings import load_settings
+
+    with _configuration():
         return load_settings(os.environ)
+
+
+@contextmanager
+def _configuration() -> Iterator[None]:
+    from gateway.errors import ConfigError
+
+    try:
+        yield
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}{_dotenv_hint()}") from exc
+
+
+@contextmanager
+def database_problems() -> Iterator[None]:
+    """Turn a database that is missing, unreachable or behind this code into one line."""
+    from gateway.errors import DatabaseProblem
+
+    try:
+        yield
+    except DatabaseProblem as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _dotenv_hint() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -12,7 +11,7 @@ import click
 
 from billing.errors import BillingError
 from billing.periods import parse_local_date
-from gateway.cli.common import settings_of
+from gateway.cli.common import database_problems, settings_of
 from parsers import mask_phone
 
 if TYPE_CHECKING:  # the commands import what touches the database when they run
@@ -36,22 +35,20 @@ def access_of(ctx: click.Context) -> Access:
     if "runtime" in root.obj:
         return root.obj["runtime"]  # type: ignore[no-any-return]
     if "ledger" not in root.obj:
-        from gateway import preflight
+        from gateway import schema
         from gateway.clock import SystemClock
         from gateway.db import make_engine, make_session_factory
-        from gateway.errors import DatabaseProblem
         from gateway.finance.queries import LedgerAccess
         from gateway.ops import logs
 
         settings = settings_of()
-        try:
-            url = preflight.check_url(settings.database_url)
-            preflight.check_sqlite_file(url, creating=False, instance_dir=settings.instance_dir)
+        with database_problems():
+            schema.check_location(
+                settings.database_url, creating=False, instance_dir=settings.instance_dir
+            )
             engine = make_engine(settings.database_url)
             root.call_on_close(engine.dispose)  # close pooled connections before exit
-            preflight.check_schema(engine)
-        except DatabaseProblem as exc:
-            raise click.ClickException(str(exc)) from exc
+            schema.check_schema(engine)
         logs.configure(settings)
         factory = make_session_factory(engine)
         root.obj["ledger"] = LedgerAccess(settings, engine, factory, SystemClock())
@@ -79,14 +76,6 @@ def refusals() -> Iterator[None]:
     except FinanceRefused as exc:
         hint = "; see GATEWAY_CARRIERS" if exc.code == "unknown_carrier" else ""
         raise BadInput(f"{exc.reason}{hint}") from exc
-
-
-def acting_user() -> str:
-    """Name who runs the command, for the refunds it records."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def shown_phone(phone: str, unmasked: bool) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gateway.cli.common import runtime_of
+from gateway.cli.common import acting_user, record_operator_event, runtime_of
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -52,7 +52,6 @@ def switch(ctx: click.Context, name: str, state: str, reason: str) -> None:
         gateway switch sms-reset off --reason "SMSC down, ticket 123"
         gateway switch service-qt on --reason "QT back, ticket 124"
     """
-    from gateway.ops.audit import record_event
     from gateway.ops.switches import clear_switch, set_switch
 
     reason = " ".join(reason.split())[:150]
@@ -65,33 +64,14 @@ def switch(ctx: click.Context, name: str, state: str, reason: str) -> None:
             f"{name!r}: expected one of {', '.join((*SWITCHES, *services))}", param_hint="NAME"
         )
     now = runtime.clock.now()
-    actor = f"cli:{system_user()}"
+    actor = f"cli:{acting_user()}"
     with runtime.session_factory.begin() as session:
         if state == "default":
             clear_switch(session, name)
         else:
             set_switch(session, name, state == "on", now, actor=actor, reason=reason)
-        record_event(
-            session,
-            action="switch",
-            channel="cli",
-            outcome="ok",
-            subject=actor,
-            actor="operator",
-            now=now,
-            detail=f"{name} {state}: {reason}",
-        )
+        record_operator_event(session, "switch", now, f"{name} {state}: {reason}")
     click.echo(f"{name}: {state}")
-
-
-def system_user() -> str:
-    """Name who ran the command (the login name; the audit keeps no more than that)."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user database entry, e.g. in some containers
-        return "?"
 
 
 @click.command()

@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from gateway.cli.common import runtime_of
-from gateway.cli.operations import system_user
+from gateway.cli.common import record_operator_event, runtime_of
 
 # What a refusal says, by gateway.delivery.outbox.requeue_refusal's code.
 REFUSALS = {
@@ -40,7 +39,6 @@ def outbox_requeue(ctx: click.Context, outbox_id: int, reason: str) -> None:
     """
     from gateway.delivery.outbox import requeue_reply
     from gateway.errors import RequeueRefused
-    from gateway.ops.audit import record_event
 
     reason = " ".join(reason.split())[:120]
     if not reason:
@@ -53,15 +51,7 @@ def outbox_requeue(ctx: click.Context, outbox_id: int, reason: str) -> None:
         except RequeueRefused as exc:
             click.echo(f"not requeued: {REFUSALS.get(exc.code, exc.code)}", err=True)
             sys.exit(1)
-        record_event(
-            session,
-            action="reply_requeue",
-            channel="cli",
-            outcome="ok",
-            subject=f"cli:{system_user()}",
-            actor="operator",
-            now=now,
-            detail=f"requeue message {again.message_id} reply {outbox_id} -> {again.id}: {reason}",
-        )
+        detail = f"requeue message {again.message_id} reply {outbox_id} -> {again.id}: {reason}"
+        record_operator_event(session, "reply_requeue", now, detail)
         session.commit()
     click.echo(f"queued again as outbox {again.id}")

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gateway.cli.common import runtime_of
-from gateway.cli.finance_input import BadInput, acting_user
+from gateway.cli.common import acting_user, runtime_of
+from gateway.cli.finance_input import BadInput
 from gateway.console.roles import ROLES
 
 if TYPE_CHECKING:

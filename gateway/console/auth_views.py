@@ -70,7 +70,9 @@ def sign_in() -> ResponseReturnValue:
         )
     except SignInRefused as exc:
         session.commit()  # the failure count and the audit row must stay
-        return render_template("console/sign_in.html", error=in_vietnamese(exc), email=email[:254]), 401
+        return render_template(
+            "console/sign_in.html", error=in_vietnamese(exc), email=email[:254]
+        ), 401
     session.commit()
     guard.start_session(staff)
     log.info("staff %s signed in to the console", staff.id)

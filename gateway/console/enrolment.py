@@ -8,14 +8,13 @@ address. The doors keep the token out of URLs and logs (``enrol_views.py``).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.accounts import totp
-from gateway.accounts.notices import email_catalog, enqueue_email
+from gateway.accounts.notices import send_email
 from gateway.accounts.passwords import hash_password, keyed_hash, keyed_hash_matches
 from gateway.console.policy import check_password
 from gateway.console.staff import accept_code, end_sessions
@@ -23,9 +22,6 @@ from gateway.delivery.emails import EmailKind
 from gateway.errors import InvalidPayload, Why
 from gateway.models import StaffMember
 from gateway.settings import Settings
-from parsers import mask_email
-
-log = logging.getLogger(__name__)
 
 ISSUER = "8079 gateway"
 CODE_TTL = dt.timedelta(minutes=10)
@@ -64,21 +60,10 @@ def mail_code(
     staff.enrol_code_hash = keyed_hash(settings.secret_key, _keyed(staff, code))
     staff.enrol_code_sent_at = now
     minutes = str(int(CODE_TTL.total_seconds() // 60))
-    email = email_catalog(settings).render(
-        EmailKind.STAFF_ENROL_CODE, account=staff.email, otp=code, minutes=minutes
+    values = {"account": staff.email, "otp": code, "minutes": minutes}
+    send_email(
+        session, staff.email, EmailKind.STAFF_ENROL_CODE, settings=settings, now=now, **values
     )
-    enqueue_email(
-        session,
-        staff.email,
-        subject=email.subject,
-        text=email.text,
-        safe_text=email.safe_text,
-        html=email.html,
-        safe_html=email.safe_html,
-        settings=settings,
-        now=now,
-    )
-    log.info("queued %s email to %s", EmailKind.STAFF_ENROL_CODE.value, mask_email(staff.email))
     return True
 
 

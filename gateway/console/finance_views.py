@@ -141,8 +141,14 @@ def reconciliation() -> ResponseReturnValue:
     Writes nothing to the ledger.
     """
     carriers = sorted(_carriers())
+
+    def page(**shown: object) -> str:
+        return render_template(
+            "console/reconciliation.html", carriers=carriers, fields=FIELDS, **shown
+        )
+
     if request.method == "GET":
-        return render_template("console/reconciliation.html", carriers=carriers, fields=FIELDS, given={})
+        return page(given={})
     form = request.form
     given = {name: form.get(f"col_{name}", "").strip()[:100] for name in FIELDS}
     carrier = form.get("carrier", "")
@@ -155,14 +161,7 @@ def reconciliation() -> ResponseReturnValue:
         query = _reconcile_query(carrier, upload.read(), given)
         result = reconcile_file(runtime(), query)
     except (Refused, FinanceRefused, BillingError) as exc:
-        return render_template(
-            "console/reconciliation.html",
-            carriers=carriers,
-            fields=FIELDS,
-            given=given,
-            carrier=carrier,
-            errors=_refusal_lines(exc),
-        ), 400
+        return page(given=given, carrier=carrier, errors=_refusal_lines(exc)), 400
     report, period = result.report, result.period
     guard.note(f"reconcile {carrier} {period.describe()} differences={len(report.differences)}")
     db_session().commit()
@@ -172,10 +171,7 @@ def reconciliation() -> ResponseReturnValue:
         return Response(text, mimetype="text/plain", headers=_attachment(name))
     token = report_store.keep(text, name, _report_owner(), runtime().clock.now())
     difference = report.ours_total_vnd - report.theirs_total_vnd
-    return render_template(
-        "console/reconciliation.html",
-        carriers=carriers,
-        fields=FIELDS,
+    return page(
         given=given,
         carrier=carrier,
         report=report,

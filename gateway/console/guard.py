@@ -13,22 +13,16 @@ from typing import Any, TypeVar
 from flask import (
     Blueprint,
     Flask,
-    Response,
     g,
     redirect,
-    render_template,
     request,
     session,
     url_for,
 )
-from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 
 from gateway import pages
 from gateway.console import formatting
 from gateway.console.staff import audit
-from gateway.errors import InvalidPayload
 from gateway.models import StaffMember
 from gateway.settings import Settings
 from gateway.web import db_session, runtime
@@ -49,6 +43,7 @@ HOME = {
 HOME_ADMIN = "console.staff_list"
 # Endpoints that take a file, and how large: a month of a large carrier's records, with room.
 UPLOADS = {"console_finance.reconciliation": 32 * 1024 * 1024}
+HTTP_403 = "Trang này nằm ngoài vai trò của bạn."
 
 
 def install(app: Flask) -> None:
@@ -67,42 +62,30 @@ def cookie_area(settings: Settings) -> pages.CookieArea:
     )
 
 
+def _open_session() -> None:
+    g.staff = _signed_in()
+    if g.staff is not None and request.endpoint in UPLOADS:
+        # Only a signed-in member may send a carrier's file; everyone else keeps the
+        # gateway's small body limit, even before the CSRF check reads the form.
+        request.max_content_length = UPLOADS[request.endpoint]
+
+
+AREA = pages.PageArea(
+    error_page="console/error.html",
+    csp=CSP,
+    referrer="same-origin",
+    open_session=_open_session,
+    csrf_words="Phiên biểu mẫu đã hết hạn hoặc không hợp lệ. Tải lại trang và thử lại.",
+    invalid_words=None,  # the console's forms give their reasons in Vietnamese
+    http_words={403: HTTP_403, 404: "Không tìm thấy trang.", 413: "Tệp quá lớn."},
+    http_fallback="Lỗi",
+    say_description=True,
+)
+
+
 def protect(bp: Blueprint) -> None:
     """Give a console blueprint the session, CSRF, timeout, header and error rules."""
-
-    @bp.before_request
-    def _before() -> ResponseReturnValue | None:
-        g.staff = _signed_in()
-        if g.staff is not None and request.endpoint in UPLOADS:
-            # Only a signed-in member may send a carrier's file; everyone else keeps the
-            # gateway's small body limit, even before the CSRF check reads the form.
-            request.max_content_length = UPLOADS[request.endpoint]
-        pages.protect_forms()
-        return None
-
-    @bp.after_request
-    def _headers(response: Response) -> Response:
-        referrer = g.get("referrer_policy", "same-origin")  # a page with a secret in its URL
-        return pages.set_page_headers(response, csp=CSP, referrer=referrer)
-
-    @bp.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> ResponseReturnValue:
-        message = "Phiên biểu mẫu đã hết hạn hoặc không hợp lệ. Tải lại trang và thử lại."
-        return render_template("console/error.html", status=400, message=message), 400
-
-    @bp.errorhandler(InvalidPayload)
-    def _invalid(exc: InvalidPayload) -> ResponseReturnValue:
-        return render_template("console/error.html", status=400, message=exc.reason), 400
-
-    @bp.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> ResponseReturnValue:
-        status = exc.code or 500
-        message = {
-            403: "Trang này nằm ngoài vai trò của bạn.",
-            404: "Không tìm thấy trang.",
-            413: "Tệp quá lớn.",
-        }.get(status, exc.description or "Lỗi")
-        return render_template("console/error.html", status=status, message=message), status
+    pages.guard(bp, AREA)
 
 
 def _signed_in() -> StaffMember | None:
@@ -149,15 +132,12 @@ def requires(*roles: str) -> Callable[[F], F]:
             if staff.role not in roles:
                 note(f"denied {request.path}", outcome="forbidden")
                 db_session().commit()
-                return render_template("console/error.html", status=403, message=HTTP_403), 403
+                return AREA.error(403, HTTP_403)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
 
     return decorate
-
-
-HTTP_403 = "Trang này nằm ngoài vai trò của bạn."
 
 
 def home_of(staff: StaffMember) -> str:

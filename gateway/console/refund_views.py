@@ -152,7 +152,9 @@ def forced_confirm() -> ResponseReturnValue:
             if state.refunded:
                 words = refusal_words(AlreadyRefunded(""), forced.name())
                 raise ForcedRefused(forced, words)
-            return render_template("console/refunds_forced.html", state=state, forced=forced, choice=choice)
+            return render_template(
+                "console/refunds_forced.html", state=state, forced=forced, choice=choice
+            )
     except ForcedRefused as exc:
         return _refunds_page(choice, forced=exc.forced, forced_error=str(exc))
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import ssl
-import threading
-from collections import deque
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -19,6 +17,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Protocol
 
 from gateway.carriers.base import SendReceipt
+from gateway.carriers.fake import Recorder
 from gateway.delivery import dkim_signing
 from gateway.errors import PermanentSendError, RetryableSendError, SendError
 from gateway.settings import SmtpSettings
@@ -126,26 +125,11 @@ def _translate(exc: Exception) -> SendError:
     return RetryableSendError(f"SMTP connection failed ({type(exc).__name__})")
 
 
-class FakeMailer:
+class FakeMailer(Recorder[OutboundEmail]):
     """A mailbox for tests and local development: keeps every email, or fails on demand."""
 
-    def __init__(self) -> None:
-        self.sent: list[OutboundEmail] = []
-        self._failures: deque[SendError] = deque()
-        self._lock = threading.Lock()
-
-    def fail_next(self, *errors: SendError) -> None:
-        """Make the next sends raise these errors, one per send."""
-        with self._lock:
-            self._failures.extend(errors)
-
-    def send(self, email: OutboundEmail) -> SendReceipt:
-        """Record the email, or raise the next queued failure."""
-        with self._lock:
-            if self._failures:
-                raise self._failures.popleft()
-            self.sent.append(email)
-            return SendReceipt(carrier_reference=email.message_id)
+    def _receipt(self, item: OutboundEmail) -> SendReceipt:
+        return SendReceipt(carrier_reference=item.message_id)
 
     def to(self, address: str) -> list[OutboundEmail]:
         """Return the emails sent to one address, oldest first."""

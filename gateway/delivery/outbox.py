@@ -5,6 +5,10 @@ exactly one row. Workers claim rows under a lease, send outside any transaction 
 carrier, or the SMTP relay for the email channel), then record the result only if they still
 hold the lease (gateway/delivery/leases.py, with the retry rules). Each claimed batch goes
 out concurrently, in one lane per carrier (gateway/delivery/sending.py).
+
+Every outbox row is built here: an SMS (:func:`sms_row`), a reply to an inbound message
+(:func:`reply_row`) or an email (:func:`email_row`), queued one at a time (:func:`enqueue`)
+or a batch's worth in one statement (:func:`enqueue_all`).
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.carriers.base import DeliveryReport, SendReceipt, Transport
 from gateway.clock import Clock
+from gateway.delivery.emails import RenderedEmail
 from gateway.delivery.leases import Claimed, claim, record
 from gateway.delivery.mail import Mailer, OutboundEmail
 from gateway.delivery.replies import PASSWORD_MASK
@@ -31,41 +37,109 @@ from gateway.errors import (
     RequeueRefused,
     RetryableSendError,
 )
-from gateway.models import InboundMessage, OutboxMessage
+from gateway.models import OutboxMessage
 from gateway.ops import metrics
-from gateway.settings import Settings
+from gateway.settings import EMAIL_CARRIER, Settings
 from gateway.states import Channel, DeliveryStatus, OutboxStatus
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN = dt.timedelta(seconds=5)  # lease a send must leave unused, for the recording
+_COLUMNS = tuple(c.name for c in OutboxMessage.__table__.columns if c.name != "id")
+_ADDRESSING = ("message_id", "channel", "carrier", "in_reply_to", "route", "sender", "recipient")
 
 
-def enqueue_reply(
-    session: Session,
-    message: InboundMessage,
-    *,
-    text: str,
-    safe_text: str,
-    settings: Settings,
-    now: dt.datetime,
-) -> OutboxMessage:
-    """Queue the reply to an inbound message, back through the carrier that delivered it."""
-    row = OutboxMessage(
-        message_id=message.id,
-        carrier=message.carrier,
-        in_reply_to=message.carrier_message_id,
-        route=message.route,
-        sender=settings.shortcode,
-        recipient=message.sender,
-        text=text,
-        safe_text=safe_text,
-        status=OutboxStatus.PENDING,
-        next_attempt_at=now,
-        give_up_at=now + settings.mt_retry_horizon,
-        created_at=now,
-    )
-    session.add(row)
-    return row
+class Answered(Protocol):
+    """The columns of an inbound message that its reply is addressed by."""
+
+    id: int
+    carrier: str
+    carrier_message_id: str
+    route: str | None
+    sender: str
+
+
+def sms_row(
+    recipient: str, *, carrier: str, text: str, safe_text: str, settings: Settings, now: dt.datetime
+) -> dict[str, Any]:
+    """Return the outbox row of an SMS from our shortcode, through ``carrier``."""
+    return {
+        "channel": Channel.SMS,
+        "carrier": carrier,
+        "sender": settings.shortcode,
+        "recipient": recipient,
+        "text": text,
+        "safe_text": safe_text,
+        **_fresh(settings, now),
+    }
+
+
+def reply_row(
+    message: Answered, *, text: str, safe_text: str, settings: Settings, now: dt.datetime
+) -> dict[str, Any]:
+    """Return the outbox row of the reply to an inbound message, back through the carrier
+    that delivered it."""
+    return {
+        **sms_row(
+            message.sender,
+            carrier=message.carrier,
+            text=text,
+            safe_text=safe_text,
+            settings=settings,
+            now=now,
+        ),
+        "message_id": message.id,
+        "in_reply_to": message.carrier_message_id,
+        "route": message.route,
+    }
+
+
+def email_row(
+    address: str, email: RenderedEmail, *, settings: Settings, now: dt.datetime
+) -> dict[str, Any]:
+    """Return the outbox row of an email; the sender comes from the settings, never from a
+    request."""
+    return {
+        "channel": Channel.EMAIL,
+        "carrier": EMAIL_CARRIER,
+        "sender": settings.smtp.sender,
+        "recipient": address,
+        "subject": email.subject,
+        "text": email.text,
+        "safe_text": email.safe_text,
+        "html": email.html,
+        "safe_html": email.safe_html,
+        **_fresh(settings, now),
+    }
+
+
+def enqueue(session: Session, row: Mapping[str, Any]) -> OutboxMessage:
+    """Queue one message (a row from :func:`sms_row`, :func:`reply_row` or :func:`email_row`)
+    in the caller's transaction. An ORM add, so the session's wake-ups see it
+    (gateway/delivery/wakeup.py)."""
+    message = OutboxMessage(**row)
+    session.add(message)
+    return message
+
+
+def enqueue_all(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Queue many messages with one statement, in the caller's transaction (the hot path:
+    a batch's replies and notices). Core, so no wake-up is announced: the worker's inbound
+    loop wakes its outbox loop after a pass that found work (gateway/worker.py)."""
+    if rows:
+        # One executemany needs the same columns in every row: replies and emails differ.
+        values = [{name: row.get(name) for name in _COLUMNS} for row in rows]
+        connection.execute(insert(OutboxMessage.__table__), values)
+
+
+def _fresh(settings: Settings, now: dt.datetime) -> dict[str, Any]:
+    """The columns of a message not yet tried: due now, given up after the retry horizon."""
+    return {
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "give_up_at": now + settings.mt_retry_horizon,
+        "created_at": now,
+    }
 
 
 def failed(row: OutboxMessage) -> bool:
@@ -115,22 +189,12 @@ def requeue_reply(
     refusal = requeue_refusal(row, later=later is not None)
     if refusal is not None:
         raise RequeueRefused(refusal)
-    again = OutboxMessage(
-        message_id=row.message_id,
-        channel=Channel.SMS,
-        carrier=row.carrier,
-        in_reply_to=row.in_reply_to,
-        route=row.route,
-        sender=row.sender,
-        recipient=row.recipient,
-        text=row.safe_text,
-        safe_text=row.safe_text,
-        status=OutboxStatus.PENDING,
-        next_attempt_at=now,
-        give_up_at=now + settings.mt_retry_horizon,
-        created_at=now,
+    # The failed row's addressing (its shortcode too, even if the setting changed since).
+    again = enqueue(
+        session,
+        {name: getattr(row, name) for name in _ADDRESSING}
+        | {"text": row.safe_text, "safe_text": row.safe_text, **_fresh(settings, now)},
     )
-    session.add(again)
     session.flush()
     return again
 

@@ -59,16 +59,12 @@ def request_email_change(
                 settings=settings,
                 now=now,
             )
-        record_event(
+        ctx.audit_account(
             session,
-            action="email_change_request",
-            channel=ctx.channel,
-            outcome="too_many_attempts" if limited else "otp_sent",
-            subject=mask_id(account.bhxh),
-            account_id=account.id,
+            account,
+            "email_change_request",
+            "too_many_attempts" if limited else "otp_sent",
             detail=f"new {mask_email(new_email)}",
-            client_ip=ctx.client_ip,
-            now=now,
         )
     if limited:
         raise TooManyAttempts(

@@ -80,9 +80,7 @@ def request_recovery_with_captcha(
     The caller commits either way: a challenge is used up by any answer, right or wrong.
     """
     solved = solve_captcha(session, challenge_id[:64], answer[:16], settings=settings, now=now)
-    if solved:
-        request_recovery(session, identifier, email, via="portal", settings=settings, now=now)
-    return solved
+    return _request_if(solved, session, identifier, email, settings=settings, now=now)
 
 
 def request_recovery_with_proof_of_work(
@@ -100,9 +98,7 @@ def request_recovery_with_proof_of_work(
     commits either way, as for the image captcha.
     """
     solved = spend_solution(session, payload, settings=settings, now=now)
-    if solved:
-        request_recovery(session, identifier, email, via="portal", settings=settings, now=now)
-    return solved
+    return _request_if(solved, session, identifier, email, settings=settings, now=now)
 
 
 def recover_with_otp(
@@ -261,3 +257,18 @@ def _audit(
         client_ip=client_ip,
         now=now,
     )
+
+
+def _request_if(
+    solved: bool,
+    session: Session,
+    identifier: str,
+    email: str,
+    *,
+    settings: Settings,
+    now: dt.datetime,
+) -> bool:
+    """Store the portal's request only if its challenge was solved; return whether it was."""
+    if solved:
+        request_recovery(session, identifier, email, via="portal", settings=settings, now=now)
+    return solved

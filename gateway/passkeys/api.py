@@ -14,11 +14,11 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from gateway.accounts.http import account_context, session_answer, step_up_code
-from gateway.accounts.sessions import Claims, account_for, bearer_token, read_token
-from gateway.errors import InvalidCredentials, InvalidPayload
+from gateway.accounts.http import account_context, bearer_claims, session_answer, step_up_code
+from gateway.accounts.sessions import account_for
+from gateway.errors import InvalidPayload
 from gateway.passkeys import ceremonies, credentials, signin
-from gateway.web import db_session, json_body, runtime, string_field
+from gateway.web import db_session, json_body, string_field
 
 bp = Blueprint("passkeys", __name__, url_prefix="/api/v1")
 
@@ -28,14 +28,14 @@ REQUEST_ID_LENGTH = 64
 @bp.post("/passkeys/registration/options")
 def registration_options() -> ResponseReturnValue:
     """Start adding a passkey to the token's account (a recent sign-in needed)."""
-    begun = credentials.registration_options(account_context(), _claims(), step_up_code())
+    begun = credentials.registration_options(account_context(), bearer_claims(), step_up_code())
     return jsonify(request_id=begun.request_id, options=begun.options)
 
 
 @bp.post("/passkeys/registration/verify")
 def registration_verify() -> ResponseReturnValue:
     """Store the new passkey once its answer verifies; tell the owner everywhere."""
-    claims = _claims()
+    claims = bearer_claims()
     data = json_body()
     name = data.get("name", "")
     if not isinstance(name, str):
@@ -78,7 +78,7 @@ def recovery_verify() -> ResponseReturnValue:
 @bp.get("/passkeys")
 def list_passkeys() -> ResponseReturnValue:
     """List the token's account's passkeys (a recovery's restricted session may too)."""
-    claims = _claims()
+    claims = bearer_claims()
     session = db_session()
     account = account_for(session, claims)
     return jsonify(passkeys=[p.as_json() for p in credentials.list_passkeys(session, account.id)])
@@ -87,7 +87,7 @@ def list_passkeys() -> ResponseReturnValue:
 @bp.patch("/passkeys/<int:passkey_id>")
 def rename_passkey(passkey_id: int) -> ResponseReturnValue:
     """Rename one of the account's passkeys."""
-    claims = _claims()
+    claims = bearer_claims()
     name = string_field(json_body(), "name", max_length=credentials.NAME_LENGTH * 4)
     renamed = credentials.rename(account_context(), claims, passkey_id, name)
     return jsonify(passkey=renamed.as_json())
@@ -96,15 +96,8 @@ def rename_passkey(passkey_id: int) -> ResponseReturnValue:
 @bp.delete("/passkeys/<int:passkey_id>")
 def remove_passkey(passkey_id: int) -> ResponseReturnValue:
     """Remove one of the account's passkeys (a recent sign-in, or a recovery's session)."""
-    credentials.remove(account_context(), _claims(), passkey_id, step_up_code())
+    credentials.remove(account_context(), bearer_claims(), passkey_id, step_up_code())
     return "", 204
-
-
-def _claims() -> Claims:
-    token = bearer_token(request.headers.get("Authorization", ""))
-    if token is None:
-        raise InvalidCredentials("a Bearer token is required")
-    return read_token(token, settings=runtime().settings, now=runtime().clock.now())
 
 
 def _request_id(data: dict[str, Any]) -> str:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -53,6 +53,7 @@ from gateway.settings import Settings, WebAuthnSettings
 
 CHALLENGE_TTL = dt.timedelta(minutes=5)
 REGISTER, SIGN_IN, RECOVER = "register", "sign_in", "recover"
+T = TypeVar("T")
 # Anything py_webauthn or the JSON shape can raise on a malformed answer: a 400, never a 500.
 _MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError, IndexError)
 
@@ -161,38 +162,42 @@ def take(
 
 def parse_registration(answer: object) -> RegistrationCredential:
     """Read a RegistrationResponseJSON; refuse (400) what is not one."""
-    try:
-        return parse_registration_credential_json(_as_json_object(answer))
-    except _MALFORMED:
-        raise PasskeyRefused(
-            "the passkey answer is not a RegistrationResponseJSON", why=Why.PASSKEY_MALFORMED
-        ) from None
+    return _parsed(parse_registration_credential_json, answer, "a RegistrationResponseJSON")
 
 
 def parse_assertion(answer: object) -> AuthenticationCredential:
     """Read an AuthenticationResponseJSON; refuse (400) what is not one."""
+    return _parsed(parse_authentication_credential_json, answer, "an AuthenticationResponseJSON")
+
+
+def _parsed(parse: Callable[[dict[str, Any]], T], answer: object, what: str) -> T:
     try:
-        return parse_authentication_credential_json(_as_json_object(answer))
+        return parse(_as_json_object(answer))
     except _MALFORMED:
         raise PasskeyRefused(
-            "the passkey answer is not an AuthenticationResponseJSON", why=Why.PASSKEY_MALFORMED
+            f"the passkey answer is not {what}", why=Why.PASSKEY_MALFORMED
         ) from None
+
+
+def _expected(challenge: WebAuthnChallenge, settings: Settings) -> dict[str, Any]:
+    """What every answer is checked against: its challenge, this RP, its origins, and a user
+    verified by the authenticator (a PIN or biometric, not a mere touch)."""
+    rp = relying_party(settings)
+    assert rp.rp_id is not None
+    return {
+        "expected_challenge": base64url_to_bytes(challenge.challenge),
+        "expected_rp_id": rp.rp_id,
+        "expected_origin": list(rp.origins),
+        "require_user_verification": True,
+    }
 
 
 def verify_new(
     credential: RegistrationCredential, challenge: WebAuthnChallenge, settings: Settings
 ) -> VerifiedRegistration:
     """Check a new passkey against its challenge, this RP and its origins (user verified)."""
-    rp = relying_party(settings)
-    assert rp.rp_id is not None
     try:
-        return verify_registration_response(
-            credential=credential,
-            expected_challenge=base64url_to_bytes(challenge.challenge),
-            expected_rp_id=rp.rp_id,
-            expected_origin=list(rp.origins),
-            require_user_verification=True,
-        )
+        return verify_registration_response(credential=credential, **_expected(challenge, settings))
     except _MALFORMED as exc:
         raise PasskeyRefused(
             f"the new passkey was not accepted: {_why(exc)}", why=Why.PASSKEY_NOT_ACCEPTED
@@ -210,17 +215,12 @@ def verify_assertion(
     The sign count is judged by the caller (:func:`gateway.passkeys.signin`), which knows
     whether the passkey is synced; py_webauthn is given 0 so that it does not judge it.
     """
-    rp = relying_party(settings)
-    assert rp.rp_id is not None
     try:
         return verify_authentication_response(
             credential=credential,
-            expected_challenge=base64url_to_bytes(challenge.challenge),
-            expected_rp_id=rp.rp_id,
-            expected_origin=list(rp.origins),
             credential_public_key=public_key,
             credential_current_sign_count=0,
-            require_user_verification=True,
+            **_expected(challenge, settings),
         )
     except _MALFORMED as exc:
         raise PasskeyRefused(

@@ -18,7 +18,6 @@ from webauthn.helpers import bytes_to_base64url
 from webauthn.helpers.structs import RegistrationCredential
 
 from gateway.accounts.login import AccountContext
-from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.sessions import Claims, account_for, require_recent_proof
 from gateway.accounts.smart_otp import require_step_up
 from gateway.delivery.emails import EmailKind
@@ -154,7 +153,9 @@ def register(
         )
         session.add(passkey)
         session.flush()
-        _tell(ctx, session, account, Reply.PASSKEY_ADDED, EmailKind.PASSKEY_ADDED, passkey)
+        ctx.notify(
+            session, account, Reply.PASSKEY_ADDED, EmailKind.PASSKEY_ADDED, name=passkey.name
+        )
         _audit(ctx, session, account, "passkey_add", "added", passkey)
         return view(passkey)
 
@@ -201,7 +202,9 @@ def remove_owned(ctx: AccountContext, session: Session, account: Account, passke
     """Remove a passkey of ``account`` in the caller's transaction; tell the owner, audit."""
     passkey = _owned(session, account.id, passkey_id)
     session.delete(passkey)
-    _tell(ctx, session, account, Reply.PASSKEY_REMOVED, EmailKind.PASSKEY_REMOVED, passkey)
+    ctx.notify(
+        session, account, Reply.PASSKEY_REMOVED, EmailKind.PASSKEY_REMOVED, name=passkey.name
+    )
     _audit(ctx, session, account, "passkey_remove", "removed", passkey)
 
 
@@ -264,42 +267,10 @@ def _owned(session: Session, account_id: int, passkey_id: int) -> Passkey:
     return passkey
 
 
-def _tell(
-    ctx: AccountContext,
-    session: Session,
-    account: Account,
-    reply: Reply,
-    kind: EmailKind,
-    passkey: Passkey,
-) -> None:
-    notify_everywhere(
-        session,
-        account,
-        reply,
-        kind,
-        settings=ctx.settings,
-        catalog=ctx.catalog,
-        now=ctx.now,
-        name=passkey.name,
-    )
-
-
 def _audit(
-    ctx: AccountContext,
-    session: Session,
-    account: Account,
-    action: str,
-    outcome: str,
-    passkey: Passkey,
+    ctx: AccountContext, session: Session, account: Account, action: str, outcome: str, key: Passkey
 ) -> None:
-    ctx.audit(
-        session,
-        action,
-        outcome,
-        identifier=account.bhxh,
-        account_id=account.id,
-        detail=f"passkey {passkey.id}",
-    )
+    ctx.audit_account(session, account, action, outcome, detail=f"passkey {key.id}")
 
 
 def _too_many() -> TooManyPasskeys:

@@ -22,7 +22,6 @@ from webauthn.helpers import bytes_to_base64url
 from webauthn.helpers.structs import AuthenticationCredential
 
 from gateway.accounts.login import AccountContext
-from gateway.accounts.notices import notify_everywhere
 from gateway.accounts.throttle import clear_failures
 from gateway.delivery.emails import EmailKind
 from gateway.delivery.replies import Reply
@@ -75,15 +74,8 @@ def authenticate(ctx: AccountContext, purpose: str, request_id: str, answer: obj
         if refusal is None:
             assert passkey is not None and account is not None
             if purpose == ceremonies.RECOVER:
-                notify_everywhere(
-                    session,
-                    account,
-                    Reply.RECOVERED,
-                    EmailKind.RECOVERED,
-                    settings=ctx.settings,
-                    catalog=ctx.catalog,
-                    now=ctx.now,
-                    method=RECOVERY_METHOD,
+                ctx.notify(
+                    session, account, Reply.RECOVERED, EmailKind.RECOVERED, method=RECOVERY_METHOD
                 )
             else:
                 # A proven owner is no longer held back by anyone's wrong guesses.

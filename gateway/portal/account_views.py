@@ -79,11 +79,9 @@ def activate() -> ResponseReturnValue:
 
 
 @bp.get("/tai-khoan")
-def account_home() -> ResponseReturnValue:
+@guard.with_account
+def account_home(account: Account) -> ResponseReturnValue:
     """Say who is signed in and what they can do."""
-    account = guard.signed_in_account()
-    if account is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
     return render_template(
         "portal/account.html", account=account, notice=session.pop("notice", None)
     )
@@ -94,7 +92,7 @@ def change_password() -> ResponseReturnValue:
     """Set a new password: the restricted session's only page, or proving the current one."""
     claims, account = guard.signed_in(), guard.signed_in_account()
     if claims is None or account is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
+        return guard.to_sign_in()
     if request.method == "GET":
         return _password_page(claims.restricted, account.id, {})
     form = request.form
@@ -135,7 +133,7 @@ def review_after_recovery() -> ResponseReturnValue:
     """Remove what the owner ticked on the email recovery's last page (a fresh sign-in)."""
     claims, account = guard.signed_in(), guard.signed_in_account()
     if claims is None or account is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
+        return guard.to_sign_in()
     ctx = account_context("portal")
     if not claims.proved_recently(ctx.now):
         session["notice"] = "Hãy xác nhận lại mật khẩu, rồi xóa tại trang Khóa truy cập."
@@ -146,11 +144,9 @@ def review_after_recovery() -> ResponseReturnValue:
 
 
 @bp.route("/tai-khoan/email", methods=["GET", "POST"])
-def change_email() -> ResponseReturnValue:
+@guard.with_account
+def change_email(account: Account) -> ResponseReturnValue:
     """Add or change the email: the current password and the address, then the code sent there."""
-    account = guard.signed_in_account()
-    if account is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
     if request.method == "GET":
         return _email_page(account, "ask", {}, {})
     if request.form.get("step") == "code":
@@ -184,7 +180,7 @@ def sign_out() -> ResponseReturnValue:
         with runtime().session_factory.begin() as db:
             revoke(db, claims, runtime().settings)
     session.clear()
-    return redirect(url_for("portal_account.sign_in"), code=303)
+    return guard.to_sign_in()
 
 
 def _confirm_email(account: Account) -> ResponseReturnValue:

@@ -7,27 +7,26 @@ session (after a temporary password) opens the set-a-password page and nothing e
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from flask import (
     Blueprint,
-    Response,
     g,
     make_response,
     redirect,
-    render_template,
     request,
     session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 
 from gateway import fields, pages
 from gateway.accounts.sessions import Claims, account_for, issue_token, read_token
 from gateway.delivery.emails import LOCAL_TZ
-from gateway.errors import InvalidCredentials, InvalidPayload, RateLimited, RequestRefused
+from gateway.errors import InvalidCredentials, RateLimited, RequestRefused
 from gateway.models import Account
 from gateway.settings import Settings
 from gateway.web import db_session, runtime
@@ -68,24 +67,44 @@ def cookie_area(settings: Settings) -> pages.CookieArea:
     )
 
 
+def _open_session() -> ResponseReturnValue | None:
+    g.claims = _claims()
+    if (
+        g.claims is not None
+        and g.claims.restricted
+        and request.endpoint not in RESTRICTED_OPENS
+        and request.endpoint != f"{request.blueprint}.static"
+    ):
+        return redirect(url_for("portal_account.change_password"), code=303)
+    return None
+
+
+def _check_form() -> None:
+    for name, value in request.form.items(multi=True):
+        # A NUL cannot be stored in PostgreSQL nor hashed by every library: refuse at the edge.
+        fields.clean_text(value, name)
+
+
+AREA = pages.PageArea(
+    error_page="portal/error.html",
+    csp=CSP,
+    referrer="no-referrer",
+    open_session=_open_session,
+    csrf_words="Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại.",
+    invalid_words="Yêu cầu không hợp lệ. Hãy tải lại trang và thử lại.",
+    http_words={
+        404: "Không tìm thấy trang.",
+        405: "Trang này không nhận yêu cầu như vậy.",
+        413: "Nội dung gửi lên quá lớn.",
+    },
+    http_fallback="Không thực hiện được yêu cầu.",
+    check_form=_check_form,
+)
+
+
 def protect(bp: Blueprint) -> None:
     """Give a portal blueprint the session, CSRF, restricted-session, header and error rules."""
-
-    @bp.before_request
-    def _before() -> ResponseReturnValue | None:
-        g.claims = _claims()
-        if (
-            g.claims is not None
-            and g.claims.restricted
-            and request.endpoint not in RESTRICTED_OPENS
-            and request.endpoint != f"{bp.name}.static"
-        ):
-            return redirect(url_for("portal_account.change_password"), code=303)
-        pages.protect_forms()
-        for name, value in request.form.items(multi=True):
-            # A NUL cannot be stored in PostgreSQL nor hashed by every library: refuse at the edge.
-            fields.clean_text(value, name)
-        return None
+    pages.guard(bp, AREA)
 
     @bp.context_processor
     def _help() -> dict[str, object]:
@@ -103,15 +122,6 @@ def protect(bp: Blueprint) -> None:
     def _vn_date(moment: dt.datetime) -> str:
         return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y")  # as Vietnamese write dates
 
-    @bp.after_request
-    def _headers(response: Response) -> Response:
-        return pages.set_page_headers(response, csp=CSP, referrer="no-referrer")
-
-    @bp.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> ResponseReturnValue:
-        message = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại."
-        return render_template("portal/error.html", status=400, message=message), 400
-
     @bp.errorhandler(RateLimited)
     def _limited(exc: RateLimited) -> ResponseReturnValue:
         # The limit is counted before this blueprint's own before_request: read the session
@@ -127,34 +137,17 @@ def protect(bp: Blueprint) -> None:
         if kept:
             session["kept"] = kept
         response = make_response(
-            render_template(
-                "portal/error.html",
-                status=429,
-                message=LIMITED,
+            AREA.error(
+                429,
+                LIMITED,
                 wait=wait_in_words(exc.retry_after),
                 retry=request.path if request.path.startswith(PREFIXES) else None,
                 kept=kept,
-            ),
-            429,
+            )
         )
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-
-    @bp.errorhandler(InvalidPayload)
-    def _invalid(exc: InvalidPayload) -> ResponseReturnValue:
-        message = "Yêu cầu không hợp lệ. Hãy tải lại trang và thử lại."
-        return render_template("portal/error.html", status=400, message=message), 400
-
-    @bp.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> ResponseReturnValue:
-        status = exc.code or 500
-        message = {
-            404: "Không tìm thấy trang.",
-            405: "Trang này không nhận yêu cầu như vậy.",
-            413: "Nội dung gửi lên quá lớn.",
-        }.get(status, "Không thực hiện được yêu cầu.")
-        return render_template("portal/error.html", status=status, message=message), status
 
 
 def typed_code(raw: str) -> str:
@@ -201,6 +194,11 @@ def start_session(account: Account, *, restricted: bool) -> None:
     )
 
 
+def to_sign_in() -> ResponseReturnValue:
+    """Send someone whose session is missing or has ended to the sign-in page."""
+    return redirect(url_for("portal_account.sign_in"), code=303)
+
+
 def signed_in() -> Claims | None:
     """Return the signed-in session's claims, or None."""
     return g.get("claims")  # type: ignore[no-any-return]
@@ -223,3 +221,35 @@ def signed_in_account() -> Account | None:
         # one here would hold the write lock they wait for.
         db.rollback()
     return account
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _signed_in_only(
+    read: Callable[[], T | None],
+) -> Callable[[Callable[Concatenate[T, P], ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Make a decorator that opens a page to signed-in people only, giving the view what
+    ``read`` returns for them, and sends anyone else to sign in."""
+
+    def decorate(
+        view: Callable[Concatenate[T, P], ResponseReturnValue],
+    ) -> Callable[P, ResponseReturnValue]:
+        @functools.wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+            who = read()
+            if who is None:
+                return to_sign_in()
+            return view(who, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+# A page for signed-in people, given their session's claims.
+with_claims = _signed_in_only(signed_in)
+# A page for signed-in people, given their (detached) account; a session ended meanwhile
+# (the password changed elsewhere) is sent to sign in too.
+with_account = _signed_in_only(signed_in_account)

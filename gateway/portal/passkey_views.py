@@ -18,7 +18,7 @@ from gateway.accounts.smart_otp import enabled_since
 from gateway.errors import RequestRefused, Why
 from gateway.passkeys import ceremonies, credentials, signin
 from gateway.portal import guard
-from gateway.portal.proof import reprove
+from gateway.portal.proof import reprove_form
 from gateway.portal.words import in_vietnamese
 from gateway.web import db_session, runtime
 
@@ -96,11 +96,9 @@ def register() -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/khoa-truy-cap/<int:passkey_id>/doi-ten")
-def rename(passkey_id: int) -> ResponseReturnValue:
+@guard.with_claims
+def rename(claims: Claims, passkey_id: int) -> ResponseReturnValue:
     """Rename a passkey (a form: works without JavaScript)."""
-    claims = guard.signed_in()
-    if claims is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
     try:
         name = request.form.get("name", "")[:FIELD_LIMIT]
         renamed = credentials.rename(account_context("portal"), claims, passkey_id, name)
@@ -112,11 +110,9 @@ def rename(passkey_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/khoa-truy-cap/<int:passkey_id>/xoa")
-def remove(passkey_id: int) -> ResponseReturnValue:
+@guard.with_claims
+def remove(claims: Claims, passkey_id: int) -> ResponseReturnValue:
     """Remove a passkey (a password confirmed in the last minutes)."""
-    claims = guard.signed_in()
-    if claims is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
     code = request.form.get("smart_otp_code", "").strip()[:CODE_LENGTH] or None
     try:
         credentials.remove(account_context("portal"), claims, passkey_id, code)
@@ -131,13 +127,7 @@ def remove(passkey_id: int) -> ResponseReturnValue:
 @bp.post("/tai-khoan/xac-nhan")
 def confirm_password() -> ResponseReturnValue:
     """Prove the password (or a Smart OTP code) again: the next minutes allow changes."""
-    account = guard.signed_in_account()
-    if account is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
-    refused = reprove(account, request.form)
-    if refused is not None:
-        return _manage_page(*refused)
-    return redirect(url_for("portal_passkeys.manage"), code=303)
+    return reprove_form(_manage_page, "portal_passkeys.manage")
 
 
 def _begin(purpose: str, claims: Claims | None = None) -> ResponseReturnValue:
@@ -186,7 +176,7 @@ def _refused(code: str, why: Why, status: int) -> ResponseReturnValue:
 def _manage_page(errors: dict[str, str], status: int | None = None) -> ResponseReturnValue:
     claims, account = guard.signed_in(), guard.signed_in_account()
     if claims is None or account is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
+        return guard.to_sign_in()
     rt, db = runtime(), db_session()
     passkeys = credentials.list_passkeys(db, account.id)
     step_up = enabled_since(db, account.id) is not None

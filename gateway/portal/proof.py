@@ -7,6 +7,10 @@ it again here, with the password or, once it is on, a Smart OTP code; the sessio
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from gateway.accounts.http import CODE_LENGTH, account_context
@@ -43,3 +47,15 @@ def reprove(account: Account, form: MultiDict[str, str]) -> tuple[dict[str, str]
         return {"current": in_vietnamese(exc)}, exc.status
     guard.start_session(proven, restricted=False)
     return None
+
+
+def reprove_form(page: Callable[..., ResponseReturnValue], done: str) -> ResponseReturnValue:
+    """Answer a page's re-proof form: on to the ``done`` endpoint once proven, else ``page``
+    again with the errors by field and the status."""
+    account = guard.signed_in_account()
+    if account is None:
+        return guard.to_sign_in()
+    refused = reprove(account, request.form)
+    if refused is not None:
+        return page(*refused)
+    return redirect(url_for(done), code=303)

@@ -14,10 +14,11 @@ from flask.typing import ResponseReturnValue
 
 from gateway.accounts import smart_otp
 from gateway.accounts.http import CODE_LENGTH, account_context
+from gateway.accounts.sessions import Claims
 from gateway.accounts.smart_otp_recovery import recover_with_smart_otp
 from gateway.errors import RequestRefused, Why
 from gateway.portal import guard
-from gateway.portal.proof import reprove
+from gateway.portal.proof import reprove_form
 from gateway.portal.words import in_vietnamese
 
 bp = Blueprint("portal_smart_otp", __name__, template_folder="templates")
@@ -39,21 +40,13 @@ def manage() -> ResponseReturnValue:
 @bp.post("/tai-khoan/smart-otp/xac-nhan")
 def confirm_proof() -> ResponseReturnValue:
     """Prove the password (or a Smart OTP code) again before a change here."""
-    account = guard.signed_in_account()
-    if account is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
-    refused = reprove(account, request.form)
-    if refused is not None:
-        return _page(*refused)
-    return redirect(url_for("portal_smart_otp.manage"), code=303)
+    return reprove_form(_page, "portal_smart_otp.manage")
 
 
 @bp.post("/tai-khoan/smart-otp/bat")
-def enrol() -> ResponseReturnValue:
+@guard.with_claims
+def enrol(claims: Claims) -> ResponseReturnValue:
     """Make a new seed and show it once, with the field for the app's first code."""
-    claims = guard.signed_in()
-    if claims is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
     try:
         enrolment = smart_otp.begin_enrolment(account_context("portal"), claims, _code())
     except RequestRefused as exc:
@@ -62,11 +55,9 @@ def enrol() -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/smart-otp/kich-hoat")
-def confirm() -> ResponseReturnValue:
+@guard.with_claims
+def confirm(claims: Claims) -> ResponseReturnValue:
     """Turn the new seed on with a code from the app."""
-    claims = guard.signed_in()
-    if claims is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
     ctx, code = account_context("portal"), _code()
     with ctx.sessions() as read:
         # Still waiting: the same seed is shown again, to the person who asked for it.
@@ -86,11 +77,9 @@ def confirm() -> ResponseReturnValue:
 
 
 @bp.post("/tai-khoan/smart-otp/tat")
-def disable() -> ResponseReturnValue:
+@guard.with_claims
+def disable(claims: Claims) -> ResponseReturnValue:
     """Turn Smart OTP off (a recent sign-in and a current code)."""
-    claims = guard.signed_in()
-    if claims is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
     try:
         smart_otp.disable(account_context("portal"), claims, _code())
     except RequestRefused as exc:
@@ -140,7 +129,7 @@ def _refusal(exc: RequestRefused) -> dict[str, str]:
 def _page(errors: dict[str, str], status: int | None = None) -> ResponseReturnValue:
     claims, account = guard.signed_in(), guard.signed_in_account()
     if claims is None or account is None:
-        return redirect(url_for("portal_account.sign_in"), code=303)
+        return guard.to_sign_in()
     ctx = account_context("portal")
     with ctx.sessions() as read:
         since = smart_otp.enabled_since(read, account.id)

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing.ledger import LedgerEntry, message_charge
+from billing.ledger import insert_charges, message_charge
 from billing.outcomes import Outcome
 from gateway.clock import Clock
-from gateway.delivery.outbox import enqueue_reply
+from gateway.delivery.outbox import enqueue, reply_row
 from gateway.delivery.replies import Reply, ReplyCatalog
 from gateway.models import AuditEvent, InboundMessage, ServiceForward
 from gateway.ops import metrics
@@ -223,10 +223,10 @@ def _close(
         at=now,
         service=item.service,
     )
-    session.add(LedgerEntry(**charge))
+    insert_charges(session.connection(), [charge])
     # The service's reply may quote a number; the console's copy shows it masked.
     safe = _NUMBERS.sub(lambda m: mask_id(m[0]), reply)
-    enqueue_reply(session, message, text=reply, safe_text=safe, settings=settings, now=now)
+    enqueue(session, reply_row(message, text=reply, safe_text=safe, settings=settings, now=now))
     session.add(
         AuditEvent(
             at=now,

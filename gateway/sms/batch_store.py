@@ -22,24 +22,23 @@ from billing.outcomes import RECOVERY, Outcome
 from gateway.accounts.notices import sms_reset_notice
 from gateway.accounts.services import AccountView
 from gateway.accounts.throttle import throttle_key
+from gateway.delivery.outbox import enqueue_all, reply_row
 from gateway.models import (
     Account,
     AuditEvent,
     InboundMessage,
     LoginFailure,
-    OutboxMessage,
     PasswordIssue,
     ServiceForward,
 )
 from gateway.settings import Settings
 from gateway.sms.rules import Counts, Message
-from gateway.states import Channel, ForwardStatus, MessageStatus, OutboxStatus
+from gateway.states import ForwardStatus, MessageStatus
 from parsers import mask_phone
 
 log = logging.getLogger(__name__)
 _messages = InboundMessage.__table__
 _accounts = Account.__table__
-_OUTBOX_COLUMNS = tuple(c.name for c in OutboxMessage.__table__.columns if c.name != "id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,22 +175,7 @@ class Writes:
         if reply is not None:
             text, safe_text = reply
             self._outbox.append(
-                {
-                    "message_id": message.id,
-                    "channel": Channel.SMS,
-                    "carrier": message.carrier,
-                    "in_reply_to": message.carrier_message_id,
-                    "route": message.route,
-                    "sender": self.settings.shortcode,
-                    "recipient": message.sender,
-                    "text": text,
-                    "safe_text": safe_text,
-                    "status": OutboxStatus.PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "give_up_at": now + self.settings.mt_retry_horizon,
-                    "created_at": now,
-                }
+                reply_row(message, text=text, safe_text=safe_text, settings=self.settings, now=now)
             )
         self._audit.append(
             {
@@ -272,9 +256,7 @@ class Writes:
             run(insert(PasswordIssue.__table__), self._issues)
         if self._cleared:
             run(delete(LoginFailure).where(LoginFailure.identifier.in_(self._cleared)))
-        if self._outbox:
-            rows = [{name: row.get(name) for name in _OUTBOX_COLUMNS} for row in self._outbox]
-            run(insert(OutboxMessage.__table__), rows)
+        enqueue_all(connection, self._outbox)
         if self._forwards:
             run(insert(ServiceForward.__table__), self._forwards)
         run(insert(AuditEvent.__table__), self._audit)

@@ -1,7 +1,7 @@
 """What the real-browser tests share: headless Debian Chromium, screenshots, forms.
 
-Import it only after the test module has checked that Chromium is installed (see
-:func:`require_chromium`): the tests skip without it, unless REQUIRE_BROWSER=1 (CI sets it).
+A test marked ``browser`` skips without Chromium, unless REQUIRE_BROWSER=1 (CI sets it): see
+:func:`require_chromium`, which tests/e2e/conftest.py calls before each such test.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,9 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
@@ -34,7 +37,7 @@ AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
 
 
 def require_chromium() -> None:
-    """Skip the calling test module without Chromium, or fail it if REQUIRE_BROWSER=1."""
+    """Skip the calling test without Chromium, or fail it if REQUIRE_BROWSER=1."""
     if CHROMIUM and CHROMEDRIVER:
         return
     if os.environ.get("REQUIRE_BROWSER") == "1":
@@ -192,3 +195,35 @@ def assert_accessible(browser: WebDriver, name: str) -> None:
         f"axe-core: {len(violations)} violation(s) on {name} ({browser.current_url}):\n"
         + describe_violations(violations)
     )
+
+
+def heading(browser: WebDriver) -> str:
+    return browser.find_element(By.TAG_NAME, "h1").text
+
+
+def error_of(browser: WebDriver, field: str) -> str:
+    """The message shown for a field, checked to be the one its input is described by."""
+    described = browser.find_element(By.ID, f"f-{field}").get_attribute("aria-describedby") or ""
+    assert f"e-{field}" in described.split()
+    return browser.find_element(By.ID, f"e-{field}").text
+
+
+def tab_to(browser: WebDriver, name: str, presses: int = 25) -> None:
+    """Press Tab until the input called ``name`` has the focus, ``presses`` times at most."""
+    for _ in range(presses):
+        if browser.switch_to.active_element.get_attribute("name") == name:
+            return
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert browser.switch_to.active_element.get_attribute("name") == name, (
+        f"Tab never reached {name}"
+    )
+
+
+def sign_out(browser: WebDriver) -> None:
+    submit(browser, ".signout button")
+
+
+def unexpected_console_errors(browser: WebDriver, refused: str = "400|401") -> list[dict[str, Any]]:
+    """The browser's own errors but for the logged answers to refused forms (``refused``)."""
+    answered = re.compile(rf"status of ({refused}) ")
+    return [e for e in severe_console_errors(browser) if not answered.search(e["message"])]

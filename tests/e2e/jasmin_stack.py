@@ -9,6 +9,7 @@ the Python of the virtual environment that .ci/setup-jasmin.sh made (JASMIN_HOME
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import free_port
+from tests.e2e import support
+from tests.e2e.support import command, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JASMIN_VERSION = os.environ.get("JASMIN_VERSION", "0.11.0")
@@ -35,6 +37,7 @@ REDIS_SERVER = Path("/usr/bin/redis-server")
 EPMD = Path("/usr/bin/epmd")
 SMSC_RUNNER = Path(__file__).with_name("jasmin_smsc.py")
 START_DEADLINE = 60.0  # RabbitMQ boots Erlang: a slow CI machine needs more than a few seconds
+wait_listening = functools.partial(support.wait_listening, within=START_DEADLINE)
 STOP_GRACE = 10.0
 JCLI_USER, JCLI_PASSWORD = "jcliadmin", "jclipwd"  # Jasmin's defaults, on a loopback port
 # The dlr and deliver_sm throwers retry after this many seconds (Jasmin's default is 30).
@@ -53,17 +56,8 @@ def missing() -> str | None:
 
 @contextlib.contextmanager
 def group(name: str, argv: list[str], workdir: Path, env: dict[str, str]) -> Iterator[Path]:
-    """Run a program in its own process group until the block ends; yield its output file."""
-    log = workdir / f"{name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=workdir,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    """Run a program until the block ends, then stop its whole process group; yield its log."""
+    with command(name, argv, env, workdir) as (process, log):
         try:
             yield log
         finally:
@@ -87,26 +81,6 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=STOP_GRACE)
-
-
-def wait_listening(port: int, what: str, logs: list[Path]) -> None:
-    """Wait until something accepts connections on 127.0.0.1:``port``, or fail with the logs."""
-    deadline = time.monotonic() + START_DEADLINE
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"{what} is not listening on {port}\n{tails(logs)}")
-
-
-def tails(logs: list[Path]) -> str:
-    """Return the end of each output file, for a failure message."""
-    return "\n".join(
-        f"----- {log.name} -----\n{log.read_text(errors='replace')[-3000:]}"
-        for log in logs
-        if log.exists()
-    )
 
 
 def _plain_env(**extra: str) -> dict[str, str]:

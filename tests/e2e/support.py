@@ -1,4 +1,4 @@
-"""What the end-to-end tests share: a carrier stand-in and the gateway's processes.
+"""What the end-to-end tests share: the gateway's processes, and talking to them as a carrier.
 
 Everything listens on 127.0.0.1; every process started here is stopped by its context
 manager, whatever happens in between.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hmac
 import itertools
 import json
 import os
@@ -16,26 +15,21 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from requests.structures import CaseInsensitiveDict
 
-from gateway.carriers.signing import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    signature,
-    signed_headers,
-)
-from tests.conftest import CARRIER_SECRETS, SECRET_KEY
+from gateway.carriers.signing import signed_headers
+from tests.conftest import CARRIER_SECRETS, SECRET_KEY, fresh_database
+
+if TYPE_CHECKING:  # the stand-in module uses this one's names
+    from tests.e2e.stand_in import CarrierStandIn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CARRIER = "viettel"
@@ -44,93 +38,6 @@ POLL_INTERVAL = 0.2
 START_DEADLINE = 30.0  # seconds for gunicorn to answer /healthz
 REPLY_DEADLINE = 20.0  # seconds for a reply to reach the stand-in
 STOP_GRACE = 15.0  # seconds a process gets after SIGTERM before SIGKILL
-
-# --- the carrier's MT endpoint ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MtRequest:
-    """One reply the gateway handed to the carrier stand-in."""
-
-    headers: Mapping[str, str]  # case-insensitive, as HTTP header names are
-    body: bytes
-    payload: dict[str, Any]
-    signature_ok: bool
-    message_id: str
-
-
-@dataclass
-class CarrierStandIn:
-    """Records every MT request, checks its signature and accepts it with a message id."""
-
-    secret: str
-    url: str = ""
-    received: list[MtRequest] = field(default_factory=list)
-    _changed: threading.Condition = field(default_factory=threading.Condition)
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-
-    def record(self, headers: Mapping[str, str], body: bytes) -> MtRequest:
-        """Verify and store one request; return what was stored."""
-        timestamp = headers.get(TIMESTAMP_HEADER, "")
-        expected = signature(self.secret, timestamp, body)
-        signature_ok = bool(timestamp) and hmac.compare_digest(
-            expected, headers.get(SIGNATURE_HEADER, "")
-        )
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            payload = {}
-        with self._changed:
-            request = MtRequest(headers, body, payload, signature_ok, f"vt-mt-{next(self._ids)}")
-            self.received.append(request)
-            self._changed.notify_all()
-        return request
-
-    def replies_to(self, carrier_message_id: str) -> list[MtRequest]:
-        """Return the replies received so far to one MO."""
-        with self._changed:
-            return [r for r in self.received if r.payload.get("in_reply_to") == carrier_message_id]
-
-    def wait_for_reply(self, carrier_message_id: str, gateway: Gateway) -> MtRequest:
-        """Wait until the reply to one MO arrives; fail with the gateway's output if it does not."""
-        with self._changed:
-            arrived = self._changed.wait_for(
-                lambda: any(
-                    r.payload.get("in_reply_to") == carrier_message_id for r in self.received
-                ),
-                timeout=REPLY_DEADLINE,
-            )
-        if not arrived:
-            pytest.fail(
-                f"no reply to {carrier_message_id!r} within {REPLY_DEADLINE} s\n{gateway.output()}"
-            )
-        return self.replies_to(carrier_message_id)[0]
-
-
-def handler_for(carrier: CarrierStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            if len(body) < length:
-                # The sender died mid-request (a test kills workers): a carrier's HTTP server
-                # never sees a truncated request as a message, so neither does the stand-in.
-                self.close_connection = True
-                return
-            request = carrier.record(CaseInsensitiveDict(self.headers.items()), body)
-            status = 200 if request.signature_ok else 401
-            answer = json.dumps({"message_id": request.message_id}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the gateway's own logs are what a failure report shows
-
-    return Handler
-
 
 # --- the gateway processes ----------------------------------------------------------------
 
@@ -158,6 +65,16 @@ def free_port() -> int:
 
 
 def gateway_environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -> dict[str, str]:
+    """The gateway's environment beside the carrier stand-in."""
+    return process_environ(
+        workdir, database_url, CARRIER, SECRET=CARRIER_SECRET, MT_URL=carrier.url
+    )
+
+
+def process_environ(
+    workdir: Path, database_url: str, carrier: str, **carrier_settings: str
+) -> dict[str, str]:
+    """The gateway's environment with one carrier: ``CARRIER_<NAME>_<key>`` for each setting."""
     # A clean environment: a GATEWAY_* variable in the developer's shell must not leak in.
     env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
     env.update(
@@ -170,10 +87,9 @@ def gateway_environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -
             "DATABASE_URL": database_url,
             "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
             "GATEWAY_SECRET_KEY": SECRET_KEY,
-            "GATEWAY_CARRIERS": CARRIER,
-            f"CARRIER_{CARRIER.upper()}_SECRET": CARRIER_SECRET,
-            f"CARRIER_{CARRIER.upper()}_MT_URL": carrier.url,
-            f"CARRIER_{CARRIER.upper()}_TIMEOUT": "5",
+            "GATEWAY_CARRIERS": carrier,
+            f"CARRIER_{carrier.upper()}_TIMEOUT": "5",
+            **{f"CARRIER_{carrier.upper()}_{name}": v for name, v in carrier_settings.items()},
             "GATEWAY_WORKER_POLL_INTERVAL": str(POLL_INTERVAL),
             # The module's tests share one database; their messages must not add up to a limit.
             "GATEWAY_LIMIT_RESETS_PER_ACCOUNT": "1000",
@@ -183,8 +99,31 @@ def gateway_environ(workdir: Path, carrier: CarrierStandIn, database_url: str) -
     return env
 
 
-def run_cli(env: dict[str, str], workdir: Path, *args: str) -> None:
-    result = subprocess.run(
+def wait_listening(
+    port: int, what: str, logs: list[Path], *, within: float = START_DEADLINE
+) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``, or fail with the logs."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"{what} is not listening on {port}\n{tails(logs)}")
+
+
+def tails(logs: list[Path]) -> str:
+    """Return the end of each output file, for a failure message."""
+    return "\n".join(
+        f"----- {log.name} -----\n{log.read_text(errors='replace')[-4000:]}"
+        for log in logs
+        if log.exists()
+    )
+
+
+def gateway_cli(env: dict[str, str], workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m gateway <args>`` to the end; return what it printed and its status."""
+    return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
         env=env,
         cwd=workdir,
@@ -193,10 +132,16 @@ def run_cli(env: dict[str, str], workdir: Path, *args: str) -> None:
         timeout=60,
         check=False,
     )
+
+
+def run_cli(env: dict[str, str], workdir: Path, *args: str) -> str:
+    """Run a gateway command that must succeed; return what it printed."""
+    result = gateway_cli(env, workdir, *args)
     if result.returncode != 0:
         pytest.fail(
             f"gateway {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
+    return result.stdout
 
 
 def process(
@@ -259,20 +204,43 @@ def wait_healthy(url: str, gateway: Gateway, server: subprocess.Popen[bytes]) ->
 
 
 @contextlib.contextmanager
-def serving_carrier(secret: str, path: str = f"/{CARRIER}/mt") -> Iterator[CarrierStandIn]:
-    """Run a carrier stand-in on a free port until the block ends."""
-    stand_in = CarrierStandIn(secret)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(stand_in))
-    server.daemon_threads = True
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
-    thread = threading.Thread(target=server.serve_forever, name="carrier-stand-in", daemon=True)
-    thread.start()
-    try:
-        yield stand_in
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=STOP_GRACE)
+def serving_gateway(
+    workdir: Path,
+    carrier: CarrierStandIn,
+    settings: Mapping[str, str] | None = None,
+    accounts: Sequence[str] = (),
+    *,
+    host: str = "127.0.0.1",
+    workers: int = 2,
+    with_worker: bool = False,
+) -> Iterator[tuple[Gateway, dict[str, str]]]:
+    """Serve the gateway on a fresh database until the block ends; yield it and its environment.
+
+    ``settings``: the module's own variables; ``accounts``: rows of ``bhxh,phone,email,
+    approved_at`` to import; ``host``: the name the gateway is reached by (it listens on
+    127.0.0.1); ``with_worker``: the worker runs inside ``serve --with-worker`` instead of as a
+    process of its own.
+    """
+    port = free_port()
+    with fresh_database(workdir) as database_url, contextlib.ExitStack() as stack:
+        env = gateway_environ(workdir, carrier, database_url)
+        env.update({"GATEWAY_PUBLIC_URL": f"http://{host}:{port}", **(settings or {})})
+        run_cli(env, workdir, "init-db")
+        if accounts:
+            csv = workdir / "accounts.csv"
+            rows = ["bhxh,phone,email,approved_at", *accounts]
+            csv.write_text("".join(f"{row}\n" for row in rows), encoding="utf-8")
+            run_cli(env, workdir, "accounts", "import", str(csv))
+        serve = ["serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+        server, server_log = stack.enter_context(
+            process("server", [*serve, "--with-worker"] if with_worker else serve, env, workdir)
+        )
+        logs = {"server": server_log}
+        if not with_worker:
+            _, logs["worker"] = stack.enter_context(process("worker", ["worker"], env, workdir))
+        gateway = Gateway(f"http://{host}:{port}", logs)
+        wait_healthy(f"http://127.0.0.1:{port}", gateway, server)
+        yield gateway, env
 
 
 # --- talking to a running gateway ------------------------------------------------------
@@ -301,6 +269,13 @@ def mo(text: str, phone: str, mo_id: str) -> dict[str, str]:
     return {"id": mo_id, "from": phone, "to": "8079", "text": text}
 
 
+def post_mo(
+    gateway: Gateway, text: str, phone: str, mo_id: str, secret: str = CARRIER_SECRET
+) -> requests.Response:
+    """Deliver one MO to the gateway as the carrier does: signed, at its MO endpoint."""
+    return signed_post(f"{gateway.url}/carriers/{CARRIER}/mo", mo(text, phone, mo_id), secret)
+
+
 def settle(gateway: Gateway, carrier: CarrierStandIn) -> None:
     """Wait until the worker has finished a full pass begun after this call.
 
@@ -310,6 +285,6 @@ def settle(gateway: Gateway, carrier: CarrierStandIn) -> None:
     """
     phone = f"0987{next(_spare_phones):06d}"
     mo_id = new_mo_id()
-    response = signed_post(f"{gateway.url}/carriers/{CARRIER}/mo", mo("xin chao", phone, mo_id))
+    response = post_mo(gateway, "xin chao", phone, mo_id)
     assert response.status_code == 200, response.text
     carrier.wait_for_reply(mo_id, gateway)

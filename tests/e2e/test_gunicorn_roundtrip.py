@@ -9,7 +9,6 @@ fixture teardown, whatever happens in between.
 from __future__ import annotations
 
 import collections
-import contextlib
 import re
 import threading
 from collections.abc import Iterator
@@ -20,24 +19,16 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import fresh_database
+from tests.e2e.stand_in import CarrierStandIn, MtRequest
 from tests.e2e.support import (
     CARRIER,
-    CARRIER_SECRET,
     REPLY_DEADLINE,
-    CarrierStandIn,
     Gateway,
-    MtRequest,
-    free_port,
-    gateway_environ,
-    mo,
     new_mo_id,
-    process,
-    run_cli,
-    serving_carrier,
+    post_mo,
+    serving_gateway,
     settle,
     signed_post,
-    wait_healthy,
 )
 
 pytestmark = pytest.mark.e2e
@@ -52,39 +43,10 @@ RESET_REPLY = re.compile(
 
 
 @pytest.fixture(scope="module")
-def carrier() -> Iterator[CarrierStandIn]:
-    with serving_carrier(CARRIER_SECRET) as stand_in:
-        yield stand_in
-
-
-@pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, carrier: CarrierStandIn) -> Iterator[Gateway]:
-    with contextlib.ExitStack() as stack_root:
-        yield from _started_gateway(tmp_path_factory, carrier, stack_root)
-
-
-def _started_gateway(
-    tmp_path_factory: pytest.TempPathFactory,
-    carrier: CarrierStandIn,
-    stack_root: contextlib.ExitStack,
-) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("gateway")
-    database_url = stack_root.enter_context(fresh_database(workdir))
-    env = gateway_environ(workdir, carrier, database_url)
-    run_cli(env, workdir, "init-db")
-    accounts = workdir / "accounts.csv"
-    accounts.write_text(
-        "bhxh,phone,email,approved_at\n0123456789,0912 345 678,,2026-01-15\n", encoding="utf-8"
-    )
-    run_cli(env, workdir, "accounts", "import", str(accounts))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    serve = ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-    with contextlib.ExitStack() as stack:
-        server, server_log = stack.enter_context(process("server", serve, env, workdir))
-        _, worker_log = stack.enter_context(process("worker", ["worker"], env, workdir))
-        running = Gateway(url, {"server": server_log, "worker": worker_log})
-        wait_healthy(url, running, server)
+    accounts = ["0123456789,0912 345 678,,2026-01-15"]
+    with serving_gateway(workdir, carrier, accounts=accounts) as (running, _):
         yield running
 
 
@@ -111,9 +73,7 @@ class Reset:
 @pytest.fixture(scope="module")
 def reset(gateway: Gateway, carrier: CarrierStandIn) -> Reset:
     mo_id = new_mo_id()
-    response = signed_post(
-        f"{gateway.url}/carriers/{CARRIER}/mo", mo(f"BH MK {ACCOUNT}", ACCOUNT_PHONE, mo_id)
-    )
+    response = post_mo(gateway, f"BH MK {ACCOUNT}", ACCOUNT_PHONE, mo_id)
     assert response.status_code == 200, response.text
     return Reset(mo_id, response.json(), carrier.wait_for_reply(mo_id, gateway))
 
@@ -157,9 +117,7 @@ def test_reset_reply_is_signed_and_its_password_logs_in_once(
 def test_repeated_mo_gets_the_same_answer_and_no_second_reply(
     gateway: Gateway, carrier: CarrierStandIn, reset: Reset
 ) -> None:
-    again = signed_post(
-        f"{gateway.url}/carriers/{CARRIER}/mo", mo(f"BH MK {ACCOUNT}", ACCOUNT_PHONE, reset.mo_id)
-    )
+    again = post_mo(gateway, f"BH MK {ACCOUNT}", ACCOUNT_PHONE, reset.mo_id)
 
     assert again.status_code == 200, again.text
     assert again.json() == {"status": "duplicate", "message_id": reset.answer["message_id"]}
@@ -190,12 +148,11 @@ def test_concurrent_deliveries_of_one_mo_store_it_once(
 ) -> None:
     deliveries = 20
     mo_id = new_mo_id()
-    payload = mo(f"BH MK {ACCOUNT}", "0977 000 111", mo_id)
     start = threading.Barrier(deliveries)
 
     def deliver(_: int) -> requests.Response:
         start.wait(timeout=REPLY_DEADLINE)
-        return signed_post(f"{gateway.url}/carriers/{CARRIER}/mo", payload)
+        return post_mo(gateway, f"BH MK {ACCOUNT}", "0977 000 111", mo_id)
 
     with ThreadPoolExecutor(max_workers=deliveries) as pool:
         responses = list(pool.map(deliver, range(deliveries)))
@@ -217,10 +174,8 @@ def test_a_wrong_signature_is_refused_and_never_answered(
 ) -> None:
     mo_id = new_mo_id()
 
-    refused = signed_post(
-        f"{gateway.url}/carriers/{CARRIER}/mo",
-        mo(f"BH MK {ACCOUNT}", ACCOUNT_PHONE, mo_id),
-        secret="not-the-carrier-secret-000",
+    refused = post_mo(
+        gateway, f"BH MK {ACCOUNT}", ACCOUNT_PHONE, mo_id, secret="not-the-carrier-secret-000"
     )
 
     assert refused.status_code == 401, refused.text

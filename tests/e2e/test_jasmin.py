@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from billing.ledger import EntryKind, LedgerEntry
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.states import DeliveryStatus
-from tests.conftest import SECRET_KEY, fresh_database
+from tests.conftest import fresh_database
 from tests.e2e import jasmin_stack, lost_ack
-from tests.e2e.support import command, free_port, run_cli
+from tests.e2e.support import command, free_port, process_environ, run_cli, tails
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +103,7 @@ class Stack:
             if len(found := self.submits(to)) >= count:
                 return found[count - 1]
             time.sleep(0.2)
-        pytest.fail(f"no reply to {to} reached the SMSC\n{jasmin_stack.tails(self.logs)}")
+        pytest.fail(f"no reply to {to} reached the SMSC\n{tails(self.logs)}")
 
     def receipt(self, message_id: str, stat: str) -> None:
         """Have the SMSC send a delivery receipt for one submit_sm."""
@@ -139,30 +139,18 @@ class Stack:
 def _gateway_env(
     workdir: Path, http_api: int, gateway_url: str, database_url: str
 ) -> dict[str, str]:
-    env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
-    env.update(
-        {
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "PYTHONUNBUFFERED": "1",
-            "XDG_RUNTIME_DIR": str(workdir),
-            "DATABASE_URL": database_url,
-            "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
-            "GATEWAY_SECRET_KEY": SECRET_KEY,
-            "GATEWAY_PUBLIC_URL": gateway_url,
-            "GATEWAY_CARRIERS": "jasmin",
-            "CARRIER_JASMIN_KIND": "jasmin",
-            "CARRIER_JASMIN_SECRET": TOKEN,
-            "CARRIER_JASMIN_MT_URL": f"http://127.0.0.1:{http_api}/send",
-            "CARRIER_JASMIN_MT_USERNAME": "gw8079",
-            "CARRIER_JASMIN_MT_PASSWORD": MT_PASSWORD,
-            "CARRIER_JASMIN_TIMEOUT": "5",
-            "CARRIER_JASMIN_ALLOW_IPS": "127.0.0.1/32",  # Jasmin and the lost-ACK proxy
-            "GATEWAY_WORKER_POLL_INTERVAL": "0.2",
-            "GATEWAY_LIMIT_RESETS_PER_ACCOUNT": "1000",
-            "GATEWAY_LIMIT_MESSAGES_PER_PHONE": "1000",
-        }
+    env = process_environ(
+        workdir,
+        database_url,
+        "jasmin",
+        KIND="jasmin",
+        SECRET=TOKEN,
+        MT_URL=f"http://127.0.0.1:{http_api}/send",
+        MT_USERNAME="gw8079",
+        MT_PASSWORD=MT_PASSWORD,
+        ALLOW_IPS="127.0.0.1/32",  # Jasmin and the lost-ACK proxy
     )
-    return env
+    return {**env, "GATEWAY_PUBLIC_URL": gateway_url}
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +185,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         deadline = time.monotonic() + DEADLINE
         while "BOUND_TRX" not in jcli.type("smppccm -l"):
             if time.monotonic() > deadline:
-                pytest.fail(f"Jasmin did not bind to the SMSC\n{jasmin_stack.tails(logs)}")
+                pytest.fail(f"Jasmin did not bind to the SMSC\n{tails(logs)}")
             time.sleep(0.2)
         control_url = f"http://127.0.0.1:{ports['smsc-control']}"
         yield Stack(control_url, database_url, pass_through, logs)
@@ -247,7 +235,7 @@ def test_an_mo_posted_again_after_a_lost_ack_is_charged_once(stack: Stack) -> No
     deadline = time.monotonic() + DEADLINE
     while len(attempts := stack.pass_through.attempts(LOSES_FIRST_ACK)) < 2:
         if time.monotonic() > deadline:
-            pytest.fail(f"Jasmin did not post the MO again\n{jasmin_stack.tails(stack.logs)}")
+            pytest.fail(f"Jasmin did not post the MO again\n{tails(stack.logs)}")
         time.sleep(0.2)
     assert attempts[0][1]["id"] == attempts[1][1]["id"]  # the same message, posted twice
     stack.reply("84987000444")

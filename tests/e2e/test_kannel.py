@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import sys
 import time
 import uuid
@@ -27,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.states import DeliveryStatus
-from tests.conftest import SECRET_KEY, fresh_database
-from tests.e2e.support import command, free_port, run_cli
+from tests.conftest import fresh_database
+from tests.e2e.support import command, free_port, process_environ, run_cli, tails, wait_listening
 
 pytestmark = pytest.mark.e2e
 
@@ -89,24 +88,6 @@ def _process(
         yield log
 
 
-def _wait_listening(port: int, what: str, logs: list[Path]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"{what} is not listening on {port}\n{_tails(logs)}")
-
-
-def _tails(logs: list[Path]) -> str:
-    return "\n".join(
-        f"----- {log.name} -----\n{log.read_text(errors='replace')[-4000:]}"
-        for log in logs
-        if log.exists()
-    )
-
-
 @dataclass
 class Stack:
     """Kannel and the gateway, running."""
@@ -142,36 +123,24 @@ class Stack:
             if pattern.search(output.read_text(errors="replace")):
                 return
             time.sleep(0.1)
-        pytest.fail(f"no {pattern.pattern!r} from the fake SMSC\n{_tails(self.logs)}")
+        pytest.fail(f"no {pattern.pattern!r} from the fake SMSC\n{tails(self.logs)}")
 
 
 def _gateway_env(
     workdir: Path, sendsms_port: int, gateway_url: str, database_url: str
 ) -> dict[str, str]:
-    env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
-    env.update(
-        {
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "PYTHONUNBUFFERED": "1",
-            "XDG_RUNTIME_DIR": str(workdir),
-            "DATABASE_URL": database_url,
-            "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
-            "GATEWAY_SECRET_KEY": SECRET_KEY,
-            "GATEWAY_PUBLIC_URL": gateway_url,
-            "GATEWAY_CARRIERS": "kannel",
-            "CARRIER_KANNEL_KIND": "kannel",
-            "CARRIER_KANNEL_ALLOW_IPS": "127.0.0.1/32",
-            "CARRIER_KANNEL_SECRET": TOKEN,
-            "CARRIER_KANNEL_MT_URL": f"http://127.0.0.1:{sendsms_port}/cgi-bin/sendsms",
-            "CARRIER_KANNEL_MT_USERNAME": "gateway8079",
-            "CARRIER_KANNEL_MT_PASSWORD": SENDSMS_PASSWORD,
-            "CARRIER_KANNEL_TIMEOUT": "5",
-            "GATEWAY_WORKER_POLL_INTERVAL": "0.2",
-            "GATEWAY_LIMIT_RESETS_PER_ACCOUNT": "1000",
-            "GATEWAY_LIMIT_MESSAGES_PER_PHONE": "1000",
-        }
+    env = process_environ(
+        workdir,
+        database_url,
+        "kannel",
+        KIND="kannel",
+        ALLOW_IPS="127.0.0.1/32",
+        SECRET=TOKEN,
+        MT_URL=f"http://127.0.0.1:{sendsms_port}/cgi-bin/sendsms",
+        MT_USERNAME="gateway8079",
+        MT_PASSWORD=SENDSMS_PASSWORD,
     )
-    return env
+    return {**env, "GATEWAY_PUBLIC_URL": gateway_url}
 
 
 @pytest.fixture(scope="module")
@@ -204,16 +173,16 @@ def _started(workdir: Path, database_url: str) -> Iterator[Stack]:
         logs = [
             stack.enter_context(_process("bearerbox", [BEARERBOX, "kannel.conf"], workdir)),
         ]
-        _wait_listening(ports["box"], "bearerbox", logs)
+        wait_listening(ports["box"], "bearerbox", logs)
         logs.append(stack.enter_context(_process("smsbox", [SMSBOX, "kannel.conf"], workdir)))
-        _wait_listening(ports["sendsms"], "smsbox", logs)
+        wait_listening(ports["sendsms"], "smsbox", logs)
         logs.append(stack.enter_context(_process("server", serve, workdir, env)))
         logs.append(
             stack.enter_context(
                 _process("worker", [sys.executable, "-m", "gateway", "worker"], workdir, env)
             )
         )
-        _wait_listening(ports["gateway"], "gunicorn", logs)
+        wait_listening(ports["gateway"], "gunicorn", logs)
         yield Stack(workdir, gateway_url, ports["smsc"], env["DATABASE_URL"], logs)
 
 
@@ -231,7 +200,7 @@ def _latest(stack: Stack, sender: str) -> tuple[InboundMessage, OutboxMessage | 
                 .where(InboundMessage.sender == sender)
                 .order_by(InboundMessage.id.desc())
             ).first()
-            assert message is not None, f"nothing stored from {sender}\n{_tails(stack.logs)}"
+            assert message is not None, f"nothing stored from {sender}\n{tails(stack.logs)}"
             reply = session.scalars(
                 select(OutboxMessage).where(OutboxMessage.message_id == message.id)
             ).first()
@@ -292,4 +261,4 @@ def test_the_fake_smscs_delivery_report_is_recorded(stack: Stack) -> None:
         _, reply = _latest(stack, "84987000333")
         status = reply and reply.delivery_status
         time.sleep(0.2)
-    assert status is DeliveryStatus.DELIVERED, _tails(stack.logs)
+    assert status is DeliveryStatus.DELIVERED, tails(stack.logs)

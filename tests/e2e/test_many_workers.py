@@ -15,8 +15,10 @@ import contextlib
 import datetime as dt
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,15 +32,8 @@ from gateway.models import Account, AccountState, InboundMessage, OutboxMessage,
 from gateway.sms.inbox import content_digest
 from gateway.states import MessageStatus, OutboxStatus
 from tests.conftest import fresh_database
-from tests.e2e.support import (
-    CARRIER,
-    CARRIER_SECRET,
-    CarrierStandIn,
-    gateway_environ,
-    process,
-    run_cli,
-    serving_carrier,
-)
+from tests.e2e.stand_in import CarrierStandIn, serving_carrier
+from tests.e2e.support import CARRIER, CARRIER_SECRET, gateway_environ, process, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -51,11 +46,25 @@ def carrier() -> Iterator[CarrierStandIn]:
         yield stand_in
 
 
+@dataclass
+class Seeded:
+    """A migrated, seeded database, the workers' environment and the workers started on it."""
+
+    env: dict[str, str]
+    engine: Engine
+    workdir: Path
+    _workers: contextlib.ExitStack
+
+    def worker(self, name: str) -> tuple[subprocess.Popen[bytes], Path]:
+        """Start a `gateway worker` process, stopped when the block ends; return it and its log."""
+        return self._workers.enter_context(process(name, ["worker"], self.env, self.workdir))
+
+
 @contextlib.contextmanager
 def seeded_gateway(
     tmp_path: Path, carrier: CarrierStandIn, messages: int, phones: int
-) -> Iterator[tuple[dict[str, str], Engine]]:
-    """Yield the workers' environment and an engine on a migrated, seeded database."""
+) -> Iterator[Seeded]:
+    """Yield a database seeded with ``messages`` from ``phones``, for workers to drain."""
     with fresh_database(tmp_path) as url:
         env = gateway_environ(tmp_path, carrier, url)
         env.update(
@@ -71,7 +80,8 @@ def seeded_gateway(
         engine = make_engine(url)
         _seed(engine, messages, phones)
         try:
-            yield env, engine
+            with contextlib.ExitStack() as workers:
+                yield Seeded(env, engine, tmp_path, workers)
         finally:
             engine.dispose()
 
@@ -205,17 +215,11 @@ def _check_invariants(
 def test_three_workers_share_five_thousand_messages(
     tmp_path: Path, carrier: CarrierStandIn
 ) -> None:
-    with (
-        seeded_gateway(tmp_path, carrier, 5000, 800) as (env, engine),
-        contextlib.ExitStack() as stack,
-    ):
-        logs = []
-        for number in range(3):
-            _, log = stack.enter_context(process(f"worker-{number}", ["worker"], env, tmp_path))
-            logs.append(log)
-        _wait_drained(engine, logs)
+    with seeded_gateway(tmp_path, carrier, 5000, 800) as seeded:
+        logs = [seeded.worker(f"worker-{number}")[1] for number in range(3)]
+        _wait_drained(seeded.engine, logs)
 
-        received = _check_invariants(engine, carrier, 5000, 800)
+        received = _check_invariants(seeded.engine, carrier, 5000, 800)
 
     assert set(received.values()) == {1}, "a reply was handed to the carrier twice"
 
@@ -223,21 +227,18 @@ def test_three_workers_share_five_thousand_messages(
 def test_a_killed_worker_is_replaced_and_nothing_is_done_twice(
     tmp_path: Path, carrier: CarrierStandIn
 ) -> None:
-    with (
-        seeded_gateway(tmp_path, carrier, 2400, 400) as (env, engine),
-        contextlib.ExitStack() as stack,
-    ):
-        victim, victim_log = stack.enter_context(process("victim", ["worker"], env, tmp_path))
-        _, other_log = stack.enter_context(process("other", ["worker"], env, tmp_path))
+    with seeded_gateway(tmp_path, carrier, 2400, 400) as seeded:
+        victim, victim_log = seeded.worker("victim")
+        _, other_log = seeded.worker("other")
         deadline = time.monotonic() + DRAIN_DEADLINE
-        while _remaining(engine)[0] > 1600 and time.monotonic() < deadline:
+        while _remaining(seeded.engine)[0] > 1600 and time.monotonic() < deadline:
             time.sleep(0.05)
         os.kill(victim.pid, signal.SIGKILL)  # mid-batch: no chance to clean up
         victim.wait(timeout=10)
-        _, spare_log = stack.enter_context(process("replacement", ["worker"], env, tmp_path))
-        _wait_drained(engine, [victim_log, other_log, spare_log])
+        _, spare_log = seeded.worker("replacement")
+        _wait_drained(seeded.engine, [victim_log, other_log, spare_log])
 
-        received = _check_invariants(engine, carrier, 2400, 400)
+        received = _check_invariants(seeded.engine, carrier, 2400, 400)
 
     # A reply the victim handed over but had not yet marked sent goes out once more under the
     # same reference (at-least-once); the carrier drops the repeat. At most one batch of them.

@@ -8,9 +8,7 @@ process that answers the scrape: seeing them proves the multi-process collection
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,64 +18,26 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import CARRIER_SECRETS, SECRET_KEY, fresh_database
-from tests.e2e.support import (
-    CarrierStandIn,
-    Gateway,
-    free_port,
-    mo,
-    new_mo_id,
-    process,
-    run_cli,
-    serving_carrier,
-    settle,
-    signed_post,
-    wait_healthy,
-)
+from tests.e2e.stand_in import CarrierStandIn
+from tests.e2e.support import CARRIER, Gateway, new_mo_id, post_mo, serving_gateway, settle
 
 pytestmark = pytest.mark.e2e
 
-CARRIER = "viettel"
 MESSAGES = 6
 SCRAPES = 6
 LOG_DEADLINE = 10.0  # seconds for gunicorn to write an access line
 
 
 @pytest.fixture(scope="module")
-def stand_in() -> Iterator[CarrierStandIn]:
-    with serving_carrier(CARRIER_SECRETS[CARRIER]) as carrier:
-        yield carrier
-
-
-@pytest.fixture(scope="module")
 def served(
-    tmp_path_factory: pytest.TempPathFactory, stand_in: CarrierStandIn
+    tmp_path_factory: pytest.TempPathFactory, carrier: CarrierStandIn
 ) -> Iterator[tuple[Gateway, Path]]:
     workdir = tmp_path_factory.mktemp("metrics")
-    with contextlib.ExitStack() as stack:
-        env = {name: os.environ[name] for name in ("PATH", "LANG") if name in os.environ}
-        env.update(
-            {
-                "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-                "PYTHONUNBUFFERED": "1",
-                "TMPDIR": str(workdir),  # where gunicorn.conf.py makes the metrics directory
-                "XDG_RUNTIME_DIR": str(workdir),
-                "DATABASE_URL": stack.enter_context(fresh_database(workdir)),
-                "GATEWAY_INSTANCE_DIR": str(workdir / "instance"),
-                "GATEWAY_SECRET_KEY": SECRET_KEY,
-                "GATEWAY_CARRIERS": CARRIER,
-                f"CARRIER_{CARRIER.upper()}_SECRET": CARRIER_SECRETS[CARRIER],
-                f"CARRIER_{CARRIER.upper()}_MT_URL": stand_in.url,
-                "GATEWAY_WORKER_POLL_INTERVAL": "0.2",
-                "GATEWAY_LOG_FORMAT": "json",
-            }
-        )
-        run_cli(env, workdir, "init-db")
-        url = f"http://127.0.0.1:{free_port()}"
-        serve = ["serve", "--bind", url.removeprefix("http://"), "--workers", "3", "--with-worker"]
-        server, log = stack.enter_context(process("server", serve, env, workdir))
-        gateway = Gateway(url, {"server": log})
-        wait_healthy(url, gateway, server)
+    settings = {
+        "TMPDIR": str(workdir),  # where gunicorn.conf.py makes the metrics directory
+        "GATEWAY_LOG_FORMAT": "json",
+    }
+    with serving_gateway(workdir, carrier, settings, workers=3, with_worker=True) as (gateway, _):
         yield gateway, workdir
 
 
@@ -98,23 +58,22 @@ def value(
 
 
 def test_metrics_add_up_across_processes(
-    served: tuple[Gateway, Path], stand_in: CarrierStandIn
+    served: tuple[Gateway, Path], carrier: CarrierStandIn
 ) -> None:
     gateway, workdir = served
-    mo_url = f"{gateway.url}/carriers/{CARRIER}/mo"
     ids = [new_mo_id() for _ in range(MESSAGES)]
 
     def deliver(index: int) -> requests.Response:
-        return signed_post(mo_url, mo("xin chao", f"0986{index:06d}", ids[index]))
+        return post_mo(gateway, "xin chao", f"0986{index:06d}", ids[index])
 
     with ThreadPoolExecutor(max_workers=MESSAGES) as pool:  # spread over the web workers
         answers = list(pool.map(deliver, range(MESSAGES)))
-    repeat = signed_post(mo_url, mo("xin chao", "0986000000", ids[0]))
-    refused = signed_post(mo_url, mo("xin chao", "0986000000", ids[0]), secret="x" * 24)
+    repeat = post_mo(gateway, "xin chao", "0986000000", ids[0])
+    refused = post_mo(gateway, "xin chao", "0986000000", ids[0], secret="x" * 24)
     for mo_id in ids:
-        stand_in.wait_for_reply(mo_id, gateway)
+        carrier.wait_for_reply(mo_id, gateway)
     # One more message, answered only after the worker has recorded every earlier send.
-    settle(gateway, stand_in)
+    settle(gateway, carrier)
     total = MESSAGES + 1
 
     assert [a.status_code for a in answers] == [200] * MESSAGES, [a.text for a in answers]

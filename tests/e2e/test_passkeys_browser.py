@@ -16,12 +16,7 @@ Skips when Chromium or chromedriver is missing, unless REQUIRE_BROWSER=1 (CI set
 from __future__ import annotations
 
 import contextlib
-import re
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from selenium.common.exceptions import TimeoutException, WebDriverException
@@ -36,46 +31,17 @@ from selenium.webdriver.common.virtual_authenticator import (
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import fresh_database
-from tests.e2e.browser import (
-    WAIT,
-    chromium,
-    fill,
-    require_chromium,
-    screenshots,
-    severe_console_errors,
-    submit,
-)
-from tests.e2e.support import (
-    CARRIER,
-    CARRIER_SECRET,
-    CarrierStandIn,
-    Gateway,
-    free_port,
-    gateway_environ,
-    mo,
-    new_mo_id,
-    process,
-    run_cli,
-    serving_carrier,
-    settle,
-    signed_post,
-    wait_healthy,
-)
-from tests.smtp_server import SmtpServer
+from tests.e2e import site as shared
+from tests.e2e.browser import WAIT, fill, heading, submit, unexpected_console_errors
+from tests.e2e.site import MAILED_CODE, TEMPORARY, Site, go, plain_text, serving_site
+from tests.e2e.support import settle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-require_chromium()
 
 BHXH, PHONE, EMAIL = "0123456780", "0912000333", "tran.thi.b@example.vn"
 PASSWORD = "cau mat khau dau tien cua toi"
 NEW = "cau mat khau moi sau khi quen"
-KEY_NAME = "Máy tính ở nhà"
-RENAMED = "Laptop cơ quan"
-TEMPORARY = re.compile(r"Mat khau: (\w+)\.")  # the SMS that carries a temporary password
-OTP = re.compile(r"là: (\d{6})")  # an emailed code
-MAIL_DEADLINE = 20.0  # seconds for the worker to send a notice and the mail to arrive
+KEY_NAME, RENAMED = "Máy tính ở nhà", "Laptop cơ quan"  # the passkey's first name, its second
 WAITING = "Đang chờ khóa truy cập"
 # Chromium's virtual authenticator answers a conditional request (the identifier field's
 # autofill) at once with its first passkey, as if the person had picked it: every visit to
@@ -105,103 +71,48 @@ PERSON_AT_AUTOFILL = """
 """
 
 
-@dataclass
-class Site:
-    """The running gateway, the carrier stand-in, the mailbox and where screenshots go."""
-
-    gateway: Gateway
-    carrier: CarrierStandIn
-    smtp: SmtpServer
-    shots: Path
-
-    def mails(self) -> list[EmailMessage]:
-        return [m for m in self.smtp.messages if EMAIL in str(m["To"])]
-
-    def texts(self) -> list[str]:
-        """Every SMS the gateway handed to the carrier for the account's phone, so far."""
-        received = list(self.carrier.received)
-        return [str(r.payload["text"]) for r in received if PHONE[1:] in str(r.payload["to"])]
-
-    def wait_for_mail(self, subject: str, after: int) -> EmailMessage:
-        deadline = time.monotonic() + MAIL_DEADLINE
-        while time.monotonic() < deadline:
-            for mail in self.mails()[after:]:
-                if subject in str(mail["Subject"]):
-                    return mail
-            time.sleep(0.1)
-        pytest.fail(f"no mail {subject!r} in {MAIL_DEADLINE} s\n{self.gateway.output()}")
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    settings = {
+        # One browser on loopback signs in and starts ceremonies many times a minute.
+        "GATEWAY_RATELIMIT_LOGIN": "100/minute",
+        "GATEWAY_RATELIMIT_RECOVERY": "100/minute",
+    }
+    accounts = [f"{BHXH},{PHONE},{EMAIL},2020-01-15"]
+    # A domain: the RP ID; localhost is a secure context. The server listens on 127.0.0.1
+    # only: Chromium resolves localhost to loopback itself (::1 falls back).
     workdir = tmp_path_factory.mktemp("passkeys")
-    with contextlib.ExitStack() as stack:
-        carrier: CarrierStandIn = stack.enter_context(serving_carrier(CARRIER_SECRET))
-        smtp = SmtpServer()
-        smtp.start()
-        stack.callback(smtp.stop)
-        database_url = stack.enter_context(fresh_database(workdir))
-        env = gateway_environ(workdir, carrier, database_url)
-        port = free_port()
-        url = f"http://localhost:{port}"  # a domain: the RP ID; localhost is a secure context
-        env.update(
-            {
-                "GATEWAY_PUBLIC_URL": url,
-                "GATEWAY_PORTAL_SECURE_COOKIES": "false",  # plain HTTP on loopback
-                "GATEWAY_SMTP_HOST": "127.0.0.1",
-                "GATEWAY_SMTP_PORT": str(smtp.port),
-                "GATEWAY_SMTP_SECURITY": "none",
-                # One browser on loopback signs in and starts ceremonies many times a minute.
-                "GATEWAY_RATELIMIT_LOGIN": "100/minute",
-                "GATEWAY_RATELIMIT_RECOVERY": "100/minute",
-            }
-        )
-        run_cli(env, workdir, "init-db")
-        accounts = workdir / "accounts.csv"
-        accounts.write_text(f"bhxh,phone,email,approved_at\n{BHXH},{PHONE},{EMAIL},2020-01-15\n")
-        run_cli(env, workdir, "accounts", "import", str(accounts))
-        # 127.0.0.1 only: Chromium resolves localhost to loopback itself (::1 falls back).
-        serve = ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-        server, server_log = stack.enter_context(process("server", serve, env, workdir))
-        _, worker_log = stack.enter_context(process("worker", ["worker"], env, workdir))
-        gateway = Gateway(url, {"server": server_log, "worker": worker_log})
-        wait_healthy(f"http://127.0.0.1:{port}", gateway, server)
-        shots = workdir / "screenshots"
-        shots.mkdir()
-        yield Site(gateway, carrier, smtp, shots)
+    with serving_site(workdir, accounts, settings, host="localhost") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[WebDriver]:
-    with chromium(site.shots.parent / "chromium-profile") as driver:
-        # A platform authenticator (like a phone's fingerprint) that keeps discoverable
-        # credentials and always verifies its user.
-        driver.add_virtual_authenticator(
-            VirtualAuthenticatorOptions(
-                protocol=Protocol.CTAP2,
-                transport=Transport.INTERNAL,
-                has_resident_key=True,
-                has_user_verification=True,
-                is_user_verified=True,
-                is_user_consenting=True,
-            )
+def browser(browser: WebDriver) -> WebDriver:
+    """The module's Chromium, with an authenticator and a person at the autofill."""
+    # A platform authenticator (like a phone's fingerprint) that keeps discoverable
+    # credentials and always verifies its user.
+    browser.add_virtual_authenticator(
+        VirtualAuthenticatorOptions(
+            protocol=Protocol.CTAP2,
+            transport=Transport.INTERNAL,
+            has_resident_key=True,
+            has_user_verification=True,
+            is_user_verified=True,
+            is_user_consenting=True,
         )
-        driver.execute_cdp_cmd(
-            "Page.addScriptToEvaluateOnNewDocument", {"source": PERSON_AT_AUTOFILL}
-        )
-        yield driver
+    )
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PERSON_AT_AUTOFILL})
+    return browser
 
 
 def page(browser: WebDriver, site: Site, name: str) -> contextlib.AbstractContextManager[None]:
-    return screenshots(browser, site.shots, name, site.gateway.output, whole=True, audit=True)
+    return shared.page(browser, site, name, whole=True)
 
 
-def go(browser: WebDriver, site: Site, path: str) -> None:
-    browser.get(site.gateway.url + path)
-
-
-def heading(browser: WebDriver) -> str:
-    return browser.find_element(By.TAG_NAME, "h1").text
+def texts_to_owner(site: Site) -> list[str]:
+    """Every SMS the gateway handed to the carrier for the account's phone, so far."""
+    received = list(site.carrier.received)
+    return [str(r.payload["text"]) for r in received if PHONE[1:] in str(r.payload["to"])]
 
 
 def path_of(browser: WebDriver) -> str:
@@ -209,9 +120,7 @@ def path_of(browser: WebDriver) -> str:
 
 
 def sign_in(browser: WebDriver, site: Site, password: str) -> None:
-    go(browser, site, "/dang-nhap")
-    fill(browser, bhxh=BHXH, password=password)
-    submit(browser, "main form button[type=submit]")
+    shared.sign_in(browser, site, BHXH, password)
 
 
 def sign_out(browser: WebDriver) -> None:
@@ -273,11 +182,6 @@ def autofill_is(browser: WebDriver, state: str) -> None:
     WebDriverWait(browser, WAIT).until(lambda _: browser.execute_script(script) == state)
 
 
-def plain_text(mail: EmailMessage) -> str:
-    body = mail.get_body(preferencelist=("plain",))
-    return str(body.get_content()) if body else ""
-
-
 def listed_keys(browser: WebDriver) -> list[str]:
     return [e.text for e in browser.find_elements(By.CSS_SELECTOR, "ul.passkeys li strong")]
 
@@ -290,14 +194,7 @@ def test_a_citizen_adds_a_passkey_after_signing_in_with_the_password(
     browser: WebDriver, site: Site
 ) -> None:
     # A password of their own first: the SMS's temporary one, then /doi-mat-khau.
-    mo_id = new_mo_id()
-    answer = signed_post(
-        f"{site.gateway.url}/carriers/{CARRIER}/mo", mo(f"BH MK {BHXH}", PHONE, mo_id)
-    )
-    assert answer.status_code == 200, answer.text
-    temporary = TEMPORARY.search(site.carrier.wait_for_reply(mo_id, site.gateway).payload["text"])
-    assert temporary
-    sign_in(browser, site, temporary[1])
+    sign_in(browser, site, site.temporary_password(BHXH, PHONE))
     assert path_of(browser) == "/doi-mat-khau"
     fill(browser, password=PASSWORD, password2=PASSWORD)
     submit(browser, "main form button[type=submit]")
@@ -315,7 +212,7 @@ def test_a_citizen_adds_a_passkey_after_signing_in_with_the_password(
         assert "Chưa có khóa truy cập nào." in browser.find_element(By.TAG_NAME, "main").text
     assert browser.get_credentials() == []
 
-    mails = len(site.mails())
+    mails = len(site.mails_to(EMAIL))
     fill(browser, passkey_name=KEY_NAME)
     ceremony(browser, "register")
     with page(browser, site, "khoa-truy-cap-da-them"):
@@ -326,7 +223,7 @@ def test_a_citizen_adds_a_passkey_after_signing_in_with_the_password(
     held = browser.get_credentials()
     assert len(held) == 1
     assert held[0].is_resident_credential and held[0].rp_id == "localhost"
-    mail = site.wait_for_mail("vừa có thêm khóa truy cập", mails)
+    mail = site.wait_for_mail(EMAIL, "vừa có thêm khóa truy cập", mails)
     assert KEY_NAME in plain_text(mail)
 
     # A name the owner recognises; an empty one is explained, not stored.
@@ -376,7 +273,7 @@ def test_a_forgotten_password_is_recovered_with_the_passkey_for_free(
 ) -> None:
     go(browser, site, "/tai-khoan")
     sign_out(browser)
-    mails, texts = len(site.mails()), len(site.texts())
+    mails, texts = len(site.mails_to(EMAIL)), len(texts_to_owner(site))
     go(browser, site, "/quen-mat-khau")
     with page(browser, site, "quen-mat-khau-khoa"):
         label, _ = passkey_section(browser, "recover")
@@ -407,14 +304,14 @@ def test_a_forgotten_password_is_recovered_with_the_passkey_for_free(
     assert f"<strong>{EMAIL}</strong>" in browser.page_source
 
     # Free: no temporary password by SMS, no code by email; only the notices.
-    site.wait_for_mail("vừa được lấy lại mật khẩu", mails)
+    site.wait_for_mail(EMAIL, "vừa được lấy lại mật khẩu", mails)
     settle(site.gateway, site.carrier)  # whatever the worker had queued has left by now
-    sent = site.texts()[texts:]
+    sent = texts_to_owner(site)[texts:]
     assert not [t for t in sent if TEMPORARY.search(t)], sent
     assert any("lay lai mat khau bang khoa truy cap" in t for t in sent), sent
-    contents = [plain_text(m) for m in site.mails()[mails:]]
+    contents = [plain_text(m) for m in site.mails_to(EMAIL)[mails:]]
     assert any("bằng khóa truy cập" in c for c in contents), contents
-    assert not [c for c in contents if OTP.search(c)], contents
+    assert not [c for c in contents if MAILED_CODE.search(c)], contents
     go(browser, site, "/tai-khoan/khoa-truy-cap")
     assert listed_keys(browser) == [RENAMED]
 
@@ -439,13 +336,13 @@ def test_a_removed_passkey_no_longer_signs_in(browser: WebDriver, site: Site) ->
     sign_out(browser)
     sign_in(browser, site, NEW)  # a fresh proof: removing needs one from the last minutes
     go(browser, site, "/tai-khoan/khoa-truy-cap")
-    mails = len(site.mails())
+    mails = len(site.mails_to(EMAIL))
     submit(browser, "ul.passkeys button.danger")
     with page(browser, site, "khoa-truy-cap-da-xoa"):
         assert notice(browser).startswith("Đã xóa khóa truy cập.")
         assert listed_keys(browser) == []
         assert "Chưa có khóa truy cập nào." in browser.find_element(By.TAG_NAME, "main").text
-    site.wait_for_mail("khóa truy cập của tài khoản VssID đã bị xóa", mails)
+    site.wait_for_mail(EMAIL, "khóa truy cập của tài khoản VssID đã bị xóa", mails)
 
     sign_out(browser)
     assert len(browser.get_credentials()) == 1  # the device still has it; the server does not
@@ -465,6 +362,4 @@ def test_the_browser_reported_no_policy_violation_nor_script_error(
     browser: WebDriver, site: Site
 ) -> None:
     # The refused passkey and the empty name answer 400/401, which the browser logs.
-    refused = re.compile(r"status of (400|401) ")
-    errors = [e for e in severe_console_errors(browser) if not refused.search(e["message"])]
-    assert errors == []
+    assert unexpected_console_errors(browser) == []

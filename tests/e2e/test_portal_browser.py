@@ -14,14 +14,8 @@ Skips when Chromium or chromedriver is missing, unless REQUIRE_BROWSER=1 (CI set
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
@@ -31,141 +25,39 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import fresh_database
 from tests.e2e.browser import (
     WAIT,
     assert_accessible,
-    chromium,
+    error_of,
     fill,
-    require_chromium,
+    heading,
     screenshots,
-    severe_console_errors,
+    sign_out,
     submit,
+    tab_to,
+    unexpected_console_errors,
     wait_replaced,
 )
-from tests.e2e.support import (
-    CARRIER,
-    CARRIER_SECRET,
-    CarrierStandIn,
-    Gateway,
-    free_port,
-    gateway_environ,
-    mo,
-    new_mo_id,
-    process,
-    run_cli,
-    serving_carrier,
-    signed_post,
-    wait_healthy,
-)
-from tests.smtp_server import SmtpServer
+from tests.e2e.site import Site, go, page, serving_site, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-require_chromium()
 
 EMAIL_OWNER = ("0123456789", "0912345678", "nguyen.van.a@example.vn")
 SMS_OWNER = ("0987654321", "0913000111")
 NEW = "mot cau mat khau moi"
-OTP = re.compile(r"là: (\d{6})")
-MAIL_DEADLINE = 20.0  # seconds for the worker to match the request and the mail to arrive
-
-
-@dataclass
-class Site:
-    """The running gateway, the carrier stand-in, the mailbox and where screenshots go."""
-
-    gateway: Gateway
-    carrier: CarrierStandIn
-    smtp: SmtpServer
-    shots: Path
-    env: dict[str, str]
-    workdir: Path
-
-    def otp_for(self, address: str, after: int) -> str:
-        """Wait for a mail to ``address`` beyond the first ``after`` ones; return its code."""
-        deadline = time.monotonic() + MAIL_DEADLINE
-        while time.monotonic() < deadline:
-            mails = [m for m in self.smtp.messages if address in str(m["To"])]
-            for mail in mails[after:]:
-                body = mail.get_body(preferencelist=("plain",))
-                found = OTP.search(body.get_content() if body else "")
-                if found:
-                    return found[1]
-            time.sleep(0.1)
-        pytest.fail(f"no code reached {address} in {MAIL_DEADLINE} s\n{self.gateway.output()}")
-
-    def mails_to(self, address: str) -> int:
-        return sum(address in str(m["To"]) for m in self.smtp.messages)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    workdir = tmp_path_factory.mktemp("portal")
-    with contextlib.ExitStack() as stack:
-        carrier: CarrierStandIn = stack.enter_context(serving_carrier(CARRIER_SECRET))
-        smtp = SmtpServer()
-        smtp.start()
-        stack.callback(smtp.stop)
-        database_url = stack.enter_context(fresh_database(workdir))
-        env = gateway_environ(workdir, carrier, database_url)
-        port = free_port()
-        env.update(
-            {
-                "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "GATEWAY_PORTAL_SECURE_COOKIES": "false",  # plain HTTP on loopback
-                "GATEWAY_TEST_CAPTCHA_ANSWERS": "true",
-                "GATEWAY_SMTP_HOST": "127.0.0.1",
-                "GATEWAY_SMTP_PORT": str(smtp.port),
-                "GATEWAY_SMTP_SECURITY": "none",
-                "GATEWAY_CONSOLE_SECURE_COOKIES": "false",  # its sign-in page is checked too
-                # One browser on 127.0.0.1 posts all the module's forms within a minute.
-                "GATEWAY_RATELIMIT_LOGIN": "60/minute",
-                "GATEWAY_RATELIMIT_RECOVERY": "30/minute",  # the last test goes over it
-            }
-        )
-        run_cli(env, workdir, "init-db")
-        accounts = workdir / "accounts.csv"
-        bhxh, phone, email = EMAIL_OWNER
-        accounts.write_text(
-            "bhxh,phone,email,approved_at\n"
-            f"{bhxh},{phone},{email},2020-01-15\n"
-            f"{SMS_OWNER[0]},{SMS_OWNER[1]},,2020-01-15\n"
-        )
-        run_cli(env, workdir, "accounts", "import", str(accounts))
-        serve = ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-        server, server_log = stack.enter_context(process("server", serve, env, workdir))
-        _, worker_log = stack.enter_context(process("worker", ["worker"], env, workdir))
-        gateway = Gateway(f"http://127.0.0.1:{port}", {"server": server_log, "worker": worker_log})
-        wait_healthy(gateway.url, gateway, server)
-        shots = workdir / "screenshots"
-        shots.mkdir()
-        yield Site(gateway, carrier, smtp, shots, env, workdir)
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[WebDriver]:
-    with chromium(site.shots.parent / "chromium-profile") as driver:
-        yield driver
-
-
-def page(browser: WebDriver, site: Site, name: str) -> contextlib.AbstractContextManager[None]:
-    return screenshots(browser, site.shots, name, site.gateway.output, audit=True)
-
-
-def go(browser: WebDriver, site: Site, path: str) -> None:
-    browser.get(site.gateway.url + path)
-
-
-def heading(browser: WebDriver) -> str:
-    return browser.find_element(By.TAG_NAME, "h1").text
-
-
-def error_of(browser: WebDriver, field: str) -> str:
-    """The message shown for a field, checked to be the one its input is described by."""
-    described = browser.find_element(By.ID, f"f-{field}").get_attribute("aria-describedby") or ""
-    assert f"e-{field}" in described.split()
-    return browser.find_element(By.ID, f"e-{field}").text
+    accounts = [f"{','.join(EMAIL_OWNER)},2020-01-15", f"{','.join(SMS_OWNER)},,2020-01-15"]
+    settings = {
+        "GATEWAY_TEST_CAPTCHA_ANSWERS": "true",
+        # One browser on 127.0.0.1 posts all the module's forms within a minute.
+        "GATEWAY_RATELIMIT_LOGIN": "60/minute",
+        "GATEWAY_RATELIMIT_RECOVERY": "30/minute",  # the last test goes over it
+    }
+    with serving_site(tmp_path_factory.mktemp("portal"), accounts, settings) as served:
+        yield served
 
 
 def solve_captcha(browser: WebDriver, site: Site) -> str:
@@ -203,25 +95,12 @@ def help_is_there(browser: WebDriver) -> None:
     assert footer.find_element(By.CSS_SELECTOR, "a[href^='sms:']").is_displayed()
 
 
-def tab_to(browser: WebDriver, name: str, presses: int = 25) -> None:
-    """Press Tab until the field called ``name`` has the focus."""
-    for _ in range(presses):
-        if browser.switch_to.active_element.get_attribute("name") == name:
-            return
-        ActionChains(browser).send_keys(Keys.TAB).perform()
-    assert browser.switch_to.active_element.get_attribute("name") == name
-
-
 def ask_for_a_code(browser: WebDriver, site: Site, *, email: str | None = None) -> None:
     bhxh, _, registered = EMAIL_OWNER
     go(browser, site, "/quen-mat-khau")
     fill(browser, bhxh=bhxh, email=email or registered)
     proof_done(browser)
     submit(browser, "main form button[type=submit]")
-
-
-def sign_out(browser: WebDriver) -> None:
-    submit(browser, ".signout button")
 
 
 def test_a_person_recovers_by_email_with_the_keyboard_alone_and_no_puzzle(
@@ -241,7 +120,7 @@ def test_a_person_recovers_by_email_with_the_keyboard_alone_and_no_puzzle(
         help_is_there(browser)
         no_text_captcha_shown(browser)
         proof_done(browser)
-    before = site.mails_to(email)
+    before = len(site.mails_to(email))
     # Keyboard only: Tab to the number, type, Tab to the email, type, Enter. No puzzle.
     browser.find_element(By.TAG_NAME, "body").click()
     tab_to(browser, "bhxh")
@@ -258,8 +137,8 @@ def test_a_person_recovers_by_email_with_the_keyboard_alone_and_no_puzzle(
     browser.refresh()
     assert browser.current_url.endswith("/quen-mat-khau/otp")
 
-    code = site.otp_for(email, before)
-    assert site.mails_to(email) == before + 1  # the reload sent nothing
+    code = site.mailed_code(email, before)
+    assert len(site.mails_to(email)) == before + 1  # the reload sent nothing
     tab_to(browser, "otp")
     field = browser.switch_to.active_element
     assert field.get_attribute("autocomplete") == "one-time-code"
@@ -353,21 +232,14 @@ def test_a_temporary_password_from_8079_leads_to_the_set_password_page(
     browser: WebDriver, site: Site
 ) -> None:
     bhxh, phone = SMS_OWNER
-    mo_id = new_mo_id()
-    answer = signed_post(
-        f"{site.gateway.url}/carriers/{CARRIER}/mo", mo(f"BH MK {bhxh}", phone, mo_id)
-    )
-    assert answer.status_code == 200, answer.text
-    reply = site.carrier.wait_for_reply(mo_id, site.gateway).payload["text"]
-    temporary = re.search(r"Mat khau: (\w+)\.", reply)
-    assert temporary, reply
+    temporary = site.temporary_password(bhxh, phone)
 
     go(browser, site, "/dang-nhap")
     with page(browser, site, "dang-nhap"):
         # Keyboard only: Tab to the number, type, Tab to the password, type, Enter.
         old = browser.find_element(By.TAG_NAME, "html")
         tab_to(browser, "bhxh", presses=8)
-        ActionChains(browser).send_keys(bhxh, Keys.TAB, temporary[1], Keys.ENTER).perform()
+        ActionChains(browser).send_keys(bhxh, Keys.TAB, temporary, Keys.ENTER).perform()
     wait_replaced(browser, old)
     with page(browser, site, "doi-mat-khau"):
         assert browser.current_url.endswith("/doi-mat-khau")
@@ -394,9 +266,7 @@ def test_a_temporary_password_from_8079_leads_to_the_set_password_page(
 
 def test_every_other_page_state_passes_axe(browser: WebDriver, site: Site) -> None:
     """The states the flows above do not pass through: refusals and signed-in forms."""
-    go(browser, site, "/dang-nhap")
-    fill(browser, bhxh="0000000001", password="khong phai mat khau")
-    submit(browser, "main form button[type=submit]")
+    sign_in(browser, site, "0000000001", "khong phai mat khau")
     with page(browser, site, "dang-nhap-sai"):
         assert browser.find_element(By.CLASS_NAME, "error-summary").is_displayed()
     for path, name in (("/kich-hoat", "kich-hoat"), ("/quen-mat-khau/smart-otp", "smart-otp")):
@@ -407,10 +277,7 @@ def test_every_other_page_state_passes_axe(browser: WebDriver, site: Site) -> No
         with page(browser, site, f"{name}-loi"):
             assert browser.find_element(By.CLASS_NAME, "error-summary").is_displayed()
 
-    bhxh = EMAIL_OWNER[0]
-    go(browser, site, "/dang-nhap")
-    fill(browser, bhxh=bhxh, password=NEW)
-    submit(browser, "main form button[type=submit]")
+    sign_in(browser, site, EMAIL_OWNER[0], NEW)
     go(browser, site, "/doi-mat-khau")
     with page(browser, site, "doi-mat-khau-dang-nhap"):
         assert heading(browser) == "Đổi mật khẩu"
@@ -468,17 +335,9 @@ def test_every_step_reflows_at_320_px_and_200_percent_zoom(
 
 
 def staff_enrolment_link(site: Site) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", "staff", "add", "a11y@example.vn", "--role", "operator"],
-        env=site.env,
-        cwd=site.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    link = re.search(r"http://\S+/console/enrol/\S+", result.stdout)
-    assert link, result.stdout + result.stderr
+    printed = site.cli("staff", "add", "a11y@example.vn", "--role", "operator")
+    link = re.search(r"http://\S+/console/enrol/\S+", printed)
+    assert link, printed
     return link[0]
 
 
@@ -498,10 +357,7 @@ def test_the_429_page_says_how_long_and_keeps_the_signed_in_header(
     browser: WebDriver, site: Site
 ) -> None:
     """Last in the module: it uses up this client's "recovery" allowance."""
-    bhxh = EMAIL_OWNER[0]
-    go(browser, site, "/dang-nhap")
-    fill(browser, bhxh=bhxh, password=NEW)
-    submit(browser, "main form button[type=submit]")
+    sign_in(browser, site, EMAIL_OWNER[0], NEW)
     assert browser.current_url.endswith("/tai-khoan")
     for _ in range(40):  # GATEWAY_RATELIMIT_RECOVERY: every view of the page counts
         go(browser, site, "/quen-mat-khau")
@@ -518,7 +374,5 @@ def test_the_429_page_says_how_long_and_keeps_the_signed_in_header(
 
 
 def test_the_browser_reported_no_policy_violation(browser: WebDriver, site: Site) -> None:
-    # A refused form answers 400/401, which the browser logs; anything else is a fault.
-    refused = re.compile(r"status of (400|401|429) ")
-    errors = [e for e in severe_console_errors(browser) if not refused.search(e["message"])]
-    assert errors == []
+    # A refused form answers 400/401/429, which the browser logs; anything else is a fault.
+    assert unexpected_console_errors(browser, refused="400|401|429") == []

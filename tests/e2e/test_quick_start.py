@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -67,29 +66,9 @@ def wait_for(log: Path, pattern: str, server: subprocess.Popen[bytes], seconds: 
 
 
 def simulate(env: dict[str, str], workdir: Path, phone: str, text: str) -> list[str]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "simulate",
-            "--carrier",
-            "demo",
-            "--from",
-            phone,  # no --url: simulate finds the gateway at GATEWAY_BIND, as the README says
-            "--wait",
-            "20",
-            text,
-        ],
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
+    # No --url: simulate finds the gateway at GATEWAY_BIND, as the README says.
+    simulated = ["simulate", "--carrier", "demo", "--from", phone, "--wait", "20", text]
+    return run_cli(env, workdir, *simulated).splitlines()
 
 
 def test_the_quick_start_works_as_the_readme_says(tmp_path: Path) -> None:

@@ -15,13 +15,10 @@ Skips when Chromium or chromedriver is missing, unless REQUIRE_BROWSER=1 (CI set
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pyotp
@@ -31,132 +28,38 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.conftest import fresh_database
 from tests.e2e.browser import (
     LAPTOP,
     PHONE_SIZE,
-    chromium,
+    error_of,
     fill,
-    require_chromium,
-    screenshots,
-    severe_console_errors,
+    heading,
+    sign_out,
     submit,
+    tab_to,
+    unexpected_console_errors,
     wait_replaced,
 )
-from tests.e2e.support import (
-    CARRIER,
-    CARRIER_SECRET,
-    CarrierStandIn,
-    Gateway,
-    free_port,
-    gateway_environ,
-    mo,
-    new_mo_id,
-    process,
-    run_cli,
-    serving_carrier,
-    signed_post,
-    wait_healthy,
-)
-from tests.smtp_server import SmtpServer
+from tests.e2e.site import Site, go, page, serving_site, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-require_chromium()
 
 OWNER = ("0123456789", "0912345678", "nguyen.van.a@example.vn")
 FIRST = "cau mat khau dau tien"
 NEW = "mot cau mat khau moi"
 STEP = 30  # seconds: one code of the app
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-MAIL_DEADLINE = 20.0  # seconds for the worker to send a notice and the mail to arrive
 TABS = 20  # how many Tab presses may separate the top of a page from its code field
-
-
-@dataclass
-class Site:
-    """The running gateway, the carrier stand-in, the mailbox and where screenshots go."""
-
-    gateway: Gateway
-    carrier: CarrierStandIn
-    smtp: SmtpServer
-    shots: Path
-
-    def wait_for_mail(self, address: str, subject: str) -> None:
-        """Wait until a mail with ``subject`` reaches ``address``."""
-        deadline = time.monotonic() + MAIL_DEADLINE
-        while time.monotonic() < deadline:
-            if any(
-                address in str(m["To"]) and subject in str(m["Subject"]) for m in self.smtp.messages
-            ):
-                return
-            time.sleep(0.1)
-        pytest.fail(f"no “{subject}” reached {address}\n{self.gateway.output()}")
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    workdir = tmp_path_factory.mktemp("smart-otp")
-    with contextlib.ExitStack() as stack:
-        carrier: CarrierStandIn = stack.enter_context(serving_carrier(CARRIER_SECRET))
-        smtp = SmtpServer()
-        smtp.start()
-        stack.callback(smtp.stop)
-        database_url = stack.enter_context(fresh_database(workdir))
-        env = gateway_environ(workdir, carrier, database_url)
-        port = free_port()
-        env.update(
-            {
-                # No passkey here: an IP address as the public URL is fine (passkeys stay off).
-                "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "GATEWAY_PORTAL_SECURE_COOKIES": "false",  # plain HTTP on loopback
-                "GATEWAY_SMTP_HOST": "127.0.0.1",
-                "GATEWAY_SMTP_PORT": str(smtp.port),
-                "GATEWAY_SMTP_SECURITY": "none",
-                # One browser on 127.0.0.1 posts all the module's forms within a minute.
-                "GATEWAY_RATELIMIT_LOGIN": "60/minute",
-            }
-        )
-        run_cli(env, workdir, "init-db")
-        accounts = workdir / "accounts.csv"
-        bhxh, phone, email = OWNER
-        accounts.write_text(f"bhxh,phone,email,approved_at\n{bhxh},{phone},{email},2020-01-15\n")
-        run_cli(env, workdir, "accounts", "import", str(accounts))
-        serve = ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-        server, server_log = stack.enter_context(process("server", serve, env, workdir))
-        _, worker_log = stack.enter_context(process("worker", ["worker"], env, workdir))
-        gateway = Gateway(f"http://127.0.0.1:{port}", {"server": server_log, "worker": worker_log})
-        wait_healthy(gateway.url, gateway, server)
-        shots = workdir / "screenshots"
-        shots.mkdir()
-        yield Site(gateway, carrier, smtp, shots)
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[WebDriver]:
-    with chromium(site.shots.parent / "chromium-profile") as driver:
-        yield driver
-
-
-def page(
-    browser: WebDriver, site: Site, name: str, *, whole: bool = False
-) -> contextlib.AbstractContextManager[None]:
-    return screenshots(browser, site.shots, name, site.gateway.output, whole=whole, audit=True)
-
-
-def go(browser: WebDriver, site: Site, path: str) -> None:
-    browser.get(site.gateway.url + path)
-
-
-def heading(browser: WebDriver) -> str:
-    return browser.find_element(By.TAG_NAME, "h1").text
-
-
-def error_of(browser: WebDriver, field: str) -> str:
-    """The message shown for a field, checked to be the one its input is described by."""
-    described = browser.find_element(By.ID, f"f-{field}").get_attribute("aria-describedby") or ""
-    assert f"e-{field}" in described.split()
-    return browser.find_element(By.ID, f"e-{field}").text
+    # No passkey here: an IP address as the public URL is fine (passkeys stay off).
+    # One browser on 127.0.0.1 posts all the module's forms within a minute.
+    settings = {"GATEWAY_RATELIMIT_LOGIN": "60/minute"}
+    accounts = [f"{','.join(OWNER)},2020-01-15"]
+    with serving_site(tmp_path_factory.mktemp("smart-otp"), accounts, settings) as served:
+        yield served
 
 
 def follow(browser: WebDriver, text: str) -> None:
@@ -164,30 +67,6 @@ def follow(browser: WebDriver, text: str) -> None:
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.LINK_TEXT, text).click()
     wait_replaced(browser, old)
-
-
-def sign_out(browser: WebDriver) -> None:
-    submit(browser, ".signout button")
-
-
-def sign_in(browser: WebDriver, site: Site, password: str) -> None:
-    go(browser, site, "/dang-nhap")
-    fill(browser, bhxh=OWNER[0], password=password)
-    submit(browser, "main form button[type=submit]")
-
-
-def temporary_password(site: Site) -> str:
-    """Text BH MK from the registered phone; return the password in the reply."""
-    bhxh, phone, _ = OWNER
-    mo_id = new_mo_id()
-    answer = signed_post(
-        f"{site.gateway.url}/carriers/{CARRIER}/mo", mo(f"BH MK {bhxh}", phone, mo_id)
-    )
-    assert answer.status_code == 200, answer.text
-    reply = site.carrier.wait_for_reply(mo_id, site.gateway).payload["text"]
-    found = re.search(r"Mat khau: (\w+)\.", reply)
-    assert found, reply
-    return found[1]
 
 
 def fresh_code(secret: str, spent_step: int | None) -> tuple[str, int]:
@@ -200,22 +79,10 @@ def fresh_code(secret: str, spent_step: int | None) -> tuple[str, int]:
     return pyotp.TOTP(secret).at(step * STEP), step
 
 
-def tab_to(browser: WebDriver, name: str) -> None:
-    """Press Tab from the top of the page until the input called ``name`` has the focus."""
-    for _ in range(TABS):
-        if browser.switch_to.active_element.get_attribute("name") == name:
-            return
-        ActionChains(browser).send_keys(Keys.TAB).perform()
-    assert browser.switch_to.active_element.get_attribute("name") == name, (
-        f"Tab never reached {name}"
-    )
-
-
 @pytest.fixture(scope="module")
 def signed_in(browser: WebDriver, site: Site) -> None:
     """The citizen's own password, set after a temporary one by SMS: a fresh sign-in."""
-    temporary = temporary_password(site)
-    sign_in(browser, site, temporary)
+    sign_in(browser, site, OWNER[0], site.temporary_password(*OWNER[:2]))
     assert browser.current_url.endswith("/doi-mat-khau")
     fill(browser, password=FIRST, password2=FIRST)
     submit(browser, "main form button[type=submit]")
@@ -289,7 +156,7 @@ def test_a_citizen_turns_smart_otp_on_and_recovers_the_password_with_it(
 
     # Keyboard alone: Tab to the code field, type the app's code, Enter.
     code, spent = fresh_code(secret, None)
-    tab_to(browser, "code")
+    tab_to(browser, "code", presses=TABS)
     old = browser.find_element(By.TAG_NAME, "html")
     ActionChains(browser).send_keys(code, Keys.ENTER).perform()
     wait_replaced(browser, old)
@@ -330,7 +197,7 @@ def test_a_citizen_turns_smart_otp_on_and_recovers_the_password_with_it(
     sign_out(browser)
 
     # The new password signs in; Smart OTP (not ticked) is still on.
-    sign_in(browser, site, NEW)
+    sign_in(browser, site, bhxh, NEW)
     with page(browser, site, "smart-otp-dang-nhap-lai"):
         assert browser.current_url.endswith("/tai-khoan")
         assert heading(browser) == f"Tài khoản {bhxh}"
@@ -341,6 +208,4 @@ def test_a_citizen_turns_smart_otp_on_and_recovers_the_password_with_it(
 
 def test_the_browser_reported_no_policy_violation(browser: WebDriver, site: Site) -> None:
     # A refused form answers 400/401, which the browser logs; anything else is a fault.
-    refused = re.compile(r"status of (400|401) ")
-    errors = [e for e in severe_console_errors(browser) if not refused.search(e["message"])]
-    assert errors == []
+    assert unexpected_console_errors(browser) == []

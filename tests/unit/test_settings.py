@@ -26,6 +26,23 @@ def test_defaults() -> None:
     assert settings.database_url.endswith("instance/gateway.db")
 
 
+@pytest.mark.parametrize(
+    ("given", "woken", "poll"),
+    [
+        ({}, True, 2.0),  # woken: the poll is only the fallback
+        ({"GATEWAY_WORKER_WAKEUP": "false"}, False, 0.5),  # polling alone: keep replies quick
+        ({"GATEWAY_WORKER_WAKEUP": "false", "GATEWAY_WORKER_POLL_INTERVAL": "3"}, False, 3.0),
+        ({"GATEWAY_WORKER_POLL_INTERVAL": "0.25"}, True, 0.25),
+    ],
+)
+def test_the_worker_polls_often_only_when_nothing_wakes_it(
+    given: dict[str, str], woken: bool, poll: float
+) -> None:
+    settings = load_settings({**MINIMAL, **given})
+
+    assert (settings.worker_wakeup, settings.worker_poll_interval) == (woken, poll)
+
+
 def test_carriers_are_read_per_name() -> None:
     settings = load_settings(
         {

@@ -21,6 +21,11 @@ def webauthn(**env: str) -> WebAuthnSettings:
     return load_settings({**MINIMAL, **env}).webauthn
 
 
+def origins(value: str) -> dict[str, str]:
+    """GATEWAY_WEBAUTHN_ORIGINS for a gateway published at https://example.vn."""
+    return {"GATEWAY_PUBLIC_URL": "https://example.vn", "GATEWAY_WEBAUTHN_ORIGINS": value}
+
+
 @pytest.mark.parametrize(
     ("public_url", "rp_id", "origin"),
     [
@@ -92,22 +97,14 @@ def test_the_rp_name_defaults_to_the_vssid_name() -> None:
         ({"GATEWAY_WEBAUTHN_RP_ID": "::1"}, "GATEWAY_WEBAUTHN_RP_ID.*IP address"),
         ({"GATEWAY_WEBAUTHN_RP_ID": "https://example.vn"}, "GATEWAY_WEBAUTHN_RP_ID.*domain"),
         ({"GATEWAY_WEBAUTHN_RP_ID": "example.vn:443"}, "GATEWAY_WEBAUTHN_RP_ID.*domain"),
-        ({"GATEWAY_PUBLIC_URL": "https://example.vn",
-          "GATEWAY_WEBAUTHN_ORIGINS": "https://example.net"}, "example.net is not on"),
-        ({"GATEWAY_PUBLIC_URL": "https://example.vn",
-          "GATEWAY_WEBAUTHN_ORIGINS": "https://notexample.vn"}, "notexample.vn is not on"),
-        ({"GATEWAY_PUBLIC_URL": "https://example.vn",
-          "GATEWAY_WEBAUTHN_ORIGINS": "http://example.vn"}, "ORIGINS.*need https"),
-        ({"GATEWAY_PUBLIC_URL": "https://example.vn",
-          "GATEWAY_WEBAUTHN_ORIGINS": "https://example.vn/vssid"}, "ORIGINS.*https://host"),
-        ({"GATEWAY_PUBLIC_URL": "https://example.vn",
-          "GATEWAY_WEBAUTHN_ORIGINS": "ftp://example.vn"}, "ORIGINS.*https://host"),
-        ({"GATEWAY_PUBLIC_URL": "https://example.vn",
-          "GATEWAY_WEBAUTHN_ORIGINS": "android:apk-key-hash:abc"}, "ORIGINS.*apk-key-hash"),
-        ({"GATEWAY_PUBLIC_URL": "https://example.vn",
-          "GATEWAY_WEBAUTHN_ORIGINS": APK_HASH + "A"}, "ORIGINS.*apk-key-hash"),
-        ({"GATEWAY_PUBLIC_URL": "https://example.vn",
-          "GATEWAY_WEBAUTHN_ORIGINS": APK_HASH[:-1] + "+"}, "ORIGINS.*apk-key-hash"),
+        (origins("https://example.net"), "example.net is not on"),
+        (origins("https://notexample.vn"), "notexample.vn is not on"),
+        (origins("http://example.vn"), "ORIGINS.*need https"),
+        (origins("https://example.vn/vssid"), "ORIGINS.*https://host"),
+        (origins("ftp://example.vn"), "ORIGINS.*https://host"),
+        (origins("android:apk-key-hash:abc"), "ORIGINS.*apk-key-hash"),
+        (origins(APK_HASH + "A"), "ORIGINS.*apk-key-hash"),
+        (origins(APK_HASH[:-1] + "+"), "ORIGINS.*apk-key-hash"),
         ({"GATEWAY_PUBLIC_URL": "http://10.0.0.5:8000",
           "GATEWAY_WEBAUTHN_RP_ID": "example.vn"}, "example.vn: set GATEWAY_WEBAUTHN_ORIGINS"),
         ({"GATEWAY_PUBLIC_URL": "http://10.0.0.5:8000",

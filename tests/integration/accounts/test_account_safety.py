@@ -23,6 +23,8 @@ from gateway.worker import Worker
 from tests.conftest import base_environ, make_app
 from tests.email_harness import APP_CREDENTIAL, OTP, add_account_with_email
 from tests.harness import Phones
+from tests.integration.accounts.api_harness import bearer, error
+from tests.integration.email.conftest import loopback_smtp
 from tests.smtp_server import SmtpServer
 
 EMAIL = "nguyen.van.a@example.vn"
@@ -34,9 +36,7 @@ def environ(tmp_path: Path, smtp_server: SmtpServer) -> dict[str, str]:
     return {
         **base_environ(tmp_path),
         "GATEWAY_APP_CREDENTIAL": APP_CREDENTIAL,
-        "GATEWAY_SMTP_HOST": "127.0.0.1",
-        "GATEWAY_SMTP_PORT": str(smtp_server.port),
-        "GATEWAY_SMTP_SECURITY": "none",
+        **loopback_smtp(smtp_server.port),
         "FINANCE_API_TOKEN": "finance-token-0123456789abcdef",
     }
 
@@ -59,6 +59,12 @@ def owner(session: Session) -> Account:
     return add_account_with_email(session, email=EMAIL, password="the owners own 1")
 
 
+@pytest.fixture
+def temporary(owner: Account, phones: Phones) -> str:
+    """A temporary password the owner asked for by SMS just now (one a thief might glimpse)."""
+    return text_for_password(phones)
+
+
 def login(client: FlaskClient, password: str, bhxh: str = "0123456789") -> Any:
     return client.post("/api/v1/auth/login", json={"bhxh": bhxh, "password": password})
 
@@ -74,15 +80,17 @@ def plain(message: Any) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[no-any-return]
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def mailed_otp(worker: Worker, smtp_server: SmtpServer) -> str:
+    """Deliver what waits; return the OTP in the last email the SMTP server received."""
+    worker.drain()
+    found = OTP.search(plain(smtp_server.messages[-1]))
+    assert found
+    return found[1]
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_glimpsed_temporary_password_cannot_bind_an_email(
-    client: FlaskClient, phones: Phones, session: Session
+    client: FlaskClient, temporary: str, session: Session
 ) -> None:
-    temporary = text_for_password(phones)
     token = login(client, temporary).get_json()["token"]
 
     by_password = client.post(
@@ -95,23 +103,16 @@ def test_a_glimpsed_temporary_password_cannot_bind_an_email(
         headers=bearer(token),
     )
 
-    assert (by_password.status_code, by_password.get_json()["error"]) == (
-        401,
-        "invalid_credentials",
-    )
-    assert (by_session.status_code, by_session.get_json()["error"]) == (
-        403,
-        "password_change_required",
-    )
+    assert error(by_password) == (401, "invalid_credentials")
+    assert error(by_session) == (403, "password_change_required")
     session.expire_all()
     assert session.scalars(select(Account.email)).one() == EMAIL
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_restricted_session_opens_only_set_password_and_me(
-    client: FlaskClient, phones: Phones
+    client: FlaskClient, temporary: str
 ) -> None:
-    token = login(client, text_for_password(phones)).get_json()["token"]
+    token = login(client, temporary).get_json()["token"]
     otp_body = {"bhxh": "0123456789", "otp": "123456"}
 
     refused = [
@@ -120,9 +121,7 @@ def test_a_restricted_session_opens_only_set_password_and_me(
         client.get("/api/v1/finance/charges.csv", headers=bearer(token)),
     ]
 
-    assert [(r.status_code, r.get_json()["error"]) for r in refused] == [
-        (403, "password_change_required")
-    ] * 3
+    assert [error(r) for r in refused] == [(403, "password_change_required")] * 3
     assert client.get("/api/v1/auth/me", headers=bearer(token)).get_json() == {
         "bhxh": "0123456789",
         "must_change_password": True,
@@ -131,11 +130,9 @@ def test_a_restricted_session_opens_only_set_password_and_me(
     }
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_restricted_session_expires_after_fifteen_minutes(
-    client: FlaskClient, phones: Phones, clock: FakeClock
+    client: FlaskClient, temporary: str, clock: FakeClock
 ) -> None:
-    temporary = text_for_password(phones)
     token = login(client, temporary).get_json()["token"]
     clock.advance(minutes=15, seconds=1)
 
@@ -147,11 +144,9 @@ def test_a_restricted_session_expires_after_fifteen_minutes(
     assert login(client, "the owners own 1").status_code == 200
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_used_temporary_password_says_so_and_opens_nothing(
-    client: FlaskClient, phones: Phones
+    client: FlaskClient, temporary: str
 ) -> None:
-    temporary = text_for_password(phones)
     assert login(client, temporary).status_code == 200
 
     again = login(client, temporary)
@@ -172,12 +167,9 @@ def test_a_new_temporary_password_voids_the_unused_one_and_the_old_password_stil
     assert login(client, second).status_code == 200
 
 
-@pytest.mark.usefixtures("owner")
 def test_an_sms_reset_is_told_to_the_email_with_no_secret(
-    phones: Phones, smtp_server: SmtpServer
+    temporary: str, smtp_server: SmtpServer
 ) -> None:
-    temporary = text_for_password(phones)
-
     [notice] = smtp_server.messages
     body = notice.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert notice["To"] == EMAIL
@@ -197,18 +189,16 @@ def test_an_email_change_is_told_to_the_phone_the_old_and_the_new_address(
         "/api/v1/account/email",
         json={"bhxh": "0123456789", "password": "the owners own 1", "email": NEW_EMAIL},
     )
-    worker.drain()
-    otp = OTP.search(plain(smtp_server.messages[-1]))
-    assert otp
+    otp = mailed_otp(worker, smtp_server)
     confirmed = client.post(
-        "/api/v1/account/email/confirm", json={"bhxh": "0123456789", "otp": otp[1]}
+        "/api/v1/account/email/confirm", json={"bhxh": "0123456789", "otp": otp}
     )
     worker.drain()
 
     assert confirmed.status_code == 200
     notices = smtp_server.messages[1:]
     assert sorted(m["To"] for m in notices) == sorted([EMAIL, NEW_EMAIL])
-    assert all(otp[1] not in m.as_string() for m in notices)
+    assert all(otp not in m.as_string() for m in notices)
     assert carriers["viettel"].texts_to("84912345678") == [
         "Email nhan thong bao cua tai khoan VssID 0123456789 vua duoc thay doi. "
         "Neu khong phai ban thuc hien, goi ngay 1900 9068."
@@ -253,11 +243,9 @@ def test_the_owner_recovers_after_someone_elses_ten_wrong_guesses(
     assert login(client, "the owners own 1").status_code == 200  # the reset cleared the count
 
 
-@pytest.mark.usefixtures("owner")
 def test_a_valid_temporary_password_passes_even_at_the_hard_cap(
-    client: FlaskClient, session: Session, clock: FakeClock, phones: Phones
+    client: FlaskClient, session: Session, clock: FakeClock, temporary: str
 ) -> None:
-    temporary = text_for_password(phones)
     session.add(LoginFailure(identifier="0123456789", consecutive=100, last_failed_at=clock.now()))
     session.commit()
 
@@ -351,13 +339,9 @@ def test_email_recovery_ends_in_a_session_not_a_mailed_password(
         json={"bhxh": "0123456789", "email": EMAIL},
         headers={"X-App-Credential": APP_CREDENTIAL},
     )
-    worker.drain()
-    otp = OTP.search(plain(smtp_server.messages[-1]))
-    assert otp
+    otp = mailed_otp(worker, smtp_server)
 
-    verified = client.post(
-        "/api/v1/recovery/email/verify", json={"bhxh": "0123456789", "otp": otp[1]}
-    )
+    verified = client.post("/api/v1/recovery/email/verify", json={"bhxh": "0123456789", "otp": otp})
     worker.drain()
 
     assert verified.get_json()["must_change_password"] is True

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pyotp
 import pytest
@@ -23,7 +22,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from gateway.accounts.passwords import Argon2Hasher
 from gateway.cli import cli
 from gateway.clock import FakeClock
 from gateway.delivery.mail import FakeMailer
@@ -32,18 +30,28 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.states import Channel
 from gateway.worker import Worker
-from tests.conftest import make_app
-from tests.email_harness import APP_CREDENTIAL, EmailUser, add_account_with_email
+from tests.email_harness import APP_CREDENTIAL, EmailUser
+from tests.integration.accounts.api_harness import (
+    BHXH,
+    EMAIL,
+    LOGIN,
+    NEW_PASSWORD,
+    ORIGIN,
+    PASSWORD,
+    PERSONAL_ID,
+    Body,
+    add_holder,
+    answer,
+    bearer,
+    error,
+    fast_app,
+    log_in,
+    refusal,
+)
 from tests.passkey_authenticator import SoftAuthenticator
 
-ORIGIN = "http://localhost:8000"
-BHXH, PHONE, EMAIL = "0123456789", "0912345678", "nguyen.van.a@example.vn"
-PERSONAL_ID = "001099012345"
-PASSWORD = "the owners own 1"
-NEW_PASSWORD = "a fresh passphrase for VssID"
 OTHER_BHXH, OTHER_PHONE, OTHER_PASSWORD = "0987654321", "0987654321", "the others own 2"
 
-LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
 ENROL = "/api/v1/smart-otp/enrol"
 CONFIRM = "/api/v1/smart-otp/confirm"
@@ -51,18 +59,10 @@ VERIFY = "/api/v1/smart-otp/verify"
 SMART_OTP = "/api/v1/smart-otp"
 RECOVER = "/api/v1/recovery/smart-otp"
 PASSKEYS = "/api/v1/passkeys"
-WRONG = (
-    401,
-    {
-        "error": "invalid_credentials",
-        "reason": "wrong number or Smart OTP code",
-        "why": "wrong_number_or_smart_otp_code",
-    },
+WRONG = refusal(
+    401, "invalid_credentials", "wrong_number_or_smart_otp_code", "wrong number or Smart OTP code"
 )
-STEP_UP_REFUSED = "smart_otp_required"
-FAST = Argon2Hasher(time_cost=1, memory_cost=8)
-
-Body = dict[str, Any]
+STEP_UP = (403, "smart_otp_required")  # a change that needs a current code
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -79,29 +79,20 @@ def environ(environ: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def app(settings: Settings, clock: FakeClock) -> Iterator[Flask]:
     """The app, hashing passwords with cheap argon2 parameters."""
-    app = make_app(settings, clock)
-    app.extensions["gateway"] = dataclasses.replace(app.extensions["gateway"], hasher=FAST)
-    yield app
-    app.extensions["gateway"].engine.dispose()
+    yield from fast_app(settings, clock)
 
 
 @pytest.fixture
 def owner(session: Session) -> Account:
-    account = add_account_with_email(
-        session, BHXH, PHONE, email=EMAIL, password=None, personal_id=PERSONAL_ID
-    )
-    account.password_hash = FAST.hash(PASSWORD)
-    session.commit()
-    return account
+    return add_holder(session)
 
 
 @pytest.fixture
 def other(session: Session) -> Account:
     """A real account that has no Smart OTP."""
-    account = add_account_with_email(session, OTHER_BHXH, OTHER_PHONE, email=None, password=None)
-    account.password_hash = FAST.hash(OTHER_PASSWORD)
-    session.commit()
-    return account
+    return add_holder(
+        session, OTHER_BHXH, OTHER_PHONE, email=None, password=OTHER_PASSWORD, personal_id=None
+    )
 
 
 @pytest.fixture
@@ -146,19 +137,6 @@ def smart_otp_cli(
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def bearer(token: str, code: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {token}"}
-    if code is not None:
-        headers["X-Smart-OTP"] = code
-    return headers
-
-
-def log_in(client: FlaskClient, bhxh: str = BHXH, password: str = PASSWORD) -> str:
-    answer = client.post(LOGIN, json={"bhxh": bhxh, "password": password})
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()["token"]  # type: ignore[no-any-return]
-
-
 def enable(client: FlaskClient, token: str, clock: FakeClock, code: str | None = None) -> Phone:
     """Enrol and confirm (``code`` is the step-up when replacing); return the new phone."""
     started = client.post(ENROL, headers=bearer(token, code))
@@ -167,15 +145,6 @@ def enable(client: FlaskClient, token: str, clock: FakeClock, code: str | None =
     confirmed = client.post(CONFIRM, json={"code": phone.code()}, headers=bearer(token))
     assert confirmed.get_json() == {"status": "enabled"}
     return phone
-
-
-def answer(response: TestResponse) -> tuple[int, Any]:
-    return response.status_code, response.get_json()
-
-
-def error(response: TestResponse) -> tuple[int, str | None]:
-    body = response.get_json(silent=True) or {}
-    return response.status_code, body.get("error")
 
 
 def me(client: FlaskClient, token: str) -> Body:
@@ -203,6 +172,14 @@ def notices(session: Session, after: int = 0) -> list[tuple[Channel, str, str]]:
         (m.channel, m.recipient, m.subject if m.channel is Channel.EMAIL else m.text)
         for m in outbox(session)[after:]
     ]
+
+
+def told_owner(session: Session, owner: Account, after: int) -> tuple[str, str]:
+    """Check that one SMS to the phone and one email to the address were queued after row
+    ``after``; return the SMS text and the email subject."""
+    queued = notices(session, after)
+    assert [(c, r) for c, r, _ in queued] == [(Channel.SMS, owner.phone), (Channel.EMAIL, EMAIL)]
+    return queued[0][2], queued[1][2]
 
 
 def failures(session: Session) -> dict[str, int]:
@@ -322,11 +299,8 @@ def test_replacing_needs_a_current_code_and_the_old_seed_stops_working(
     before = len(outbox(session))
     code = phone.next_code()
 
-    assert error(client.post(ENROL, headers=bearer(token))) == (403, STEP_UP_REFUSED)
-    assert error(client.post(ENROL, headers=bearer(token, other_code(phone)))) == (
-        403,
-        STEP_UP_REFUSED,
-    )
+    assert error(client.post(ENROL, headers=bearer(token))) == STEP_UP
+    assert error(client.post(ENROL, headers=bearer(token, other_code(phone)))) == STEP_UP
     assert len(outbox(session)) == before
     new = enable(client, token, phone.clock, code=code)
 
@@ -344,11 +318,8 @@ def test_replacing_needs_a_current_code_and_the_old_seed_stops_working(
         "started",
         "replaced",
     ]
-    assert [(c, r) for c, r, _ in notices(session, before)] == [
-        (Channel.SMS, owner.phone),
-        (Channel.EMAIL, EMAIL),
-    ]
-    assert "vua duoc bat" in notices(session, before)[0][2]
+    sms, _ = told_owner(session, owner, before)
+    assert "vua duoc bat" in sms
     assert_no_secret_queued(session, [phone.secret, new.secret, code])
 
 
@@ -361,9 +332,9 @@ def test_turning_it_off_needs_a_current_code_and_tells_the_owner(
     before = len(outbox(session))
     code = phone.next_code()
 
-    assert error(client.delete(SMART_OTP, headers=bearer(token))) == (403, STEP_UP_REFUSED)
+    assert error(client.delete(SMART_OTP, headers=bearer(token))) == STEP_UP
     wrong = client.delete(SMART_OTP, json={"code": other_code(phone)}, headers=bearer(token))
-    assert error(wrong) == (403, STEP_UP_REFUSED)
+    assert error(wrong) == STEP_UP
     assert smart_otp_on(client, token) is True
 
     off = client.delete(SMART_OTP, json={"code": code}, headers=bearer(token))
@@ -371,13 +342,9 @@ def test_turning_it_off_needs_a_current_code_and_tells_the_owner(
     assert (off.status_code, off.get_data()) == (204, b"")
     assert smart_otp_on(client, token) is False
     assert session.get(SmartOtp, owner.id) is None
-    assert [(c, r) for c, r, _ in notices(session, before)] == [
-        (Channel.SMS, owner.phone),
-        (Channel.EMAIL, EMAIL),
-    ]
-    sms = notices(session, before)[0][2]
+    sms, subject = told_owner(session, owner, before)
     assert f"Smart OTP cua tai khoan VssID {BHXH} vua bi tat" in sms
-    assert notices(session, before)[1][2] == "Smart OTP của tài khoản VssID đã bị tắt"
+    assert subject == "Smart OTP của tài khoản VssID đã bị tắt"
     [disabled] = audits(session, "smart_otp_disable")
     assert (disabled.outcome, disabled.actor, disabled.account_id) == ("disabled", "user", owner.id)
     assert_no_secret_queued(session, [phone.secret, code])
@@ -405,10 +372,7 @@ def test_each_code_is_accepted_once_whatever_it_is_used_for(
     confirmed_with = phone.code()
 
     # The code that confirmed the seed is spent: no step-up, proof or recovery with it.
-    assert error(client.post(ENROL, headers=bearer(token, confirmed_with))) == (
-        403,
-        STEP_UP_REFUSED,
-    )
+    assert error(client.post(ENROL, headers=bearer(token, confirmed_with))) == STEP_UP
     assert error(client.post(VERIFY, json={"code": confirmed_with}, headers=bearer(token)))[0] == (
         401
     )
@@ -450,11 +414,8 @@ def test_a_code_recovers_into_a_session_that_sets_a_new_password(
         403,
         "password_change_required",
     )
-    assert [(c, r) for c, r, _ in notices(session, before)] == [
-        (Channel.SMS, owner.phone),
-        (Channel.EMAIL, EMAIL),
-    ]
-    assert "vua duoc lay lai mat khau bang Smart OTP" in notices(session, before)[0][2]
+    sms, _ = told_owner(session, owner, before)
+    assert "vua duoc lay lai mat khau bang Smart OTP" in sms
     [event] = audits(session, "smart_otp_recovery")
     assert (event.outcome, event.account_id, event.subject) == ("smart_otp", owner.id, "01******89")
 
@@ -515,13 +476,8 @@ def test_wrong_codes_share_the_login_throttle_and_a_recovery_clears_it(
     assert [recover(client, wrong).status_code for _ in range(6)] == [401] * 6
     throttled = recover(client, code)
 
-    assert answer(throttled) == (
-        429,
-        {
-            "error": "too_many_attempts",
-            "reason": "too many wrong attempts; try again in 3 s",
-            "why": "code_wait",
-        },
+    assert answer(throttled) == refusal(
+        429, "too_many_attempts", "code_wait", "too many wrong attempts; try again in 3 s"
     )
     assert failures(session) == {BHXH: 6}
     assert error(client.post(LOGIN, json={"bhxh": BHXH, "password": PASSWORD})) == (
@@ -579,13 +535,11 @@ def test_at_the_cap_only_another_channel_lets_the_owner_back_in(
 
     capped = recover(client, phone.code())
 
-    assert answer(capped) == (
+    assert answer(capped) == refusal(
         429,
-        {
-            "error": "too_many_attempts",
-            "reason": "too many wrong attempts: recover the password by SMS, email or a passkey",
-            "why": "code_capped",
-        },
+        "too_many_attempts",
+        "code_capped",
+        "too many wrong attempts: recover the password by SMS, email or a passkey",
     )
     assert audits(session, "smart_otp_recovery")[-1].outcome == "capped"
     user = EmailUser(client, mail_worker, mailer)
@@ -647,25 +601,17 @@ def test_adding_a_passkey_needs_a_current_unused_code(
 ) -> None:
     options = f"{PASSKEYS}/registration/options"
 
-    assert error(client.post(options, json={}, headers=bearer(token))) == (403, STEP_UP_REFUSED)
-    assert error(client.post(options, json={}, headers=bearer(token, phone.code()))) == (
-        403,
-        STEP_UP_REFUSED,
-    )  # the code that confirmed Smart OTP
+    assert error(client.post(options, json={}, headers=bearer(token))) == STEP_UP
+    confirmed_with = phone.code()  # the code that confirmed Smart OTP
+    assert error(client.post(options, json={}, headers=bearer(token, confirmed_with))) == STEP_UP
     code = phone.next_code()
-    assert error(client.post(options, json={}, headers=bearer(token, other_code(phone)))) == (
-        403,
-        STEP_UP_REFUSED,
-    )
+    assert error(client.post(options, json={}, headers=bearer(token, other_code(phone)))) == STEP_UP
 
     passkey = add_passkey(client, token, code)
 
     assert [p.id for p in session.scalars(select(Passkey))] == [passkey["id"]]
     assert me(client, token)["passkeys"] == 1
-    assert error(client.post(options, json={}, headers=bearer(token, code))) == (
-        403,
-        STEP_UP_REFUSED,
-    )  # used
+    assert error(client.post(options, json={}, headers=bearer(token, code))) == STEP_UP  # used
 
 
 def test_removing_a_passkey_needs_a_current_code_but_not_in_a_recovery(
@@ -675,13 +621,11 @@ def test_removing_a_passkey_needs_a_current_code_but_not_in_a_recovery(
     phone = enable(client, token, clock)
     code = phone.next_code()
 
-    assert error(client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token))) == (
-        403,
-        STEP_UP_REFUSED,
+    assert error(client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token))) == STEP_UP
+    assert (
+        error(client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token, other_code(phone))))
+        == STEP_UP
     )
-    assert error(
-        client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token, other_code(phone)))
-    ) == (403, STEP_UP_REFUSED)
     assert session.scalar(select(Passkey.id).where(Passkey.id == first["id"])) == first["id"]
 
     removed = client.delete(f"{PASSKEYS}/{first['id']}", headers=bearer(token, code))
@@ -705,8 +649,8 @@ def test_changing_the_email_needs_a_current_code(
     refused = client.post("/api/v1/account/email", json=body)
     wrong = client.post("/api/v1/account/email", json=body, headers={"X-Smart-OTP": "12345"})
 
-    assert error(refused) == (403, STEP_UP_REFUSED)
-    assert error(wrong) == (403, STEP_UP_REFUSED)
+    assert error(refused) == STEP_UP
+    assert error(wrong) == STEP_UP
     assert not [m for m in outbox(session) if m.recipient == "moi@example.vn"]
     accepted = client.post("/api/v1/account/email", json=body, headers={"X-Smart-OTP": code})
     assert accepted.status_code == 202, accepted.get_json()
@@ -763,7 +707,7 @@ def test_a_six_minute_old_sign_in_cannot_enrol_or_turn_it_off(
     assert proven.status_code == 200, proven.get_json()
     assert proven.get_json()["must_change_password"] is False
     fresh = proven.get_json()["token"]
-    assert error(client.post(ENROL, headers=bearer(fresh, code))) == (403, STEP_UP_REFUSED)
+    assert error(client.post(ENROL, headers=bearer(fresh, code))) == STEP_UP
 
     again = client.post(ENROL, headers=bearer(fresh, phone.next_code()))
 
@@ -804,11 +748,8 @@ def test_the_hotline_turns_it_off_audited_with_its_reason(
     [disabled] = audits(session, "smart_otp_disable")
     assert (disabled.actor, disabled.channel, disabled.outcome) == ("operator", "cli", "disabled")
     assert disabled.account_id == owner.id and "ticket 42" in (disabled.detail or "")
-    assert [(c, r) for c, r, _ in notices(session, before)] == [
-        (Channel.SMS, owner.phone),
-        (Channel.EMAIL, EMAIL),
-    ]
-    assert "vua bi tat" in notices(session, before)[0][2]
+    sms, _ = told_owner(session, owner, before)
+    assert "vua bi tat" in sms
 
     assert smart_otp_cli(BHXH, "--reason", "ticket 42").exit_code == 1  # none any more
     assert smart_otp_cli(OTHER_BHXH, "--reason", "ticket 43").exit_code == 1
@@ -891,11 +832,8 @@ def test_a_seed_that_no_longer_opens_keeps_asking_for_a_code(
 
     assert smart_otp_on(client, token) is True
     options = f"{PASSKEYS}/registration/options"
-    assert error(client.post(options, json={}, headers=bearer(token))) == (403, STEP_UP_REFUSED)
-    assert error(client.post(options, json={}, headers=bearer(token, code))) == (
-        403,
-        STEP_UP_REFUSED,
-    )
+    assert error(client.post(options, json={}, headers=bearer(token))) == STEP_UP
+    assert error(client.post(options, json={}, headers=bearer(token, code))) == STEP_UP
     assert answer(recover(client, phone.code(1))) == WRONG
 
     assert smart_otp_cli(BHXH, "--reason", "key rotated").exit_code == 0

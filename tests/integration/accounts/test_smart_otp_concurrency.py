@@ -136,7 +136,22 @@ def wrong_code(seed: str, clock: FakeClock) -> str:
     return next(c for c in ("000000", "111111", "222222") if c not in window)
 
 
-def test_recovery_guesses_sent_together_when_a_wait_ends_check_one_code(
+def post_step_up(app: Flask, token: str, code: str) -> Callable[[], int]:
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    return lambda: client.post(VERIFY, json={"code": code}, headers=headers).status_code
+
+
+# Where a code is guessed: the module whose throttle it meets, and one guess's request.
+GUESSED_AT = {
+    "recovery": (smart_otp_recovery, lambda app, token, code: post_recover(app, code)),
+    "step-up": (smart_otp, post_step_up),
+}
+
+
+@pytest.mark.parametrize("door", sorted(GUESSED_AT))
+def test_guesses_sent_together_when_a_wait_ends_check_one_code(
+    door: str,
     app: Flask,
     runtime: Runtime,
     session: Session,
@@ -145,36 +160,16 @@ def test_recovery_guesses_sent_together_when_a_wait_ends_check_one_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """As for passwords: past the free failures, each finished wait allows one guess."""
+    module, guess = GUESSED_AT[door]
+    account = session.scalars(select(Account)).one()
+    token = issue_token(account, settings=runtime.settings, restricted=False, now=clock.now())
     past_the_free_failures(runtime, session, clock)
-    hold_until_everyone_has_read(smart_otp_recovery, monkeypatch)
+    hold_until_everyone_has_read(module, monkeypatch)
+    code = wrong_code(seed, clock)
 
-    statuses = at_once([post_recover(app, wrong_code(seed, clock)) for _ in range(THREADS)])
+    statuses = at_once([guess(app, token, code) for _ in range(THREADS)])
 
     assert sorted(statuses) == [401] + [429] * (THREADS - 1)
     assert session.scalars(select(LoginFailure.consecutive)).one() == (
         runtime.settings.login_free_failures + 2
     )
-
-
-def test_step_up_guesses_sent_together_when_a_wait_ends_check_one_code(
-    app: Flask,
-    runtime: Runtime,
-    session: Session,
-    clock: FakeClock,
-    seed: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    account = session.scalars(select(Account)).one()
-    token = issue_token(account, settings=runtime.settings, restricted=False, now=clock.now())
-    past_the_free_failures(runtime, session, clock)
-    hold_until_everyone_has_read(smart_otp, monkeypatch)
-    code = wrong_code(seed, clock)
-
-    def verify() -> Callable[[], int]:
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
-        return lambda: client.post(VERIFY, json={"code": code}, headers=headers).status_code
-
-    statuses = at_once([verify() for _ in range(THREADS)])
-
-    assert sorted(statuses) == [401] + [429] * (THREADS - 1)

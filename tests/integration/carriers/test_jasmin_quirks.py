@@ -5,8 +5,6 @@ The contract every kind keeps (answers, stored row, refusals, reply, DLR) is in 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -16,28 +14,10 @@ from gateway.carriers.fake import FakeTransport
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.states import DeliveryStatus
 from gateway.worker import Worker
-from tests.conftest import base_environ
-from tests.harness import add_account, fake_transports, stored_messages, url_token_carrier
+from tests.harness import add_account, stored_messages
 from tests.payloads import path_and_query, recorded, replay
 
-TOKEN = "jasmin-token-0123456789"
-
-
-@pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return url_token_carrier(
-        base_environ(tmp_path),
-        "jasmin",
-        TOKEN,
-        "http://127.0.0.1:9/send",
-        mt_username="gw8079",
-        mt_password="jasmin-pass",
-    )
-
-
-@pytest.fixture
-def carriers() -> dict[str, FakeTransport]:
-    return fake_transports("jasmin")
+KIND = "jasmin"
 
 
 def test_a_ucs2_message_and_its_repeat_are_both_acknowledged(

@@ -17,6 +17,7 @@ from gateway.models import InboundMessage
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import stored_messages
 
+KIND = "json"
 SECRET = CARRIER_SECRETS["viettel"]
 MO = {"id": "vt-1", "from": "0912345678", "to": "8079", "text": "BH MK 0123456789"}
 

@@ -5,37 +5,17 @@ The contract every kind keeps (answers, stored row, refusals, reply, DLR) is in 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.carriers.fake import FakeTransport
 from gateway.models import InboundMessage
-from tests.conftest import base_environ
-from tests.harness import fake_transports, stored_messages, url_token_carrier
+from tests.harness import stored_messages
+from tests.integration.carriers.contracts import Contract
 from tests.payloads import path_and_query, replay
 
-TOKEN = "kannel-token-0123456789"
-
-
-@pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return url_token_carrier(
-        base_environ(tmp_path),
-        "kannel",
-        TOKEN,
-        "http://127.0.0.1:9/cgi-bin/sendsms",
-        mt_username="gateway",
-        mt_password="kannel-pass",
-    )
-
-
-@pytest.fixture
-def carriers() -> dict[str, FakeTransport]:
-    return fake_transports("kannel")
+KIND = "kannel"
 
 
 def test_a_ucs2_text_and_its_repeat_are_stored_once_as_text(
@@ -77,8 +57,8 @@ def test_a_charset_that_is_not_a_text_encoding_is_refused_for_good(
 
 
 def test_a_dlr_on_the_way_is_acknowledged_and_not_recorded(
-    client: FlaskClient, session: Session
+    client: FlaskClient, contract: Contract
 ) -> None:
-    answer = client.get(f"/carriers/kannel/dlr?reference=987&status=8&token={TOKEN}")
+    answer = client.get(f"/carriers/kannel/dlr?reference=987&status=8&token={contract.secret}")
 
     assert answer.status_code == 202

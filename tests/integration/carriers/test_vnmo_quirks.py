@@ -5,30 +5,16 @@ The contract every kind keeps (answers, stored row, refusals, reply) is in test_
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.carriers.fake import FakeTransport
 from gateway.models import InboundMessage
-from tests.conftest import base_environ
-from tests.harness import fake_transports, stored_messages, url_token_carrier
+from tests.harness import stored_messages
 from tests.payloads import path_and_query, recorded, replay
 
-TOKEN = "vnmo-token-01234567890"
-
-
-@pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return url_token_carrier(base_environ(tmp_path), "vnmo", TOKEN, "http://127.0.0.1:9/mt")
-
-
-@pytest.fixture
-def carriers() -> dict[str, FakeTransport]:
-    return fake_transports("vnmo")
+KIND = "vnmo"
 
 
 def test_soap_is_answered_in_soap(client: FlaskClient, session: Session) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import unescape
 
 import pyotp
 import pytest
@@ -16,18 +17,12 @@ from gateway.clock import FakeClock
 from gateway.console.staff import add_staff
 from gateway.delivery.mail import FakeMailer
 from gateway.runtime import Runtime
+from tests.conftest import CARRIER_SECRETS, signed_post
 
 PASSWORD = "a long staff passphrase"
 ENROL_PAGE = "/console/enrol"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _MAILED_CODE = re.compile(r"là: (\d{6})")
-
-
-@pytest.fixture
-def environ(environ: dict[str, str]) -> dict[str, str]:
-    # The Flask test client speaks plain HTTP; one test checks the Secure flag on its own.
-    environ["GATEWAY_CONSOLE_SECURE_COOKIES"] = "false"
-    return environ
 
 
 @dataclass
@@ -50,6 +45,29 @@ def csrf_of(response: TestResponse) -> str:
     found = _CSRF.search(response.get_data(as_text=True))
     assert found, response.get_data(as_text=True)[:500]
     return found[1]
+
+
+def confirm_refunds(
+    client: FlaskClient, form: dict[str, object], *, page: str = "/console/refunds"
+) -> TestResponse:
+    """Send the refunds page's form (loaded from ``page``) to its confirmation step."""
+    return post_form(client, "/console/refunds/confirm", form, page=page)
+
+
+def text_of(html: str, element_id: str) -> str:
+    """Return the text of the element with ``element_id`` (one without child elements)."""
+    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
+    assert found, element_id
+    return unescape(found[1])
+
+
+def receive(client: FlaskClient, clock: FakeClock, message_id: str) -> None:
+    """Store "BH MK 0123456789" from 0912345678 as viettel delivers it; the worker not run."""
+    mo = {"id": message_id, "from": "0912345678", "to": "8079", "text": "BH MK 0123456789"}
+    answer = signed_post(
+        client, "/carriers/viettel/mo", mo, secret=CARRIER_SECRETS["viettel"], clock=clock
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
 
 
 def post_form(
@@ -107,6 +125,12 @@ class Mailbox:
 
 
 @pytest.fixture
+def environ(environ: dict[str, str]) -> dict[str, str]:
+    # The Flask test client speaks plain HTTP; one test checks the Secure flag on its own.
+    return {**environ, "GATEWAY_CONSOLE_SECURE_COOKIES": "false"}
+
+
+@pytest.fixture
 def mailbox(runtime: Runtime) -> Mailbox:
     return Mailbox(runtime)
 
@@ -154,8 +178,11 @@ def sign_in(client: FlaskClient, member: Member, *, password: str = PASSWORD) ->
     )
 
 
+SignIn = Callable[[str], Member]  # the ``signed_in`` fixture: a role in, a signed-in member out
+
+
 @pytest.fixture
-def signed_in(client: FlaskClient, enrolled: Callable[..., Member]) -> Callable[[str], Member]:
+def signed_in(client: FlaskClient, enrolled: Callable[..., Member]) -> SignIn:
     """Enrol a member of ``role`` and sign the test client in as them."""
 
     def make(role: str) -> Member:

@@ -30,6 +30,7 @@ from tests.integration.console.conftest import (
     PASSWORD,
     Mailbox,
     Member,
+    SignIn,
     csrf_of,
     enrol_link,
     finish_enrolment,
@@ -43,21 +44,14 @@ REFUSED = WORDS[Why.STAFF_SIGN_IN_REFUSED]  # the page text, whatever the Englis
 
 
 @pytest.fixture
-def staff_cli(
-    runtime: Runtime, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Result]:
-    """Run ``gateway staff ...`` against the test's database, as an operator would."""
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, ["staff", *args], obj={})
+def staff_cli(runtime: Runtime, environ: dict[str, str]) -> Callable[..., Result]:
+    """Run ``gateway staff ...`` against the test's database (migrated by ``runtime``), as an
+    operator would: a runtime of its own, from the environment."""
+    return lambda *args: CliRunner().invoke(cli, ["staff", *args], env=environ, obj={})
 
 
 def test_staff_add_prints_a_link_that_enrols_once(
-    client: FlaskClient,
-    clock: FakeClock,
-    mailbox: Mailbox,
-    staff_cli: Callable[..., Result],
+    client: FlaskClient, clock: FakeClock, mailbox: Mailbox, staff_cli: Callable[..., Result]
 ) -> None:
     result = staff_cli("add", "Lan@Example.vn", "--role", "finance")
     assert result.exit_code == 0, result.output
@@ -285,7 +279,7 @@ def test_a_blocked_try_gets_the_answer_and_the_hash_of_any_failure(
 
 
 def test_a_form_without_its_csrf_token_changes_nothing(
-    client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+    client: FlaskClient, signed_in: SignIn, session: Session
 ) -> None:
     signed_in("operator")
 
@@ -337,7 +331,7 @@ def test_a_token_from_another_session_is_refused(
     ],
 )
 def test_a_page_outside_ones_role_answers_403(
-    client: FlaskClient, signed_in: Callable[[str], Member], session: Session, role: str, path: str
+    client: FlaskClient, signed_in: SignIn, session: Session, role: str, path: str
 ) -> None:
     signed_in(role)
 
@@ -358,7 +352,7 @@ def test_without_a_session_every_page_sends_to_sign_in(client: FlaskClient, path
 
 
 def test_a_session_ends_after_the_idle_timeout(
-    client: FlaskClient, signed_in: Callable[[str], Member], clock: FakeClock
+    client: FlaskClient, signed_in: SignIn, clock: FakeClock
 ) -> None:
     signed_in("operator")
     clock.advance(minutes=29)
@@ -374,7 +368,7 @@ def test_a_session_ends_after_the_idle_timeout(
 
 
 def test_disabling_a_member_ends_their_session(
-    client: FlaskClient, signed_in: Callable[[str], Member], runtime: Runtime
+    client: FlaskClient, signed_in: SignIn, runtime: Runtime
 ) -> None:
     member = signed_in("finance")
     from gateway.console.staff import disable_staff
@@ -386,7 +380,7 @@ def test_disabling_a_member_ends_their_session(
     assert sign_in(client, member).status_code == 401
 
 
-def test_sign_out_ends_the_session(client: FlaskClient, signed_in: Callable[[str], Member]) -> None:
+def test_sign_out_ends_the_session(client: FlaskClient, signed_in: SignIn) -> None:
     signed_in("finance")
     token = csrf_of(client.get("/console/charges"))
 
@@ -394,9 +388,7 @@ def test_sign_out_ends_the_session(client: FlaskClient, signed_in: Callable[[str
     assert client.get("/console/charges").status_code == 302
 
 
-def test_pages_forbid_inline_script_and_framing(
-    client: FlaskClient, signed_in: Callable[[str], Member]
-) -> None:
+def test_pages_forbid_inline_script_and_framing(client: FlaskClient, signed_in: SignIn) -> None:
     signed_in("finance")
 
     for path in ("/console/sign-in", "/console/charges", "/console/reconciliation"):

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Callable
 from html import unescape
 from pathlib import Path
 
@@ -22,21 +21,14 @@ from billing.ledger import EntryKind, LedgerEntry
 from billing.outcomes import Outcome
 from gateway.console.formatting import LABELS
 from gateway.models import AuditEvent
-from tests.integration.console.conftest import Member, csrf_of, post_form
-from tests.integration.finance.test_finance_cli import MONTH, Run
+from tests.integration.console.conftest import SignIn, confirm_refunds, csrf_of, text_of
+from tests.integration.finance.test_finance_cli import MONTH, Month, Run
 
-Month = dict[Outcome | str, LedgerEntry]
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
 
-def text_of(html: str, element_id: str) -> str:
-    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
-    assert found, element_id
-    return unescape(found[1])
-
-
 def test_charges_page_totals_equal_the_cli_summary_and_export(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, run: Run
+    client: FlaskClient, signed_in: SignIn, month: Month, run: Run
 ) -> None:
     signed_in("finance")
 
@@ -68,7 +60,7 @@ def test_charges_page_totals_equal_the_cli_summary_and_export(
 
 
 def test_charges_chart_has_a_bar_per_day_and_carrier(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     signed_in("finance")
 
@@ -84,12 +76,7 @@ def test_charges_chart_has_a_bar_per_day_and_carrier(
 
 
 def test_csv_download_is_the_cli_export_for_excel_byte_for_byte(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    month: Month,
-    run: Run,
-    session: Session,
-    tmp_path: Path,
+    client: FlaskClient, signed_in: SignIn, month: Month, run: Run, session: Session, tmp_path: Path
 ) -> None:
     signed_in("finance")
     cli_file = tmp_path / "cli.csv"
@@ -110,11 +97,7 @@ def test_csv_download_is_the_cli_export_for_excel_byte_for_byte(
 
 
 def test_xlsx_download_is_the_cli_export(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    month: Month,
-    run: Run,
-    tmp_path: Path,
+    client: FlaskClient, signed_in: SignIn, month: Month, run: Run, tmp_path: Path
 ) -> None:
     signed_in("finance")
     cli_file = tmp_path / "cli.xlsx"
@@ -140,11 +123,7 @@ def test_xlsx_download_is_the_cli_export(
 )
 @pytest.mark.parametrize("path", ["/console/charges", "/console/charges.csv", "/console/refunds"])
 def test_a_bad_period_or_carrier_gets_a_clear_400(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    path: str,
-    query: dict[str, str],
-    message: str,
+    client: FlaskClient, signed_in: SignIn, path: str, query: dict[str, str], message: str
 ) -> None:
     signed_in("finance")
 
@@ -181,12 +160,7 @@ def upload(client: FlaskClient, data: bytes, **extra: str) -> TestResponse:
 
 
 def test_reconciliation_shows_the_differences_and_changes_nothing(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    month: Month,
-    session: Session,
-    run: Run,
-    tmp_path: Path,
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session, run: Run, tmp_path: Path
 ) -> None:
     signed_in("finance")
     before = session.scalar(select(func.count(LedgerEntry.id)))
@@ -263,10 +237,7 @@ def test_reconciliation_shows_the_differences_and_changes_nothing(
     ],
 )
 def test_a_bad_carrier_file_is_refused_naming_the_line(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    data: bytes,
-    message: str,
+    client: FlaskClient, signed_in: SignIn, data: bytes, message: str
 ) -> None:
     signed_in("finance")
 
@@ -278,10 +249,7 @@ def test_a_bad_carrier_file_is_refused_naming_the_line(
 
 
 def test_refund_lists_confirms_and_appends_a_ledger_entry(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    month: Month,
-    session: Session,
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session
 ) -> None:
     member = signed_in("finance")
     error = month[Outcome.SYSTEM_ERROR]
@@ -290,7 +258,7 @@ def test_refund_lists_confirms_and_appends_a_ledger_entry(
     assert f'value="{error.message_id}"' in listing
     assert f'value="{month[Outcome.RESET_SENT].message_id}"' not in listing  # not refundable
     picked = {"message_id": [str(error.message_id)], "reason": "khiếu nại 5678"}
-    confirm = post_form(client, "/console/refunds/confirm", picked, page="/console/refunds")
+    confirm = confirm_refunds(client, picked)
     assert confirm.status_code == 200 and "1.000 ₫" in confirm.get_data(as_text=True)
     assert session.scalar(select(func.count()).where(LedgerEntry.kind == EntryKind.REFUND)) == 0
 
@@ -318,26 +286,18 @@ def test_refund_lists_confirms_and_appends_a_ledger_entry(
 
 
 def test_refund_of_a_message_without_a_charge_is_refused(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     signed_in("finance")
 
-    answer = post_form(
-        client,
-        "/console/refunds/confirm",
-        {"message_id": ["424242"], "reason": "x"},
-        page="/console/refunds",
-    )
+    answer = confirm_refunds(client, {"message_id": ["424242"], "reason": "x"})
 
     assert answer.status_code == 400
     assert "tin 424242 không có cước trong sổ" in answer.get_data(as_text=True)
 
 
 def test_a_long_refund_list_is_cut_and_says_how_to_refund_the_rest(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    month: Month,
-    monkeypatch: pytest.MonkeyPatch,
+    client: FlaskClient, signed_in: SignIn, month: Month, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     signed_in("finance")
     monkeypatch.setattr("gateway.console.refund_views.REFUNDS_SHOWN", 1)
@@ -350,7 +310,7 @@ def test_a_long_refund_list_is_cut_and_says_how_to_refund_the_rest(
 
 
 def test_a_large_carrier_file_is_taken_from_a_member_only(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     rows = [f"x-{i};0912345678;02/11/2026 10:00:00;1000" for i in range(2000)]
     data = "\r\n".join(["id;phone;time;amount", *rows, ""]).encode()

@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from html import unescape
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.ledger import LedgerEntry
-from billing.outcomes import Outcome
 from gateway.clock import FakeClock
+from gateway.delivery.outbox import enqueue, sms_row
 from gateway.models import AuditEvent, OutboxMessage, Switch
+from gateway.runtime import Runtime
 from gateway.states import OutboxStatus
 from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
-from tests.integration.console.conftest import Member, csrf_of, post_form
-
-Month = dict[Outcome | str, LedgerEntry]
-
-
-def text_of(html: str, element_id: str) -> str:
-    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
-    assert found, element_id
-    return unescape(found[1])
+from tests.integration.console.conftest import SignIn, csrf_of, post_form, receive, text_of
+from tests.integration.finance.test_finance_cli import Month
 
 
 def test_overview_answers_is_8079_working(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, clock: FakeClock
+    client: FlaskClient, signed_in: SignIn, month: Month, clock: FakeClock
 ) -> None:
     signed_in("operator")
 
@@ -59,21 +51,11 @@ def test_overview_answers_is_8079_working(
 
 
 def test_overview_shows_waiting_replies_and_their_age(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    phones: Phones,
-    session: Session,
-    clock: FakeClock,
+    client: FlaskClient, signed_in: SignIn, phones: Phones, session: Session, clock: FakeClock
 ) -> None:
     signed_in("operator")
     add_account(session)
-    signed_post(
-        client,
-        "/carriers/viettel/mo",
-        {"id": "wait-1", "from": "0912345678", "to": "8079", "text": "BH MK 0123456789"},
-        secret=CARRIER_SECRETS["viettel"],
-        clock=clock,
-    )
+    receive(client, clock, "wait-1")
     phones.worker.process_pending()  # decided and queued; the reply is not sent yet
     clock.advance(seconds=90)
 
@@ -89,11 +71,7 @@ def test_overview_shows_waiting_replies_and_their_age(
 
 
 def test_failed_replies_count_delivery_reports_per_carrier(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    month: Month,
-    session: Session,
-    clock: FakeClock,
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session, clock: FakeClock
 ) -> None:
     signed_in("operator")
     sent = {
@@ -129,10 +107,11 @@ def test_failed_replies_count_delivery_reports_per_carrier(
 
 def test_notices_waiting_do_not_turn_the_reply_cards_red(
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     phones: Phones,
     session: Session,
     clock: FakeClock,
+    runtime: Runtime,
 ) -> None:
     signed_in("operator")
     add_account(session)
@@ -141,19 +120,16 @@ def test_notices_waiting_do_not_turn_the_reply_cards_red(
         select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
     ).all()
     if not waiting:  # the notice went with the reply: queue one the carrier keeps refusing
-        session.add(
-            OutboxMessage(
-                carrier="viettel",
-                sender="8079",
-                recipient="84912345678",
-                text="Mat khau da doi",
-                safe_text="Mat khau da doi",
-                status=OutboxStatus.PENDING,
-                next_attempt_at=clock.now(),
-                give_up_at=clock.now(),
-                created_at=clock.now(),
-            )
+        notice, now = "Mat khau da doi", clock.now()
+        row = sms_row(
+            "84912345678",
+            carrier="viettel",
+            text=notice,
+            safe_text=notice,
+            settings=runtime.settings,
+            now=now,
         )
+        enqueue(session, {**row, "give_up_at": now})
         session.commit()
     clock.advance(minutes=30)
 
@@ -165,7 +141,7 @@ def test_notices_waiting_do_not_turn_the_reply_cards_red(
 
 
 def test_flipping_the_switch_needs_a_reason_and_a_confirmation(
-    client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+    client: FlaskClient, signed_in: SignIn, session: Session
 ) -> None:
     member = signed_in("operator")
 
@@ -190,7 +166,7 @@ def test_flipping_the_switch_needs_a_reason_and_a_confirmation(
 
 
 def test_the_switch_state_reaches_the_sms_path(
-    client: FlaskClient, signed_in: Callable[[str], Member], phones: Phones, session: Session
+    client: FlaskClient, signed_in: SignIn, phones: Phones, session: Session
 ) -> None:
     signed_in("operator")
     add_account(session)

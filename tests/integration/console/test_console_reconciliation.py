@@ -17,9 +17,8 @@ from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
 from gateway.clock import FakeClock
 from gateway.console import report_store
-from tests.integration.console.conftest import Member, csrf_of, sign_in
-
-Month = dict[Outcome | str, LedgerEntry]
+from tests.integration.console.conftest import Member, SignIn, csrf_of, sign_in
+from tests.integration.finance.test_finance_cli import Month
 
 
 def send(client: FlaskClient, data: bytes, **fields: str) -> TestResponse:
@@ -54,7 +53,7 @@ def count(html: str, kind: str) -> str:
     ],
 )
 def test_the_carriers_own_headers_are_recognised_without_a_mapping(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, header: str
+    client: FlaskClient, signed_in: SignIn, month: Month, header: str
 ) -> None:
     signed_in("finance")
 
@@ -67,7 +66,7 @@ def test_the_carriers_own_headers_are_recognised_without_a_mapping(
 
 
 def test_a_field_given_wins_over_the_guess(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     signed_in("finance")
     data = lines(month, "Request_ID,Msisdn,Billed_At,Gia", sep=",")
@@ -81,7 +80,7 @@ def test_a_field_given_wins_over_the_guess(
 
 
 def test_a_header_with_unknown_names_is_refused_naming_the_fields_and_keeping_the_form(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session
 ) -> None:
     signed_in("finance")
     data = lines(month, "Ma;So;Luc;Gia")
@@ -98,7 +97,7 @@ def test_a_header_with_unknown_names_is_refused_naming_the_fields_and_keeping_th
 
 
 def test_a_named_column_that_is_not_in_the_file_is_refused_in_vietnamese(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     signed_in("finance")
 
@@ -119,11 +118,7 @@ def test_a_named_column_that_is_not_in_the_file_is_refused_in_vietnamese(
     ],
 )
 def test_bad_days_or_carrier_are_refused_in_vietnamese(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    month: Month,
-    fields: dict[str, str],
-    message: str,
+    client: FlaskClient, signed_in: SignIn, month: Month, fields: dict[str, str], message: str
 ) -> None:
     signed_in("finance")
 
@@ -134,7 +129,7 @@ def test_bad_days_or_carrier_are_refused_in_vietnamese(
 
 
 def test_an_explicit_period_is_named_in_full_in_the_file_name(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     signed_in("finance")
 
@@ -156,7 +151,7 @@ def test_an_explicit_period_is_named_in_full_in_the_file_name(
 
 def test_the_kept_report_is_for_this_session_only_and_expires(
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     enrolled: Callable[..., Member],
     month: Month,
     clock: FakeClock,
@@ -183,7 +178,7 @@ def test_the_kept_report_is_for_this_session_only_and_expires(
 
 
 def test_a_report_past_its_time_is_gone(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, clock: FakeClock
+    client: FlaskClient, signed_in: SignIn, month: Month, clock: FakeClock
 ) -> None:
     signed_in("finance")
     html = send(client, lines(month, "id;phone;time;amount")).get_data(as_text=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
@@ -13,9 +12,9 @@ from sqlalchemy.orm import Session
 from billing.ledger import EntryKind, LedgerEntry
 from billing.outcomes import Outcome
 from gateway.models import AuditEvent
-from tests.integration.console.conftest import Member, csrf_of, post_form
+from tests.integration.console.conftest import SignIn, confirm_refunds, csrf_of, post_form
+from tests.integration.finance.test_finance_cli import Month
 
-Month = dict[Outcome | str, LedgerEntry]
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 LIST = "/console/refunds?from=2026-11-01&to=2026-11-30"
 
@@ -33,16 +32,13 @@ def ticked(html: str) -> set[str]:
 
 
 def test_select_all_in_the_filter_refunds_every_refundable_charge_without_javascript(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session
 ) -> None:
     signed_in("finance")
     error, failed = month[Outcome.SYSTEM_ERROR], month["reply_failed"]
 
-    confirm = post_form(
-        client,
-        "/console/refunds/confirm",
-        {**NOVEMBER, "carrier": "", "scope": "all", "reason": "sự cố ngày 2/11"},
-        page=LIST,
+    confirm = confirm_refunds(
+        client, {**NOVEMBER, "carrier": "", "scope": "all", "reason": "sự cố ngày 2/11"}, page=LIST
     )
 
     html = confirm.get_data(as_text=True)
@@ -66,15 +62,12 @@ def test_select_all_in_the_filter_refunds_every_refundable_charge_without_javasc
 
 
 def test_select_all_on_a_carrier_takes_only_that_carriers_charges(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     signed_in("finance")
 
-    answer = post_form(
-        client,
-        "/console/refunds/confirm",
-        {**NOVEMBER, "carrier": "mobifone", "scope": "all", "reason": "x"},
-        page=LIST,
+    answer = confirm_refunds(
+        client, {**NOVEMBER, "carrier": "mobifone", "scope": "all", "reason": "x"}, page=LIST
     )
 
     assert answer.status_code == 400  # nothing of mobifone's is refundable
@@ -92,7 +85,7 @@ def test_select_all_on_a_carrier_takes_only_that_carriers_charges(
 )
 def test_a_refused_confirmation_keeps_the_ticked_rows_and_the_reason(
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     month: Month,
     session: Session,
     form: dict[str, str],
@@ -103,11 +96,8 @@ def test_a_refused_confirmation_keeps_the_ticked_rows_and_the_reason(
     picked = [str(error.message_id)]
     picked += [form[k] for k in ("extra", "bad") if k in form]
 
-    answer = post_form(
-        client,
-        "/console/refunds/confirm",
-        {**NOVEMBER, "message_id": picked, "reason": form["reason"]},
-        page=LIST,
+    answer = confirm_refunds(
+        client, {**NOVEMBER, "message_id": picked, "reason": form["reason"]}, page=LIST
     )
 
     html = answer.get_data(as_text=True)
@@ -121,7 +111,7 @@ def test_a_refused_confirmation_keeps_the_ticked_rows_and_the_reason(
 
 
 def test_an_unconfirmed_refund_goes_back_to_the_list_with_the_rows_ticked(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session
 ) -> None:
     signed_in("finance")
     error = month[Outcome.SYSTEM_ERROR]
@@ -141,7 +131,7 @@ def test_an_unconfirmed_refund_goes_back_to_the_list_with_the_rows_ticked(
 
 
 def test_a_refund_that_is_not_refundable_by_policy_is_refused_on_the_list(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session
 ) -> None:
     signed_in("finance")
     served = month[Outcome.RESET_SENT]  # a hand-made form: the list never offers it
@@ -158,7 +148,7 @@ def test_a_refund_that_is_not_refundable_by_policy_is_refused_on_the_list(
 
 
 def test_a_forced_refund_for_a_complaint_confirms_then_refunds_and_is_audited(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session
 ) -> None:
     member = signed_in("finance")
     served = month[Outcome.RESET_SENT]
@@ -205,7 +195,7 @@ def test_a_forced_refund_for_a_complaint_confirms_then_refunds_and_is_audited(
 
 
 def test_a_forced_refund_by_the_carriers_id(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     signed_in("finance")
     served = month[Outcome.RESET_SENT]
@@ -245,7 +235,7 @@ def test_a_forced_refund_by_the_carriers_id(
 @pytest.mark.parametrize("path", ["/console/refunds/forced/confirm", "/console/refunds/forced"])
 def test_a_bad_forced_refund_is_refused_in_vietnamese_and_changes_nothing(
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     month: Month,
     session: Session,
     path: str,
@@ -264,7 +254,7 @@ def test_a_bad_forced_refund_is_refused_in_vietnamese_and_changes_nothing(
 
 
 def test_other_roles_cannot_refund(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session
 ) -> None:
     signed_in("support")
     served = month[Outcome.RESET_SENT]
@@ -285,7 +275,7 @@ def test_other_roles_cannot_refund(
 
 
 def test_the_list_offers_select_all_as_a_button_and_the_toggle_as_a_script_file(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month
+    client: FlaskClient, signed_in: SignIn, month: Month
 ) -> None:
     signed_in("finance")
 

@@ -18,7 +18,7 @@ from gateway.clock import FakeClock
 from gateway.models import AuditEvent
 from gateway.settings import load_settings
 from tests.conftest import make_app
-from tests.integration.console.conftest import Mailbox, Member, csrf_of, enrol, sign_in
+from tests.integration.console.conftest import Mailbox, SignIn, csrf_of, enrol, sign_in
 
 
 def copy_cookie(client: FlaskClient) -> str:
@@ -34,7 +34,7 @@ def replay(app: Flask, cookie: str, path: str) -> int:
 
 
 def test_a_cookie_copied_before_sign_out_opens_nothing_after_it(
-    app: Flask, client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+    app: Flask, client: FlaskClient, signed_in: SignIn, session: Session
 ) -> None:
     signed_in("finance")
     token = csrf_of(client.get("/console/charges"))
@@ -49,9 +49,7 @@ def test_a_cookie_copied_before_sign_out_opens_nothing_after_it(
     assert len(outs.all()) == 1
 
 
-def test_a_member_signs_in_again_after_signing_out(
-    client: FlaskClient, signed_in: Callable[[str], Member]
-) -> None:
+def test_a_member_signs_in_again_after_signing_out(client: FlaskClient, signed_in: SignIn) -> None:
     member = signed_in("operator")
     token = csrf_of(client.get("/console/overview"))
     client.post("/console/sign-out", data={"csrf_token": token})
@@ -61,7 +59,7 @@ def test_a_member_signs_in_again_after_signing_out(
 
 
 def test_a_session_ends_12_hours_after_sign_in_however_active(
-    app: Flask, client: FlaskClient, signed_in: Callable[[str], Member], clock: FakeClock
+    app: Flask, client: FlaskClient, signed_in: SignIn, clock: FakeClock
 ) -> None:
     signed_in("finance")
     for _ in range(35):  # a request every 20 minutes: the idle timeout never strikes

@@ -16,6 +16,7 @@ from gateway.models import AuditEvent, StaffMember
 from tests.integration.console.conftest import (
     Mailbox,
     Member,
+    SignIn,
     csrf_of,
     finish_enrolment,
     post_form,
@@ -39,7 +40,7 @@ def enrol_from(
 def test_an_admin_adds_a_member_who_enrols_with_the_link_shown_once(
     app: Flask,
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     clock: FakeClock,
     mailbox: Mailbox,
     session: Session,
@@ -69,11 +70,7 @@ def test_an_admin_adds_a_member_who_enrols_with_the_link_shown_once(
     ],
 )
 def test_a_bad_addition_is_refused_and_adds_nobody(
-    client: FlaskClient,
-    signed_in: Callable[[str], Member],
-    session: Session,
-    form: dict[str, str],
-    message: str,
+    client: FlaskClient, signed_in: SignIn, session: Session, form: dict[str, str], message: str
 ) -> None:
     signed_in("admin")
 
@@ -87,7 +84,7 @@ def test_a_bad_addition_is_refused_and_adds_nobody(
 def test_reset_and_disable_need_a_confirmation_and_end_the_members_sessions(
     app: Flask,
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     enrolled: Callable[..., Member],
     session: Session,
     clock: FakeClock,
@@ -124,7 +121,7 @@ def test_reset_and_disable_need_a_confirmation_and_end_the_members_sessions(
 
 @pytest.mark.parametrize("role", ["finance", "operator"])
 def test_only_an_admin_may_add_or_change_staff(
-    client: FlaskClient, signed_in: Callable[[str], Member], session: Session, role: str
+    client: FlaskClient, signed_in: SignIn, session: Session, role: str
 ) -> None:
     member = signed_in(role)
     token = csrf_of(client.get("/console/sign-in"))
@@ -144,7 +141,7 @@ def test_only_an_admin_may_add_or_change_staff(
 def test_an_admin_changes_a_role_and_the_old_rights_end_at_once(
     app: Flask,
     client: FlaskClient,
-    signed_in: Callable[[str], Member],
+    signed_in: SignIn,
     enrolled: Callable[..., Member],
     session: Session,
 ) -> None:
@@ -171,7 +168,7 @@ def test_an_admin_changes_a_role_and_the_old_rights_end_at_once(
 
 
 def test_a_role_change_refuses_a_bad_role_and_ones_own(
-    client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+    client: FlaskClient, signed_in: SignIn, session: Session
 ) -> None:
     admin = signed_in("admin")
     me = session.scalars(select(StaffMember).where(StaffMember.email == admin.email)).one()

@@ -18,12 +18,9 @@ from gateway.clock import FakeClock
 from gateway.errors import PermanentSendError
 from gateway.models import AccountState, AuditEvent, OutboxMessage, PasswordIssue
 from gateway.states import OutboxStatus
-from tests.conftest import CARRIER_SECRETS, signed_post
 from tests.harness import Phones, add_account
-from tests.integration.console.conftest import Member, csrf_of, post_form
-
-Month = dict[Outcome | str, LedgerEntry]
-SignIn = Callable[[str], Member]
+from tests.integration.console.conftest import SignIn, csrf_of, post_form, receive
+from tests.integration.finance.test_finance_cli import Month
 
 
 def timeline_of(client: FlaskClient, message_id: int) -> str:
@@ -144,13 +141,7 @@ def test_a_pending_reply_never_shows_its_password(
 ) -> None:
     signed_in("support")  # first: enrolling runs the outbox (the staff's mailed codes)
     add_account(session)
-    signed_post(
-        client,
-        "/carriers/viettel/mo",
-        {"id": "pending-1", "from": "0912345678", "to": "8079", "text": "BH MK 0123456789"},
-        secret=CARRIER_SECRETS["viettel"],
-        clock=clock,
-    )
+    receive(client, clock, "pending-1")
     phones.worker.process_pending()  # decided, not sent: ``text`` holds the password
     row = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id.is_not(None))).one()
     password = re.search(r"Mat khau: (\w+)", row.text)

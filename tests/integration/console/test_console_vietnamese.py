@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from html import unescape
 
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from billing.ledger import LedgerEntry
 from billing.outcomes import Outcome
-from tests.integration.console.conftest import Member, csrf_of
+from tests.integration.console.conftest import SignIn, csrf_of
+from tests.integration.finance.test_finance_cli import Month
 
-Month = dict[Outcome | str, LedgerEntry]
 ENGLISH = re.compile(
     r"\b("
     r"error|errors|failed|failure|refunds?|refunded|password|submit|cancel|confirm|"
@@ -128,26 +127,18 @@ def finance_pages(client: FlaskClient, month: Month) -> Iterator[tuple[str, Test
 
 def reader_pages(client: FlaskClient, month: Month) -> Iterator[tuple[str, TestResponse]]:
     token = csrf_of(client.get("/console/messages"))
+
+    def search(path: str, **form: str) -> TestResponse:
+        return client.post(path, data={"csrf_token": token, **form})
+
     yield "messages", client.get("/console/messages")
-    yield (
-        "messages-found",
-        client.post("/console/messages", data={"csrf_token": token, "phone": "0912345678"}),
-    )
-    yield (
-        "messages-bad",
-        client.post("/console/messages", data={"csrf_token": token, "phone": "09x"}),
-    )
+    yield "messages-found", search("/console/messages", phone="0912345678")
+    yield "messages-bad", search("/console/messages", phone="09x")
     for key in (Outcome.RESET_SENT, Outcome.SYSTEM_ERROR, "reply_failed"):
         yield f"timeline-{key}", client.get(f"/console/messages/{month[key].message_id}")
     yield "accounts", client.get("/console/accounts")
-    yield (
-        "account-found",
-        client.post("/console/accounts", data={"csrf_token": token, "identifier": "0123456789"}),
-    )
-    yield (
-        "account-none",
-        client.post("/console/accounts", data={"csrf_token": token, "identifier": "0999999999"}),
-    )
+    yield "account-found", search("/console/accounts", identifier="0123456789")
+    yield "account-none", search("/console/accounts", identifier="0999999999")
     yield "audit", client.get("/console/audit")
     yield "audit-bad", client.get("/console/audit?action=nope")
 
@@ -173,7 +164,7 @@ PAGES = {
 
 @pytest.mark.parametrize("role", sorted(PAGES))
 def test_no_english_words_on_any_page_of_a_role(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, role: str
+    client: FlaskClient, signed_in: SignIn, month: Month, role: str
 ) -> None:
     signed_in(role)
     found: dict[str, list[str]] = {}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.outbox import dispatch_pending
+from gateway.delivery.outbox import dispatch_pending, sms_row
 from gateway.errors import PermanentSendError, RetryableSendError
 from gateway.models import OutboxMessage
 from gateway.runtime import Runtime
@@ -98,7 +98,7 @@ def test_a_dead_workers_claim_is_taken_over_after_the_lease(
     worker: Worker,
 ) -> None:
     # A worker claimed the row under a 60 s lease, then died before sending.
-    row = _queued_reply(clock)
+    row = _queued_reply(runtime)
     row.status, row.lease_owner, row.attempts = OutboxStatus.SENDING, "dead", 1
     row.lease_until = clock.now() + dt.timedelta(seconds=60)
     with runtime.session_factory.begin() as s:
@@ -116,7 +116,7 @@ def test_a_dead_workers_claim_is_taken_over_after_the_lease(
 def test_a_worker_that_lost_its_lease_records_nothing(
     runtime: Runtime, session: Session, clock: FakeClock
 ) -> None:
-    row = _queued_reply(clock)
+    row = _queued_reply(runtime)
     with runtime.session_factory.begin() as s:
         s.add(row)
 
@@ -138,20 +138,13 @@ def test_a_worker_that_lost_its_lease_records_nothing(
     assert (row.status, row.lease_owner, row.sent_at) == (OutboxStatus.SENDING, "other", None)
 
 
-def _queued_reply(clock: FakeClock) -> OutboxMessage:
-    now = clock.now()
-    return OutboxMessage(
-        carrier="viettel",
-        sender="8079",
-        recipient="84912345678",
-        text="x",
-        safe_text="x",
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        give_up_at=now + dt.timedelta(hours=1),
-        created_at=now,
+def _queued_reply(runtime: Runtime) -> OutboxMessage:
+    """An SMS due now, built as the gateway builds one (gateway/delivery/outbox.py)."""
+    now, settings = runtime.clock.now(), runtime.settings
+    row = sms_row(
+        "84912345678", carrier="viettel", text="x", safe_text="x", settings=settings, now=now
     )
+    return OutboxMessage(**row)
 
 
 def test_delivery_reports_are_recorded_once(

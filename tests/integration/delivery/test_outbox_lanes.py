@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from gateway.carriers.base import OutboundSms, SendReceipt
 from gateway.carriers.fake import FakeTransport
 from gateway.clock import FakeClock
-from gateway.delivery.outbox import dispatch_pending
+from gateway.delivery.outbox import dispatch_pending, enqueue, sms_row
 from gateway.delivery.sending import ReplySender
 from gateway.models import InboundMessage, OutboxMessage
 from gateway.runtime import Runtime
@@ -47,24 +48,37 @@ class CountingCarrier(FakeTransport):
         return super().send(sms)
 
 
-def queue(runtime: Runtime, clock: FakeClock, carrier: str, count: int, **row: object) -> None:
-    now = clock.now()
+class LateClock(FakeClock):
+    """Reads ``start`` once, for the claim; every later reading is ``late`` on, as after a
+    long batch. ``meanwhile`` runs at the first reading after the claim."""
+
+    def __init__(
+        self,
+        start: dt.datetime,
+        late: dt.timedelta,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> None:
+        super().__init__(start)
+        self.late, self.meanwhile = late, meanwhile
+        self.readings = 0
+
+    def now(self) -> dt.datetime:
+        self.readings += 1
+        if self.readings == 2 and self.meanwhile is not None:
+            self.meanwhile()
+        return super().now() + (self.late if self.readings > 1 else dt.timedelta())
+
+
+def queue(runtime: Runtime, clock: FakeClock, carrier: str, count: int) -> None:
+    now, settings = clock.now(), runtime.settings
     with runtime.session_factory.begin() as session:
         for n in range(count):
-            values = {
-                "carrier": carrier,
-                "sender": "8079",
-                "recipient": f"849123{n:05d}",
-                "text": f"reply {n}",
-                "safe_text": f"reply {n}",
-                "status": OutboxStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "give_up_at": now + dt.timedelta(hours=1),
-                "created_at": now,
-                **row,
-            }
-            session.add(OutboxMessage(**values))
+            text = f"reply {n}"
+            recipient = f"849123{n:05d}"
+            row = sms_row(
+                recipient, carrier=carrier, text=text, safe_text=text, settings=settings, now=now
+            )
+            enqueue(session, row)
 
 
 def test_a_batch_goes_out_in_parallel_lanes_and_each_reply_is_recorded_once(
@@ -105,20 +119,7 @@ def test_a_lease_too_short_for_the_send_is_renewed_before_sending(
             seen_leases.append(session.scalar(select(OutboxMessage.lease_until)))
             return super().send(sms)
 
-    class SlowClock(FakeClock):
-        """Claims at the start; every later reading is 55 s on, as after a long batch."""
-
-        def __init__(self, start: dt.datetime) -> None:
-            super().__init__(start)
-            self.readings = 0
-
-        def now(self) -> dt.datetime:
-            self.readings += 1
-            return super().now() + (
-                dt.timedelta(seconds=55) if self.readings > 1 else dt.timedelta()
-            )
-
-    slow = SlowClock(clock.now())
+    slow = LateClock(clock.now(), dt.timedelta(seconds=55))
     dispatch_pending(
         runtime.session_factory, {"viettel": Watching()}, settings=runtime.settings, clock=slow
     )
@@ -134,26 +135,14 @@ def test_a_row_taken_over_before_its_late_send_is_not_sent(
     queue(runtime, clock, "viettel", 1)
     carrier = FakeTransport()
 
-    class TakenOver(FakeClock):
-        """After the claim, time jumps past the lease and another worker takes the row."""
-
-        def __init__(self, start: dt.datetime) -> None:
-            super().__init__(start)
-            self.readings = 0
-
-        def now(self) -> dt.datetime:
-            self.readings += 1
-            if self.readings == 2:
-                session.execute(update(OutboxMessage).values(lease_owner="other"))
-            return super().now() + (
-                dt.timedelta(seconds=61) if self.readings > 1 else dt.timedelta()
-            )
-
+    # After the claim, time jumps past the lease and another worker takes the row.
+    taken_over = LateClock(
+        clock.now(),
+        dt.timedelta(seconds=61),
+        lambda: session.execute(update(OutboxMessage).values(lease_owner="other")),
+    )
     dispatch_pending(
-        runtime.session_factory,
-        {"viettel": carrier},
-        settings=runtime.settings,
-        clock=TakenOver(clock.now()),
+        runtime.session_factory, {"viettel": carrier}, settings=runtime.settings, clock=taken_over
     )
 
     assert carrier.sent == []

@@ -18,6 +18,7 @@ from gateway.delivery.mail import OutboundEmail, SmtpMailer
 from gateway.errors import ConfigError
 from gateway.settings import load_settings
 from tests.conftest import base_environ
+from tests.integration.email.conftest import loopback_smtp
 from tests.smtp_server import _free_port
 
 SENDER = "BHXH Việt Nam <no-reply@baohiemxahoi.example>"
@@ -74,9 +75,7 @@ def email(text: str = "Mã xác thực của bạn là 123456.") -> OutboundEmai
 def mailer(tmp_path: Path, port: int, **extra: str) -> SmtpMailer:
     env = {
         **base_environ(tmp_path),
-        "GATEWAY_SMTP_HOST": "127.0.0.1",
-        "GATEWAY_SMTP_PORT": str(port),
-        "GATEWAY_SMTP_SECURITY": "none",
+        **loopback_smtp(port),
         "GATEWAY_SMTP_FROM": SENDER,
         **extra,
     }

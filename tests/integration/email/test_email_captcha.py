@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,15 +14,9 @@ from gateway.clock import FakeClock
 from gateway.email.captcha import create_captcha
 from gateway.models import Captcha, EmailRecoveryRequest
 from gateway.runtime import Runtime
-from tests.conftest import base_environ
 from tests.email_harness import APP_CREDENTIAL
 
 ASK = {"bhxh": "0123456789", "email": "nguyen.van.a@example.vn"}
-
-
-@pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return {**base_environ(tmp_path), "GATEWAY_APP_CREDENTIAL": APP_CREDENTIAL}
 
 
 def challenge(runtime: Runtime, clock: FakeClock, answer: str = "K7PQ2") -> str:

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.carriers.fake import FakeTransport
-from gateway.delivery.mail import FakeMailer
 from gateway.models import Account
-from gateway.worker import Worker
-from tests.conftest import base_environ
-from tests.email_harness import APP_CREDENTIAL, EmailUser, add_account_with_email
+from tests.email_harness import EmailUser, add_account_with_email
 
 OLD, NEW = "nguyen.van.a@example.vn", "van.a.moi@example.vn"
-
-
-@pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return {**base_environ(tmp_path), "GATEWAY_APP_CREDENTIAL": APP_CREDENTIAL}
-
-
-@pytest.fixture
-def user(client: FlaskClient, mail_worker: Worker, mailer: FakeMailer) -> EmailUser:
-    return EmailUser(client, mail_worker, mailer)
 
 
 def change(user: EmailUser, body: dict[str, str]) -> Any:

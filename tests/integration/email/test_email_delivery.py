@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,21 +16,19 @@ from gateway.models import OutboxMessage
 from gateway.runtime import Runtime
 from gateway.states import OutboxStatus
 from gateway.worker import Worker
-from tests.conftest import base_environ
 from tests.email_harness import APP_CREDENTIAL, OTP, add_account_with_email
+from tests.integration.email.conftest import loopback_smtp
 from tests.smtp_server import SmtpServer
 
 EMAIL = "nguyen.van.a@example.vn"
 
 
 @pytest.fixture
-def environ(tmp_path: Path, smtp_server: SmtpServer) -> dict[str, str]:
+def environ(environ: dict[str, str], smtp_server: SmtpServer) -> dict[str, str]:
+    """The email tests' settings, sending to the SMTP server on loopback."""
     return {
-        **base_environ(tmp_path),
-        "GATEWAY_APP_CREDENTIAL": APP_CREDENTIAL,
-        "GATEWAY_SMTP_HOST": "127.0.0.1",
-        "GATEWAY_SMTP_PORT": str(smtp_server.port),
-        "GATEWAY_SMTP_SECURITY": "none",
+        **environ,
+        **loopback_smtp(smtp_server.port),
         "GATEWAY_SMTP_FROM": "Bảo hiểm xã hội Việt Nam <no-reply@baohiemxahoi.example>",
         "GATEWAY_PORTAL_URL": "https://portal.example.vn",
     }

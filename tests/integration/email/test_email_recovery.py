@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -17,21 +16,10 @@ from gateway.clock import FakeClock
 from gateway.delivery.mail import FakeMailer
 from gateway.models import AuditEvent, EmailRecoveryRequest, Otp, OutboxMessage
 from gateway.worker import Worker
-from tests.conftest import base_environ
 from tests.email_harness import APP_CREDENTIAL, PASSWORD, EmailUser, add_account_with_email
 from tests.harness import Phones
 
 EMAIL = "nguyen.van.a@example.vn"
-
-
-@pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return {**base_environ(tmp_path), "GATEWAY_APP_CREDENTIAL": APP_CREDENTIAL}
-
-
-@pytest.fixture
-def user(client: FlaskClient, mail_worker: Worker, mailer: FakeMailer) -> EmailUser:
-    return EmailUser(client, mail_worker, mailer)
 
 
 @pytest.fixture

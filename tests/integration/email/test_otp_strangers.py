@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,26 +14,13 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
-from gateway.delivery.mail import FakeMailer
 from gateway.models import Account, AuditEvent, Otp
 from gateway.runtime import Runtime
-from gateway.worker import Worker
-from tests.conftest import base_environ
-from tests.email_harness import APP_CREDENTIAL, EmailUser, add_account_with_email
+from tests.email_harness import EmailUser, add_account_with_email
 
 OWNER, STRANGER_NUMBER = "0123456789", "0999999999"
 EMAIL, NEW = "nguyen.van.a@example.vn", "van.a.moi@example.vn"
 VERIFY, CONFIRM = "/api/v1/recovery/email/verify", "/api/v1/account/email/confirm"
-
-
-@pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return {**base_environ(tmp_path), "GATEWAY_APP_CREDENTIAL": APP_CREDENTIAL}
-
-
-@pytest.fixture
-def user(client: FlaskClient, mail_worker: Worker, mailer: FakeMailer) -> EmailUser:
-    return EmailUser(client, mail_worker, mailer)
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -24,20 +26,27 @@ from gateway.runtime import Runtime
 from tests.harness import Phones, add_account
 
 Run = Callable[..., tuple[int, str, str]]
+Month = dict[Outcome | str, LedgerEntry]  # what the ``month`` fixture charged, by outcome
 MONTH = ("--from", "2026-11-01", "--to", "2026-11-30")
+
+
+def invoke(
+    environ: dict[str, str], runtime: Runtime, *args: str, binary: bool = False
+) -> tuple[int, Any, str]:
+    """Run the CLI on the test's runtime (its database and its fake clock).
+
+    Return its exit code, output and errors; the output as bytes if ``binary`` (click's text
+    turns CRLF into LF).
+    """
+    result = CliRunner().invoke(cli, list(args), env=environ, obj={"runtime": runtime})
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout_bytes if binary else result.stdout, result.stderr
 
 
 @pytest.fixture
 def run(environ: dict[str, str], runtime: Runtime) -> Run:
-    """Run the CLI on the test's runtime (its database and its fake clock)."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        result = CliRunner().invoke(cli, list(args), env=environ, obj={"runtime": runtime})
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result.exit_code, result.stdout, result.stderr
-
-    return invoke
+    return functools.partial(invoke, environ, runtime)
 
 
 class Boom(RuntimeError):
@@ -51,7 +60,7 @@ def month(
     carriers: dict[str, FakeTransport],
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
-) -> dict[Outcome | str, LedgerEntry]:
+) -> Month:
     """Text the gateway a day's worth of cases on Nov 2 (local) and one on Nov 3."""
     add_account(session, "0123456789", "0912345678")
     phones.text("0912345678", "BH MK 0123456789")  # reset_sent

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from gateway.cli import cli
 from gateway.finance.errors import FinanceRefused
 from gateway.finance.exports import ExportQuery, prepare_export
 from gateway.finance.reconciliation import ReconcileQuery, reconcile_file
 from gateway.runtime import Runtime
 from tests.harness import Phones, add_account
+from tests.integration.finance.test_finance_cli import invoke
 
 Run = Callable[..., tuple[int, bytes, str]]
 TOKEN = "finance-token-0123456789abcdef"
@@ -32,13 +32,7 @@ def environ(environ: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture
 def run(environ: dict[str, str], runtime: Runtime) -> Run:
-    def invoke(*args: str) -> tuple[int, bytes, str]:
-        result = CliRunner().invoke(cli, list(args), env=environ, obj={"runtime": runtime})
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result.exit_code, result.stdout_bytes, result.stderr
-
-    return invoke
+    return functools.partial(invoke, environ, runtime, binary=True)
 
 
 @pytest.fixture

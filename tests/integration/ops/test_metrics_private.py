@@ -148,11 +148,17 @@ def samples(client: FlaskClient) -> dict[str, float]:
     return found
 
 
-def test_a_matching_and_a_wrong_email_recovery_move_the_same_counters(
-    client: FlaskClient, session: Session
-) -> None:
+@pytest.fixture
+def owner_email(session: Session) -> str:
+    """Register the account's owner with an email address; return the address."""
     add_account(session).email = "nguyen.van.a@example.vn"
     session.commit()
+    return "nguyen.van.a@example.vn"
+
+
+def test_a_matching_and_a_wrong_email_recovery_move_the_same_counters(
+    client: FlaskClient, owner_email: str
+) -> None:
     headers = {"X-App-Credential": "app-credential-0123456789"}
 
     def ask(email: str) -> dict[str, float]:
@@ -164,7 +170,7 @@ def test_a_matching_and_a_wrong_email_recovery_move_the_same_counters(
         after = samples(client)
         return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
-    matched = ask("nguyen.van.a@example.vn")
+    matched = ask(owner_email)
     unmatched = ask("someone.else@example.vn")
 
     assert matched == unmatched
@@ -205,13 +211,10 @@ BATCHES = "gateway_worker_batch_duration_seconds_count"
 
 
 def test_once_the_worker_mailed_the_code_a_matching_pair_still_moves_the_same_counters(
-    client: FlaskClient, session: Session, mail_worker: Worker, mailer: FakeMailer
+    client: FlaskClient, owner_email: str, mail_worker: Worker, mailer: FakeMailer
 ) -> None:
-    add_account(session).email = "nguyen.van.a@example.vn"
-    session.commit()
-
-    matched = ask_and_work(client, mail_worker, "nguyen.van.a@example.vn")
-    assert len(mailer.to("nguyen.van.a@example.vn")) == 1  # the code did go out
+    matched = ask_and_work(client, mail_worker, owner_email)
+    assert len(mailer.to(owner_email)) == 1  # the code did go out
     unmatched = ask_and_work(client, mail_worker, "someone.else@example.vn")
 
     without_batches = {key: value for key, value in matched.items() if key[0] != BATCHES}
@@ -219,12 +222,9 @@ def test_once_the_worker_mailed_the_code_a_matching_pair_still_moves_the_same_co
 
 
 def test_a_batch_that_only_mailed_the_code_is_not_timed(
-    client: FlaskClient, session: Session, mail_worker: Worker, mailer: FakeMailer
+    client: FlaskClient, owner_email: str, mail_worker: Worker, mailer: FakeMailer
 ) -> None:
-    add_account(session).email = "nguyen.van.a@example.vn"
-    session.commit()
-
-    matched = ask_and_work(client, mail_worker, "nguyen.van.a@example.vn")
+    matched = ask_and_work(client, mail_worker, owner_email)
 
     assert {key for key in matched if key[0] == BATCHES} == set()
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gateway.models import Passkey, WebAuthnChallenge
 from gateway.ops.ratelimits import EVERY_METHOD, LIMITED_ENDPOINTS
 from tests.harness import add_account
+from tests.integration.ops.test_rate_limits import SMALL_LIMITS
 from tests.passkey_authenticator import SoftAuthenticator
 
 ORIGIN = "http://localhost:8000"
@@ -39,12 +40,7 @@ FINISHES = [
 @pytest.fixture
 def environ(environ: dict[str, str]) -> dict[str, str]:
     """Limits on, small: 3 a minute for login, 2 for recovery; passkeys on localhost."""
-    environ["GATEWAY_RATELIMIT_ENABLED"] = "true"
-    environ["GATEWAY_RATELIMIT_LOGIN"] = "3/minute"
-    environ["GATEWAY_RATELIMIT_RECOVERY"] = "2/minute"
-    environ["GATEWAY_LOGIN_FREE_FAILURES"] = "1000"  # the per-identifier delay is not tested here
-    environ["GATEWAY_PUBLIC_URL"] = ORIGIN
-    return environ
+    return {**environ, **SMALL_LIMITS, "GATEWAY_PUBLIC_URL": ORIGIN}
 
 
 def challenges(session: Session) -> list[WebAuthnChallenge]:

@@ -35,15 +35,18 @@ from tests.harness import add_account
 
 LOGIN = "/api/v1/auth/login"
 WRONG = {"bhxh": "0123456789", "password": "not the password"}
+# Limits on, small: 3 a minute for login, 2 for recovery.
+SMALL_LIMITS = {
+    "GATEWAY_RATELIMIT_ENABLED": "true",
+    "GATEWAY_RATELIMIT_LOGIN": "3/minute",
+    "GATEWAY_RATELIMIT_RECOVERY": "2/minute",
+    "GATEWAY_LOGIN_FREE_FAILURES": "1000",  # the per-identifier delay is not tested here
+}
 
 
 @pytest.fixture
 def environ(environ: dict[str, str]) -> dict[str, str]:
-    environ["GATEWAY_RATELIMIT_ENABLED"] = "true"
-    environ["GATEWAY_RATELIMIT_LOGIN"] = "3/minute"
-    environ["GATEWAY_RATELIMIT_RECOVERY"] = "2/minute"
-    environ["GATEWAY_LOGIN_FREE_FAILURES"] = "1000"  # the per-identifier delay is not tested here
-    return environ
+    return {**environ, **SMALL_LIMITS}
 
 
 def failed_logins(session: Session) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -10,8 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from gateway.clock import FakeClock
 from gateway.delivery.mail import FakeMailer
+from gateway.settings import load_settings
 from gateway.worker import Worker
+from tests.conftest import make_app
 from tests.email_harness import OTP
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -25,6 +30,16 @@ def environ(environ: dict[str, str]) -> dict[str, str]:
     environ["GATEWAY_PORTAL_SECURE_COOKIES"] = "false"
     environ["GATEWAY_TEST_CAPTCHA_ANSWERS"] = "true"
     return environ
+
+
+@contextmanager
+def app_with(environ: Mapping[str, str], **changes: str) -> Iterator[Flask]:
+    """A second app on the test's database with some settings changed, disposed after."""
+    app = make_app(load_settings({**environ, **changes}), FakeClock())
+    try:
+        yield app
+    finally:
+        app.extensions["gateway"].engine.dispose()
 
 
 def text(response: TestResponse) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from gateway.clock import FakeClock
@@ -16,7 +15,7 @@ from gateway.worker import Worker
 from tests.conftest import make_app
 from tests.email_harness import add_account_with_email
 from tests.harness import Phones
-from tests.integration.portal.conftest import Person, text
+from tests.integration.portal.conftest import Person, app_with, text
 
 NEW = "mot cau mat khau moi"
 NEW_EMAIL = "a.moi@example.vn"
@@ -163,13 +162,10 @@ def test_a_portal_cookie_signed_with_another_key_opens_nothing(
     person: Person, session: Session, environ: dict[str, str]
 ) -> None:
     add_account_with_email(session)
-    forger = make_app(load_settings({**environ, "GATEWAY_SECRET_KEY": "m" * 32}), FakeClock())
-    try:
+    with app_with(environ, GATEWAY_SECRET_KEY="m" * 32) as forger:
         mallory = Person(forger.test_client(), person.worker, person.mailer)
         sign_in(mallory, "old-password-1")
         forged = mallory.client.get_cookie("gw_portal", path="/")
-    finally:
-        forger.extensions["gateway"].engine.dispose()
     assert forged is not None
 
     person.client.set_cookie("gw_portal", forged.value, path="/")
@@ -180,11 +176,8 @@ def test_a_portal_cookie_signed_with_another_key_opens_nothing(
 def test_secure_cookies_are_the_default(environ: dict[str, str], session: Session) -> None:
     environ.pop("GATEWAY_PORTAL_SECURE_COOKIES")
     environ.pop("GATEWAY_TEST_CAPTCHA_ANSWERS")
-    app: Flask = make_app(load_settings(environ), FakeClock())
-    try:
+    with app_with(environ) as app:
         answer = app.test_client().get("/dang-nhap")
-    finally:
-        app.extensions["gateway"].engine.dispose()
 
     assert "Secure" in answer.headers["Set-Cookie"]
 

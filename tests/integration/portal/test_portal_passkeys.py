@@ -19,11 +19,9 @@ from werkzeug.test import TestResponse
 
 from gateway.clock import FakeClock
 from gateway.models import Account, OutboxMessage, Passkey, WebAuthnChallenge
-from gateway.settings import load_settings
 from gateway.states import Channel
-from tests.conftest import make_app
 from tests.email_harness import add_account_with_email
-from tests.integration.portal.conftest import EMAIL, Person, csrf_of, text
+from tests.integration.portal.conftest import EMAIL, Person, app_with, csrf_of, text
 from tests.passkey_authenticator import SoftAuthenticator, b64url
 
 ORIGIN = "http://localhost:8000"
@@ -46,8 +44,7 @@ _SCRIPT = re.compile(r"<script\b[^>]*>")
 @pytest.fixture
 def environ(environ: dict[str, str]) -> dict[str, str]:
     # http://localhost is the one plain-http origin browsers accept for passkeys.
-    environ["GATEWAY_PUBLIC_URL"] = ORIGIN
-    return environ
+    return {**environ, "GATEWAY_PUBLIC_URL": ORIGIN}
 
 
 @pytest.fixture
@@ -203,9 +200,8 @@ def test_sign_in_and_forgot_pages_offer_a_passkey_with_a_script_of_this_origin_o
 
 
 def test_with_passkeys_off_the_pages_offer_none_and_still_work(environ: dict[str, str]) -> None:
-    environ["GATEWAY_PUBLIC_URL"] = "http://127.0.0.1:8000"  # browsers refuse an IP as RP ID
-    app = make_app(load_settings(environ), FakeClock())
-    try:
+    # Browsers refuse an IP as RP ID.
+    with app_with(environ, GATEWAY_PUBLIC_URL="http://127.0.0.1:8000") as app:
         with app.extensions["gateway"].session_factory() as db:
             add_account_with_email(db)
         client = app.test_client()
@@ -224,8 +220,6 @@ def test_with_passkeys_off_the_pages_offer_none_and_still_work(environ: dict[str
             "/dang-nhap", data={"csrf_token": token, "bhxh": BHXH, "password": PASSWORD}
         )
         manage = client.get(MANAGE)
-    finally:
-        app.extensions["gateway"].engine.dispose()
 
     assert options.status_code == 404 and options.get_json()["error"] == "not_found"
     assert signed_in.status_code == 303 and signed_in.headers["Location"].endswith("/tai-khoan")
@@ -680,14 +674,10 @@ def test_a_malformed_answer_at_sign_in_or_recovery_is_explained_like_a_wrong_one
 def test_the_portal_ceremonies_count_against_the_per_client_limits_as_the_api_does(
     environ: dict[str, str],
 ) -> None:
-    environ["GATEWAY_RATELIMIT_ENABLED"] = "true"
-    app = make_app(load_settings(environ), FakeClock())
-    try:
+    with app_with(environ, GATEWAY_RATELIMIT_ENABLED="true") as app:
         client = app.test_client()
         token = data_csrf(client.get("/dang-nhap"))
         answers = [call(client, SIGN_IN_OPTIONS, token).status_code for _ in range(11)]
-    finally:
-        app.extensions["gateway"].engine.dispose()
 
     assert answers[:10] == [200] * 10  # GATEWAY_RATELIMIT_RECOVERY: 10/minute, as the API's
     assert answers[10] == 429

@@ -9,12 +9,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.clock import FakeClock
 from gateway.models import EmailRecoveryRequest
-from gateway.settings import load_settings
-from tests.conftest import make_app
 from tests.email_harness import add_account_with_email
-from tests.integration.portal.conftest import EMAIL, Person, csrf_of, text
+from tests.integration.portal.conftest import EMAIL, Person, app_with, csrf_of, text
 
 NEW = "mot cau mat khau moi"
 OTP_PAGE = "/quen-mat-khau/otp"
@@ -234,15 +231,11 @@ def test_every_page_carries_the_headers_the_hotline_and_the_sms_alternative(
 def test_the_captcha_side_channel_is_closed_unless_the_test_setting_is_on(
     environ: dict[str, str],
 ) -> None:
-    environ["GATEWAY_TEST_CAPTCHA_ANSWERS"] = "false"
-    app = make_app(load_settings(environ), FakeClock())
-    try:
+    with app_with(environ, GATEWAY_TEST_CAPTCHA_ANSWERS="false") as app:
         client = app.test_client()
         page = client.get("/quen-mat-khau")
         captcha_id = _CAPTCHA.search(text(page))[1]  # type: ignore[index]
         assert client.get(f"/quen-mat-khau/captcha/{captcha_id}/answer").status_code == 404
-    finally:
-        app.extensions["gateway"].engine.dispose()
 
 
 def test_the_captcha_side_channel_answers_only_loopback_clients(person: Person) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from flask.testing import FlaskClient
@@ -45,6 +46,31 @@ def post(client: FlaskClient, clock: FakeClock, phone: str, text: str) -> None:
     assert response.status_code == 200, response.get_json()
 
 
+@dataclass
+class Sms:
+    """The carrier's MO door, the worker behind it and the database they write."""
+
+    client: FlaskClient
+    worker: Worker
+    carriers: dict[str, FakeTransport]
+    clock: FakeClock
+    session: Session
+
+    def post(self, phone: str, text: str) -> None:
+        post(self.client, self.clock, phone, text)
+
+
+@pytest.fixture
+def sms(
+    client: FlaskClient,
+    worker: Worker,
+    carriers: dict[str, FakeTransport],
+    clock: FakeClock,
+    session: Session,
+) -> Sms:
+    return Sms(client, worker, carriers, clock, session)
+
+
 def outcomes(session: Session) -> list[tuple[str, Outcome | None, bool]]:
     query = select(InboundMessage.sender, InboundMessage.outcome, InboundMessage.replied)
     return [tuple(row) for row in session.execute(query.order_by(InboundMessage.id))]
@@ -63,79 +89,61 @@ def assert_charged_once_each(session: Session) -> None:
     assert session.scalar(select(func.count(OutboxMessage.message_id))) == answered
 
 
-def test_one_phone_many_times_in_one_batch_counts_against_itself(
-    client: FlaskClient,
-    worker: Worker,
-    carriers: dict[str, FakeTransport],
-    clock: FakeClock,
-    session: Session,
-) -> None:
-    add_account(session, "0123456789", "0912345678")
+def test_one_phone_many_times_in_one_batch_counts_against_itself(sms: Sms) -> None:
+    add_account(sms.session, "0123456789", "0912345678")
     for _ in range(7):
-        post(client, clock, "0912345678", "BH MK 0123456789")
+        sms.post("0912345678", "BH MK 0123456789")
 
-    assert worker.process_inbound() == 7  # one batch
-    worker.drain()
+    assert sms.worker.process_inbound() == 7  # one batch
+    sms.worker.drain()
 
-    texts = replies(carriers, "84912345678")
+    texts = replies(sms.carriers, "84912345678")
     assert [t.split(".")[0] + "." for t in texts] == [RESET, RESET, RESET, LIMITED]
     assert "thu lai sau 24 gio" in texts[3]
-    assert [outcome for _, outcome, _ in outcomes(session)] == [Outcome.RESET_SENT] * 3 + [
+    assert [outcome for _, outcome, _ in outcomes(sms.session)] == [Outcome.RESET_SENT] * 3 + [
         Outcome.RATE_LIMITED
     ] * 4
-    assert session.scalar(select(func.count(PasswordIssue.id))) == 3
+    assert sms.session.scalar(select(func.count(PasswordIssue.id))) == 3
     # The last password voided the earlier two: only its hash is stored.
     last = PASSWORD.search(texts[2])
     assert last is not None
-    account = session.scalars(select(Account)).one()
+    account = sms.session.scalars(select(Account)).one()
     assert account.temp_password_hash == keyed_hash(SECRET_KEY, last[1])
     for earlier in texts[:2]:
         match = PASSWORD.search(earlier)
         assert match is not None and keyed_hash(SECRET_KEY, match[1]) != account.temp_password_hash
-    assert_charged_once_each(session)
+    assert_charged_once_each(sms.session)
 
 
-def test_five_messages_per_phone_hold_within_one_batch(
-    client: FlaskClient,
-    worker: Worker,
-    carriers: dict[str, FakeTransport],
-    clock: FakeClock,
-    session: Session,
-) -> None:
+def test_five_messages_per_phone_hold_within_one_batch(sms: Sms) -> None:
     for _ in range(8):
-        post(client, clock, "0912345678", "hello")
+        sms.post("0912345678", "hello")
 
-    assert worker.process_inbound() == 8
-    worker.drain()
+    assert sms.worker.process_inbound() == 8
+    sms.worker.drain()
 
-    texts = replies(carriers, "84912345678")
+    texts = replies(sms.carriers, "84912345678")
     assert [t.split(".")[0] + "." for t in texts] == ["Sai cu phap."] * 5 + [LIMITED]
     assert "thu lai sau 1 gio" in texts[5]
-    assert [o for _, o, _ in outcomes(session)] == [Outcome.WRONG_SYNTAX] * 5 + [
+    assert [o for _, o, _ in outcomes(sms.session)] == [Outcome.WRONG_SYNTAX] * 5 + [
         Outcome.RATE_LIMITED
     ] * 3
-    assert [replied for _, _, replied in outcomes(session)][5:] == [True, False, False]
-    assert_charged_once_each(session)
+    assert [replied for _, _, replied in outcomes(sms.session)][5:] == [True, False, False]
+    assert_charged_once_each(sms.session)
 
 
-def test_one_account_from_two_phones_and_both_numbers_in_one_batch(
-    client: FlaskClient,
-    worker: Worker,
-    carriers: dict[str, FakeTransport],
-    clock: FakeClock,
-    session: Session,
-) -> None:
-    add_account(session, "0123456789", "0912345678", personal_id="001099012345")
-    post(client, clock, "0987654321", "BH MK 0123456789")  # someone else's phone
-    post(client, clock, "0912345678", "BH MK 0123456789")
-    post(client, clock, "0912345678", "BH MK 001099012345")
-    post(client, clock, "0987654321", "BH MK 001099012345")
-    post(client, clock, "0912345678", "BH MK 001099012345")
-    post(client, clock, "0912345678", "BH MK 0123456789")  # the fourth for the account
+def test_one_account_from_two_phones_and_both_numbers_in_one_batch(sms: Sms) -> None:
+    add_account(sms.session, "0123456789", "0912345678", personal_id="001099012345")
+    sms.post("0987654321", "BH MK 0123456789")  # someone else's phone
+    sms.post("0912345678", "BH MK 0123456789")
+    sms.post("0912345678", "BH MK 001099012345")
+    sms.post("0987654321", "BH MK 001099012345")
+    sms.post("0912345678", "BH MK 001099012345")
+    sms.post("0912345678", "BH MK 0123456789")  # the fourth for the account
 
-    worker.drain()
+    sms.worker.drain()
 
-    assert [outcome for _, outcome, _ in outcomes(session)] == [
+    assert [outcome for _, outcome, _ in outcomes(sms.session)] == [
         Outcome.NOT_MATCHED,
         Outcome.RESET_SENT,
         Outcome.RESET_SENT,
@@ -143,13 +151,13 @@ def test_one_account_from_two_phones_and_both_numbers_in_one_batch(
         Outcome.RESET_SENT,
         Outcome.RATE_LIMITED,
     ]
-    assert session.scalar(select(func.count(PasswordIssue.id))) == 3
+    assert sms.session.scalar(select(func.count(PasswordIssue.id))) == 3
     # The other phone never touched the account, nor learnt that it exists.
-    other = replies(carriers, "84987654321")
+    other = replies(sms.carriers, "84987654321")
     assert len(set(other)) == 1 and other[0].startswith("So dien thoai va ma so BHXH khong khop")
     stranger = select(InboundMessage.account_id).where(InboundMessage.sender == "84987654321")
-    assert set(session.scalars(stranger)) == {None}
-    assert_charged_once_each(session)
+    assert set(sms.session.scalars(stranger)) == {None}
+    assert_charged_once_each(sms.session)
 
 
 @pytest.fixture
@@ -187,17 +195,12 @@ def test_limits_hold_across_batches(
 
 
 def test_a_poison_message_ends_as_system_error_and_its_batch_is_decided_one_by_one(
-    client: FlaskClient,
-    worker: Worker,
-    carriers: dict[str, FakeTransport],
-    clock: FakeClock,
-    session: Session,
-    monkeypatch: pytest.MonkeyPatch,
+    sms: Sms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gateway.sms import batch
 
-    add_account(session, "0123456789", "0912345678")
-    add_account(session, "0999999999", "0911111111")
+    add_account(sms.session, "0123456789", "0912345678")
+    add_account(sms.session, "0999999999", "0911111111")
     real = batch.find_accounts
 
     def poisoned(session: Session, identifiers: list[str]) -> object:
@@ -206,31 +209,26 @@ def test_a_poison_message_ends_as_system_error_and_its_batch_is_decided_one_by_o
         return real(session, identifiers)
 
     monkeypatch.setattr("gateway.sms.batch.find_accounts", poisoned)
-    post(client, clock, "0912345678", "BH MK 0123456789")
-    post(client, clock, "0911111111", "BH MK 0999999999")
-    post(client, clock, "0922222222", "BH MK")
+    sms.post("0912345678", "BH MK 0123456789")
+    sms.post("0911111111", "BH MK 0999999999")
+    sms.post("0922222222", "BH MK")
 
-    worker.drain()
+    sms.worker.drain()
 
-    assert [outcome for _, outcome, _ in outcomes(session)] == [
+    assert [outcome for _, outcome, _ in outcomes(sms.session)] == [
         Outcome.RESET_SENT,
         Outcome.SYSTEM_ERROR,
         Outcome.WRONG_SYNTAX,
     ]
-    assert replies(carriers, "84911111111")[0].startswith("He thong dang gian doan")
-    assert session.scalar(select(func.count(PasswordIssue.id))) == 1
-    assert_charged_once_each(session)
+    assert replies(sms.carriers, "84911111111")[0].startswith("He thong dang gian doan")
+    assert sms.session.scalar(select(func.count(PasswordIssue.id))) == 1
+    assert_charged_once_each(sms.session)
 
 
 def test_a_batch_that_fails_while_writing_leaves_nothing_behind(
-    client: FlaskClient,
-    worker: Worker,
-    carriers: dict[str, FakeTransport],
-    clock: FakeClock,
-    session: Session,
-    monkeypatch: pytest.MonkeyPatch,
+    sms: Sms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_account(session, "0123456789", "0912345678")
+    add_account(sms.session, "0123456789", "0912345678")
     real_flush = batch_store.Writes.flush
     flushed = []
 
@@ -242,27 +240,21 @@ def test_a_batch_that_fails_while_writing_leaves_nothing_behind(
 
     monkeypatch.setattr(batch_store.Writes, "flush", crash_after_writing)
     for _ in range(4):
-        post(client, clock, "0912345678", "BH MK 0123456789")
+        sms.post("0912345678", "BH MK 0123456789")
 
-    worker.drain()
+    sms.worker.drain()
 
     assert flushed == [4, 1, 1, 1, 1]  # the batch that crashed, then each message alone
-    assert [outcome for _, outcome, _ in outcomes(session)] == [Outcome.RESET_SENT] * 3 + [
+    assert [outcome for _, outcome, _ in outcomes(sms.session)] == [Outcome.RESET_SENT] * 3 + [
         Outcome.RATE_LIMITED
     ]
-    assert session.scalar(select(func.count(PasswordIssue.id))) == 3
-    assert len(replies(carriers, "84912345678")) == 4
-    assert_charged_once_each(session)
+    assert sms.session.scalar(select(func.count(PasswordIssue.id))) == 3
+    assert len(replies(sms.carriers, "84912345678")) == 4
+    assert_charged_once_each(sms.session)
 
 
 def test_a_message_decided_elsewhere_under_the_batch_rolls_the_batch_back(
-    client: FlaskClient,
-    worker: Worker,
-    carriers: dict[str, FakeTransport],
-    clock: FakeClock,
-    session: Session,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    sms: Sms, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from gateway.sms import batch
 
@@ -281,14 +273,14 @@ def test_a_message_decided_elsewhere_under_the_batch_rolls_the_batch_back(
         return real(session, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr("gateway.sms.batch.read_counts", meanwhile)
-    post(client, clock, "0912345678", "hello")
-    post(client, clock, "0922222222", "hello")
+    sms.post("0912345678", "hello")
+    sms.post("0922222222", "hello")
 
-    worker.drain()
+    sms.worker.drain()
 
     # The batch saw one row fewer than it decided and wrote nothing (the stand-in for the
     # other writer rolled back with it); one by one then decided both, once each.
     assert "batch of 2 messages failed (RuntimeError)" in caplog.text
-    assert [o for _, o, _ in outcomes(session)] == [Outcome.WRONG_SYNTAX] * 2
-    assert len(replies(carriers, "84912345678")) == len(replies(carriers, "84922222222")) == 1
-    assert_charged_once_each(session)
+    assert [o for _, o, _ in outcomes(sms.session)] == [Outcome.WRONG_SYNTAX] * 2
+    assert [len(replies(sms.carriers, phone)) for phone in ("84912345678", "84922222222")] == [1, 1]
+    assert_charged_once_each(sms.session)

@@ -72,6 +72,10 @@ def outcome_of(session: Session, phone: str) -> tuple[Outcome, LedgerEntry]:
     return Outcome(message.outcome), entry
 
 
+def checks_audited(session: Session) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "sim_swap_check")))
+
+
 def issued(session: Session) -> int:
     return len(session.scalars(select(PasswordIssue)).all())
 
@@ -96,27 +100,27 @@ def test_a_swapped_sim_gets_no_password_and_a_refundable_charge(
     assert issued(session) == 0
     session.refresh(victim)
     assert victim.password_hash == hash_before and victim.temp_password_hash is None
-    [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "sim_swap_check"))
+    [event] = checks_audited(session)
     assert (event.outcome, event.account_id) == ("swapped", victim.id)
     assert "912345678" not in (event.subject + (event.detail or ""))  # masked
     assert [check["phoneNumber"] for check in camara.checks] == ["+84912345678"]
 
 
+@pytest.mark.usefixtures("accounts")
 def test_an_unchanged_sim_gets_its_password_as_before(
-    phones: Phones, session: Session, camara: FakeCamara, accounts: tuple[Account, Account]
+    phones: Phones, session: Session, camara: FakeCamara
 ) -> None:
     [reply] = phones.text(OWNER_PHONE, "BH MK 0987654321")
 
     assert "Mat khau" in reply or "mat khau" in reply
     assert outcome_of(session, OWNER_PHONE)[0] is Outcome.RESET_SENT
     assert issued(session) == 1
-    assert (
-        session.scalars(select(AuditEvent).where(AuditEvent.action == "sim_swap_check")).all() == []
-    )
+    assert checks_audited(session) == []
 
 
+@pytest.mark.usefixtures("accounts")
 def test_only_senders_whose_reset_would_go_are_asked(
-    phones: Phones, session: Session, camara: FakeCamara, accounts: tuple[Account, Account]
+    phones: Phones, session: Session, camara: FakeCamara
 ) -> None:
     """A wrong syntax, a number that is not the sender's, another carrier: no API call."""
     phones.text(THIEF_SIM, "BH MK")
@@ -126,25 +130,23 @@ def test_only_senders_whose_reset_would_go_are_asked(
     assert camara.checks == []
 
 
+@pytest.mark.usefixtures("accounts")
 def test_a_failing_check_lets_the_reset_through_by_default(
-    phones: Phones, session: Session, camara: FakeCamara, accounts: tuple[Account, Account]
+    phones: Phones, session: Session, camara: FakeCamara
 ) -> None:
     camara.behaviour.check_status = 503
 
     phones.text(THIEF_SIM, TEXT)
 
     assert outcome_of(session, THIEF_SIM)[0] is Outcome.RESET_SENT
-    [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "sim_swap_check"))
+    [event] = checks_audited(session)
     assert event.outcome == "failed_open"
 
 
 @pytest.mark.parametrize("on_error", ["closed"])
+@pytest.mark.usefixtures("accounts")
 def test_closed_a_failing_check_refuses_the_reset_as_a_system_error(
-    phones: Phones,
-    session: Session,
-    runtime: Runtime,
-    camara: FakeCamara,
-    accounts: tuple[Account, Account],
+    phones: Phones, session: Session, runtime: Runtime, camara: FakeCamara
 ) -> None:
     camara.behaviour.check_status = 503
 
@@ -155,5 +157,5 @@ def test_closed_a_failing_check_refuses_the_reset_as_a_system_error(
     assert RefundPolicy().refundable(outcome, reply_failed=False)
     assert reply == runtime.catalog.render(Reply.SYSTEM_ERROR)  # "try again later", no password
     assert issued(session) == 0
-    [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "sim_swap_check"))
+    [event] = checks_audited(session)
     assert event.outcome == "failed_closed"

@@ -18,11 +18,10 @@ from sqlalchemy.orm import Session
 
 from gateway.carriers.emulators import mo_accepted, mo_request
 from gateway.clock import FakeClock
-from gateway.models import OutboxMessage
+from gateway.delivery.outbox import enqueue, sms_row
 from gateway.runtime import Runtime
 from gateway.settings import CarrierSettings
 from gateway.sms.simulator import Event, MtReceiver, decision_of, watch
-from gateway.states import Channel, OutboxStatus
 from tests.conftest import base_environ
 from tests.harness import add_account
 
@@ -79,21 +78,12 @@ def text(client: FlaskClient, runtime: Runtime, body: str) -> str:
 
 def queue_notice(session: Session, runtime: Runtime) -> None:
     """A notice to the phone that answers no message, as a password change queues one."""
-    now = runtime.clock.now()
-    session.add(
-        OutboxMessage(
-            channel=Channel.SMS,
-            carrier="demo",
-            sender="8079",
-            recipient="84912345678",
-            text="Mat khau VssID cua ban vua duoc doi.",
-            safe_text="Mat khau VssID cua ban vua duoc doi.",
-            status=OutboxStatus.PENDING,
-            next_attempt_at=now,
-            give_up_at=now + dt.timedelta(hours=1),
-            created_at=now,
-        )
+    notice = "Mat khau VssID cua ban vua duoc doi."
+    now, settings = runtime.clock.now(), runtime.settings
+    row = sms_row(
+        "84912345678", carrier="demo", text=notice, safe_text=notice, settings=settings, now=now
     )
+    enqueue(session, row)
     session.commit()
 
 

@@ -9,12 +9,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gateway.carriers import kannel
+from gateway.carriers import kannel, wire
 from gateway.carriers.base import OutboundSms, fallback_message_id
-from gateway.errors import BadSignature, InvalidPayload, PermanentSendError, RetryableSendError
+from gateway.errors import BadSignature
 from gateway.settings import CarrierSettings
 from gateway.states import DeliveryStatus
 from tests.payloads import recorded
+from tests.unit.carriers import NOW, PUBLIC
 
 CARRIER = CarrierSettings(
     "kannel",
@@ -26,7 +27,6 @@ CARRIER = CarrierSettings(
     mt_password="kannel-pass",
     smsc="DEFAULT-SMSC",
 )
-PUBLIC = "https://gw.example.vn"
 
 
 def test_recorded_post_url_parses() -> None:
@@ -101,32 +101,8 @@ def test_the_fallback_changes_with_the_time_and_the_text() -> None:
     assert len(ids) == 3
 
 
-@pytest.mark.parametrize(
-    ("query", "body"),
-    [
-        (b"to=8079&id=1&token=t", b"x"),  # no sender
-        (b"from=0912345678&id=1&token=t", b"x"),  # no recipient
-        (b"from=0912345678&to=8079&token=t", b"x"),  # neither id nor ts
-        (b"from=02438123456&to=8079&id=1&token=t", b"x"),  # a landline
-        (b"from=0912345678&to=8079&id=1&ts=yesterday&token=t", b"x"),
-    ],
-)
-def test_malformed_requests_are_invalid(query: bytes, body: bytes) -> None:
-    request = dataclasses.replace(recorded("kannel_mo_post.http"), query=query, body=body)
-
-    with pytest.raises(InvalidPayload):
-        kannel.parse_inbound(request)
-
-
-def test_odd_length_ucs2_is_invalid() -> None:
-    request = dataclasses.replace(recorded("kannel_mo_ucs2.http"), body=b"\x00B\x00")
-
-    with pytest.raises(InvalidPayload):
-        kannel.parse_inbound(request)
-
-
 def test_the_recorded_token_verifies() -> None:
-    kannel.verify(recorded("kannel_mo_post.http"), CARRIER)
+    wire.verify_token(recorded("kannel_mo_post.http"), CARRIER)
 
 
 @pytest.mark.parametrize("token", [b"", b"kannel-token-012345678", b"kannel-token-01234567890"])
@@ -135,15 +111,15 @@ def test_a_wrong_or_missing_token_is_refused(token: bytes) -> None:
     request = dataclasses.replace(recorded("kannel_mo_post.http"), query=query)
 
     with pytest.raises(BadSignature):
-        kannel.verify(request, CARRIER)
+        wire.verify_token(request, CARRIER)
 
 
 def test_the_allow_list_is_checked_against_the_peer_address() -> None:
     allowed = dataclasses.replace(CARRIER, allow_ips=(ipaddress.ip_network("10.0.0.0/8"),))
 
-    kannel.verify(recorded("kannel_mo_post.http", remote_addr="10.1.2.3"), allowed)
+    wire.verify_token(recorded("kannel_mo_post.http", remote_addr="10.1.2.3"), allowed)
     with pytest.raises(BadSignature):
-        kannel.verify(recorded("kannel_mo_post.http", remote_addr="127.0.0.1"), allowed)
+        wire.verify_token(recorded("kannel_mo_post.http", remote_addr="127.0.0.1"), allowed)
 
 
 @pytest.mark.parametrize(
@@ -181,9 +157,10 @@ def test_answers_have_no_body_so_kannel_sends_no_sms() -> None:
 def test_prepared_sendsms_goes_back_through_the_smsc_it_came_in_on() -> None:
     sms = OutboundSms("17", "kannel-id-1", "8079", "84912345678", "Mat khau: K7PQ", route="FAKE1")
 
-    url = kannel.prepare_send(sms, CARRIER, PUBLIC)
+    request = kannel.prepare_send(sms, CARRIER, PUBLIC, NOW)
 
-    parts = urlsplit(url)
+    assert request.method == "GET"
+    parts = urlsplit(request.url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == CARRIER.mt_url
     params = {name: values[0] for name, values in parse_qs(parts.query).items()}
     assert params == {
@@ -203,28 +180,6 @@ def test_prepared_sendsms_goes_back_through_the_smsc_it_came_in_on() -> None:
 def test_without_a_route_the_default_smsc_is_used() -> None:
     sms = OutboundSms("17", None, "8079", "84912345678", "x")
 
-    params = parse_qs(urlsplit(kannel.prepare_send(sms, CARRIER, PUBLIC)).query)
+    params = parse_qs(urlsplit(kannel.prepare_send(sms, CARRIER, PUBLIC, NOW).url).query)
 
     assert params["smsc"] == ["DEFAULT-SMSC"]
-
-
-@pytest.mark.parametrize(
-    ("status", "body"), [(202, b"0: Accepted for delivery"), (202, b"3: Queued for later delivery")]
-)
-def test_accepted_sendsms_answers(status: int, body: bytes) -> None:
-    assert kannel.parse_send_answer(status, body).carrier_reference is None
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "error"),
-    [
-        (403, b"Authorization failed for sendsms", PermanentSendError),
-        (400, b"Missing receiver number, rejected", PermanentSendError),
-        (503, b"Temporal failure, try again later.", RetryableSendError),
-        (500, b"Sending failed.", RetryableSendError),
-        (429, b"", RetryableSendError),
-    ],
-)
-def test_refused_sendsms_answers(status: int, body: bytes, error: type[Exception]) -> None:
-    with pytest.raises(error):
-        kannel.parse_send_answer(status, body)

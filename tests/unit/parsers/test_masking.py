@@ -1,40 +1,33 @@
 """Masking personal data before it reaches a log."""
 
+from collections.abc import Callable
+
 import pytest
 
 from parsers.masking import mask_id, mask_phone
 
 
 @pytest.mark.parametrize(
-    ("phone", "expected"),
+    ("mask", "value", "expected"),
     [
-        pytest.param("84912345678", "8491****678", id="normalised"),
-        pytest.param("+84912345678", "+849*****678", id="international"),
-        pytest.param("0912345678", "09******78", id="national"),
-        pytest.param("912345678", "91*****78", id="nine-digits"),
-        pytest.param("12345", "1***5", id="short"),
-        pytest.param("1234", "1**4", id="four-chars"),
-        pytest.param("123", "***", id="three-chars"),
-        pytest.param("", "", id="empty"),
+        pytest.param(mask_phone, "84912345678", "8491****678", id="phone-normalised"),
+        pytest.param(mask_phone, "+84912345678", "+849*****678", id="phone-international"),
+        pytest.param(mask_phone, "0912345678", "09******78", id="phone-national"),
+        pytest.param(mask_phone, "912345678", "91*****78", id="phone-nine-digits"),
+        pytest.param(mask_phone, "12345", "1***5", id="phone-short"),
+        pytest.param(mask_phone, "1234", "1**4", id="phone-four-chars"),
+        pytest.param(mask_phone, "123", "***", id="phone-three-chars"),
+        pytest.param(mask_phone, "", "", id="phone-empty"),
+        pytest.param(mask_id, "0123456789", "01******89", id="id-bhxh"),
+        pytest.param(mask_id, "001203004567", "00********67", id="id-cccd"),
+        pytest.param(mask_id, "01234567", "01****67", id="id-eight-digits"),
+        pytest.param(mask_id, "0123456", "0*****6", id="id-seven-digits"),
+        pytest.param(mask_id, "12", "**", id="id-two-chars"),
+        pytest.param(mask_id, "", "", id="id-empty"),
     ],
 )
-def test_mask_phone(phone: str, expected: str) -> None:
-    assert mask_phone(phone) == expected
-
-
-@pytest.mark.parametrize(
-    ("identifier", "expected"),
-    [
-        pytest.param("0123456789", "01******89", id="bhxh"),
-        pytest.param("001203004567", "00********67", id="cccd"),
-        pytest.param("01234567", "01****67", id="eight-digits"),
-        pytest.param("0123456", "0*****6", id="seven-digits"),
-        pytest.param("12", "**", id="two-chars"),
-        pytest.param("", "", id="empty"),
-    ],
-)
-def test_mask_id(identifier: str, expected: str) -> None:
-    assert mask_id(identifier) == expected
+def test_masks(mask: Callable[[str], str], value: str, expected: str) -> None:
+    assert mask(value) == expected
 
 
 @pytest.mark.parametrize("length", range(4, 40))
