@@ -443,7 +443,7 @@ def _services(env: _Reader) -> dict[str, ServiceSettings]:
         services[name] = ServiceSettings(
             name=name,
             keywords=keywords,
-            url=env.get(head + "URL", None, _http_url),
+            url=env.get(head + "URL", None, _https_url),
             secret=_webhook_secret(head + "SECRET", env.get(head + "SECRET", None)),
             argument=env.get(head + "ARGUMENT", "bhxh", _argument_kind),
             timeout=env.get(head + "TIMEOUT", "5", _positive_float),
@@ -501,8 +501,8 @@ def _sim_swap_api(env: _Reader, prefix: str) -> SimSwapApi | None:
             f"(the SIM swap check needs all of {', '.join(SIM_SWAP_VARIABLES)})"
         )
     return SimSwapApi(
-        url=env.get(prefix + "SIM_SWAP_URL", None, _sim_swap_url).rstrip("/"),
-        token_url=env.get(prefix + "SIM_SWAP_TOKEN_URL", None, _sim_swap_url),
+        url=env.get(prefix + "SIM_SWAP_URL", None, _https_url).rstrip("/"),
+        token_url=env.get(prefix + "SIM_SWAP_TOKEN_URL", None, _https_url),
         client_id=env.get(prefix + "SIM_SWAP_CLIENT_ID", None),
         client_secret=env.get(prefix + "SIM_SWAP_CLIENT_SECRET", None),
         scope=env.get(prefix + "SIM_SWAP_SCOPE", "sim-swap:check"),
@@ -762,9 +762,10 @@ def _web_origin(raw: str) -> str:
     return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
 
 
-def _sim_swap_url(raw: str) -> str:
+def _https_url(raw: str) -> str:
     url = _http_url(raw)
-    # The client secret and every phone number travel there: plain http only on this machine.
+    # Secrets and phone numbers travel there (a SIM swap API, a keyword service): plain http
+    # only on this machine.
     if not url.startswith("https://") and not _loopback_url(url):
         raise ValueError("expected an https:// URL (http:// only on 127.0.0.1, ::1 or localhost)")
     return url

@@ -48,6 +48,7 @@ def test_a_service_block_is_read_with_its_defaults() -> None:
         ({"SERVICE_QT_KEYWORDS": "BH"}, "SERVICE_QT_KEYWORDS: 'BH' overlaps recovery's 'BH MK'"),
         ({"SERVICE_QT_KEYWORDS": "bh mat khau"}, "overlaps recovery's 'BH MAT KHAU'"),
         ({"SERVICE_QT_URL": "ftp://x"}, "SERVICE_QT_URL='ftp://x': expected an http"),
+        ({"SERVICE_QT_URL": "http://qt.agency.example/"}, "expected an https:// URL"),
         ({"SERVICE_QT_SECRET": "not-a-secret-at-all"}, "SERVICE_QT_SECRET must be whsec_"),
         ({"SERVICE_QT_SECRET": "whsec_c2hvcnQ="}, "SERVICE_QT_SECRET must be whsec_"),
         ({"SERVICE_QT_ARGUMENT": "phone"}, "expected bhxh, file_id or text"),
