@@ -13,12 +13,14 @@ from billing.outcomes import Outcome
 from gateway.services.contract import (
     Answer,
     Forward,
+    check_reply,
     read_answer,
     request_body,
     signed_headers,
     webhook_id,
 )
 from gateway.services.errors import ForwardFailed
+from gateway.services.stub import DEMO_ANSWERS, read_answers
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 FORWARD = Forward(
@@ -109,3 +111,10 @@ def test_an_answer_that_breaks_the_contract_is_a_failure(body: bytes, why: str) 
 
     assert failed.value.code == "bad_answer"
     assert why in str(failed.value)
+
+
+def test_every_answer_of_the_demo_stand_in_keeps_the_contract() -> None:
+    answers = read_answers(DEMO_ANSWERS)
+
+    assert {service for service, _ in answers} == {"qt", "the", "hs"}
+    assert all(check_reply(reply) == reply for reply in answers.values())
