@@ -22,7 +22,7 @@ from gateway.states import DeliveryStatus
 from parsers import is_gsm7
 
 ACK = b"ACK/Jasmin"
-CODING_GSM = 0  # SMSC default alphabet; our replies are GSM-7
+CODING_GSM = 0  # SMSC default alphabet: our own replies, and any GSM-7 text
 CODING_LATIN1 = 3
 CODING_UCS2 = 8
 # Level 3: the SMSC's answer to submit_sm (level 1) and what happened at the phone (level 2).
@@ -153,14 +153,22 @@ def prepare_send(
         "password": carrier.mt_password or "",
         "to": sms.recipient,
         "from": sms.sender,
-        "content": sms.text,
-        "coding": str(CODING_GSM),
+        **_content(sms.text),
         "dlr": "yes",
         "dlr-url": dlr_url,
         "dlr-level": str(DLR_LEVEL),
         "dlr-method": "POST",
     }
     return kind.MtRequest("POST", carrier.mt_url, form)
+
+
+def _content(text: str) -> dict[str, str]:
+    """The text as /send takes it: GSM-7 as ``content``; anything else (a keyword service's
+    accented answer, docs/services.md) as UCS-2 bytes in ``hex-content`` with coding 8, which
+    no charset on the way can change."""
+    if is_gsm7(text):
+        return {"content": text, "coding": str(CODING_GSM)}
+    return {"hex-content": text.encode("utf-16-be").hex(), "coding": str(CODING_UCS2)}
 
 
 def parse_send_answer(status: int, body: bytes) -> SendReceipt:
@@ -205,11 +213,15 @@ def emulate_mt_answer(carrier: CarrierSettings, request: wire.WebhookRequest) ->
             f'Error "Authentication failure for username:{params.get("username")}"'.encode(),
         )
     reference = uuid.uuid4()
+    text = params.get("content", "")
+    if "hex-content" in params:
+        raw = bytes.fromhex(params["hex-content"])
+        text = raw.decode("utf-16-be" if params.get("coding") == str(CODING_UCS2) else "utf-8")
     return kind.MtResult(
         200,
         f'Success "{reference}"'.encode(),
         params.get("to"),
-        params.get("content", ""),
+        text,
         reference=kind.dlr_reference(params.get("dlr-url")),
     )
 

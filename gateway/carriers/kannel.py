@@ -33,7 +33,7 @@ DLR_STATUSES = {
 }
 DLR_INTERMEDIATE = frozenset({4, 8})
 DLR_MASK = 1 | 2 | 16  # only final outcomes come back
-CODING_GSM = 0  # our replies are always GSM-7 (gateway/delivery/replies.py checks it at start)
+CODING_GSM = 0  # our own replies are GSM-7 (gateway/delivery/replies.py checks it at start)
 CODING_8BIT = 1
 CODING_UCS2 = 2
 
@@ -118,7 +118,9 @@ def prepare_send(
         ("to", sms.recipient),
         ("text", sms.text),
         ("charset", "UTF-8"),
-        ("coding", str(CODING_GSM)),
+        # A keyword service's answer may be accented (docs/services.md): Kannel turns the
+        # UTF-8 text into UCS-2 when asked for coding 2 (user guide, "sendsms" charset).
+        ("coding", str(CODING_GSM if is_gsm7(sms.text) else CODING_UCS2)),
     ]
     # Back the way the message came in (number portability): its SMSC, else the default.
     smsc = sms.route or carrier.smsc

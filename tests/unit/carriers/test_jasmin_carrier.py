@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -199,3 +199,21 @@ def test_prepared_send_asks_for_submit_and_terminal_dlrs_back_to_us() -> None:
     }
     assert f"{dlr_url.scheme}://{dlr_url.netloc}{dlr_url.path}" == f"{PUBLIC}/carriers/jasmin/dlr"
     assert parse_qs(dlr_url.query) == {"reference": ["17"], "token": [CARRIER.secret]}
+
+
+def test_an_accented_reply_goes_as_ucs2_bytes_and_the_emulator_reads_it_back() -> None:
+    # A keyword service may answer with accents (docs/services.md).
+    sms = OutboundSms("18", None, "8079", "84912345678", "Thẻ BHYT còn giá trị")
+
+    form = jasmin.prepare_send(sms, CARRIER, PUBLIC, NOW).body
+    assert isinstance(form, dict)
+
+    assert "content" not in form and form["coding"] == "8"
+    assert bytes.fromhex(form["hex-content"]).decode("utf-16-be") == "Thẻ BHYT còn giá trị"
+    request = wire.WebhookRequest(
+        method="POST",
+        query=b"",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode({**form, "username": "gw8079", "password": "jasmin-pass"}).encode(),
+    )
+    assert jasmin.emulate_mt_answer(CARRIER, request).text == "Thẻ BHYT còn giá trị"

@@ -183,3 +183,19 @@ def test_without_a_route_the_default_smsc_is_used() -> None:
     params = parse_qs(urlsplit(kannel.prepare_send(sms, CARRIER, PUBLIC, NOW).url).query)
 
     assert params["smsc"] == ["DEFAULT-SMSC"]
+
+
+def test_an_accented_reply_is_sent_as_ucs2_and_a_gsm7_one_as_before() -> None:
+    # A keyword service may answer with accents (docs/services.md); Kannel converts the UTF-8
+    # text to UCS-2 for coding 2.
+    accented = OutboundSms("18", None, "8079", "84912345678", "Thẻ BHYT còn giá trị")
+    plain = OutboundSms("19", None, "8079", "84912345678", "The BHYT con gia tri")
+
+    sent = {
+        sms.reference: parse_qs(urlsplit(kannel.prepare_send(sms, CARRIER, PUBLIC, NOW).url).query)
+        for sms in (accented, plain)
+    }
+
+    assert (sent["18"]["coding"], sent["18"]["charset"]) == (["2"], ["UTF-8"])
+    assert sent["18"]["text"] == ["Thẻ BHYT còn giá trị"]
+    assert sent["19"]["coding"] == ["0"]
