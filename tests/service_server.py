@@ -22,6 +22,7 @@ from gateway.settings import ServiceSettings
 ANSWERS = {
     ("qt", "0123456789"): "Ma so BHXH 0123456789: da dong BHXH 96 thang, den het 11/2026.",
     ("the", "0123456789"): "The BHYT 0123456789 con gia tri den 31/12/2026.",
+    ("the", "0987654321"): "Thẻ BHYT 0987654321 còn giá trị đến 31/12/2026.",  # UCS-2
 }
 
 

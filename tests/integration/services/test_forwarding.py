@@ -294,3 +294,8 @@ def test_each_forward_is_counted_by_its_answer_or_its_failure(
     phones.worker.drain()
 
     assert (counted("answered") - before[0], counted("http_503") - before[1]) == (1, 1)
+
+
+def test_an_accented_answer_is_sent_as_it_is(phones: Phones, session: Session) -> None:
+    assert phones.text(PHONE, "BH THE 0987654321") == [ANSWERS[("the", "0987654321")]]
+    assert charges(session) == [("the", Outcome.ANSWERED, 1000)]
