@@ -333,7 +333,7 @@ def test_a_large_carrier_file_is_taken_from_a_member_only(
 
 
 def test_charges_split_by_keyword_service_in_a_chart_and_a_table(
-    client: FlaskClient, signed_in: Callable[[str], Member], month: Month, session: Session
+    client: FlaskClient, signed_in: SignIn, month: Month, session: Session
 ) -> None:
     signed_in("finance")
     # As if BH QT had been configured for one of them (docs/services.md).

@@ -4,7 +4,6 @@ and shown when a service's failures turned one off."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 from gateway.models import Switch
 from gateway.ops.switches import AUTO, service_switch, set_switch
 from gateway.runtime import Runtime
-from tests.integration.console.conftest import Member, post_form
+from tests.integration.console.conftest import SignIn, post_form
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
@@ -38,7 +37,7 @@ def row_of(client: FlaskClient, service: str) -> str:
 
 
 def test_an_operator_sees_each_service_and_turns_one_off_with_a_reason(
-    client: FlaskClient, signed_in: Callable[[str], Member], session: Session
+    client: FlaskClient, signed_in: SignIn, session: Session
 ) -> None:
     member = signed_in("operator")
     assert "BH QT, BHXH QT" in row_of(client, "qt") and "BẬT" in row_of(client, "qt")
@@ -68,7 +67,7 @@ def test_an_operator_sees_each_service_and_turns_one_off_with_a_reason(
 
 
 def test_a_switch_its_failures_turned_off_says_so(
-    client: FlaskClient, signed_in: Callable[[str], Member], runtime: Runtime
+    client: FlaskClient, signed_in: SignIn, runtime: Runtime
 ) -> None:
     signed_in("operator")
     with runtime.session_factory.begin() as session:
