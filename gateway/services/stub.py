@@ -9,6 +9,7 @@ Standard Webhooks signature does not verify with the service's secret (401), ans
 from __future__ import annotations
 
 import csv
+import http
 import json
 import logging
 import threading
@@ -62,13 +63,19 @@ class StubService:
             for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
         }
         try:
-            request = hook.verify(body, headers)
-        except (WebhookVerificationError, ValueError):
+            hook.verify(body, headers, json_parse=False)
+        except WebhookVerificationError:
             return _respond(start_response, 401, {"error": "bad signature"})
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            return _respond(start_response, 400, {"error": "not a JSON object"})
         status, answer = self.answer(headers["webhook-id"], request)
         return _respond(start_response, status, answer)
 
-    def answer(self, webhook_id: str, request: Any) -> tuple[int, bytes]:
+    def answer(self, webhook_id: str, request: dict[str, Any]) -> tuple[int, bytes]:
         """Answer one verified request; a repeated webhook-id gets its first answer."""
         with self._lock:
             self.received.append(webhook_id)
@@ -86,7 +93,7 @@ class StubService:
 
 def _respond(start_response: Any, status: int, body: bytes | dict[str, str]) -> list[bytes]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 413: "Too Large"}.get(status, "")
+    reason = http.HTTPStatus(status).phrase
     start_response(
         f"{status} {reason}",
         [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
