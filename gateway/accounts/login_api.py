@@ -23,18 +23,18 @@ from gateway.errors import InvalidCredentials, PasswordChangeRequired
 from gateway.models import Passkey
 from gateway.web import db_session, json_body, runtime, string_field
 
-bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+bp = Blueprint("accounts", __name__, url_prefix="/api/v1/auth")
 
 # The only endpoints a restricted session opens: set the password, say whose it is, and review
 # the passkeys in the same step (what a thief added must not survive the owner's recovery).
 RESTRICTED_ENDPOINTS = frozenset(
     {
-        "auth.set_password",
-        "auth.me",
-        "auth.logout",
+        "accounts.set_password",
+        "accounts.me",
+        "accounts.logout",
         "passkeys.list_passkeys",
         "passkeys.remove_passkey",
-        "smart_otp.disable",
+        "accounts_smart_otp.disable",
     }
 )
 

@@ -23,7 +23,7 @@ from gateway.accounts.smart_otp_recovery import recover_with_smart_otp
 from gateway.errors import InvalidCredentials, InvalidPayload, Why
 from gateway.web import json_body, string_field
 
-bp = Blueprint("smart_otp", __name__, url_prefix="/api/v1")
+bp = Blueprint("accounts_smart_otp", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/smart-otp/enrol")

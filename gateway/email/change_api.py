@@ -12,7 +12,7 @@ from gateway.email.otp import OTP_REFUSED
 from gateway.errors import InvalidOtp, Why
 from gateway.web import db_session, json_body, runtime, string_field
 
-bp = Blueprint("account", __name__, url_prefix="/api/v1/account")
+bp = Blueprint("email_change", __name__, url_prefix="/api/v1/account")
 
 
 @bp.post("/email")

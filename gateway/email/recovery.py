@@ -18,8 +18,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.accounts.context import AccountContext
 from gateway.accounts.notices import notify_password_changed, send_otp
-from gateway.accounts.passwords import Hasher, keyed_hash
+from gateway.accounts.passwords import keyed_hash
 from gateway.accounts.policy import check_new_password
 from gateway.accounts.services import lock_active_account
 from gateway.accounts.services import set_password as store_password
@@ -102,16 +103,7 @@ def request_recovery_with_proof_of_work(
 
 
 def recover_with_otp(
-    session: Session,
-    identifier: str,
-    code: str,
-    new_password: str | None,
-    *,
-    hasher: Hasher,
-    settings: Settings,
-    catalog: ReplyCatalog,
-    now: dt.datetime,
-    client_ip: str | None = None,
+    session: Session, identifier: str, code: str, new_password: str | None, ctx: AccountContext
 ) -> tuple[Verified, Account | None]:
     """Check the chosen password against the policy, then the OTP (see verify_recovery).
 
@@ -120,18 +112,18 @@ def recover_with_otp(
     new_hash = None
     if new_password is not None:
         check_new_password(
-            new_password, identifiers=(identifier,), min_length=settings.min_password_length
+            new_password, identifiers=(identifier,), min_length=ctx.settings.min_password_length
         )
-        new_hash = hasher.hash(new_password)  # before any transaction: it takes a while
+        new_hash = ctx.hasher.hash(new_password)  # before any transaction: it takes a while
     return verify_recovery(
         session,
         identifier,
         code,
         new_password_hash=new_hash,
-        settings=settings,
-        catalog=catalog,
-        now=now,
-        client_ip=client_ip,
+        settings=ctx.settings,
+        catalog=ctx.catalog,
+        now=ctx.now,
+        client_ip=ctx.client_ip,
     )
 
 

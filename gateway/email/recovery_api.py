@@ -16,7 +16,7 @@ import hmac
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from gateway.accounts.http import session_answer
+from gateway.accounts.http import account_context, session_answer
 from gateway.email.captcha import create_captcha
 from gateway.email.fields import email_field, identifier_field, optional_string, otp_field
 from gateway.email.otp import OTP_REFUSED
@@ -85,17 +85,7 @@ def verify_email_recovery() -> ResponseReturnValue:
     identifier, code = identifier_field(data, rt.settings), otp_field(data)
     new_password = optional_string(data, "new_password")
     session = db_session()
-    outcome, account = recover_with_otp(
-        session,
-        identifier,
-        code,
-        new_password,
-        hasher=rt.hasher,
-        settings=rt.settings,
-        catalog=rt.catalog,
-        now=rt.clock.now(),
-        client_ip=request.remote_addr,
-    )
+    outcome, account = recover_with_otp(session, identifier, code, new_password, account_context())
     session.commit()  # wrong codes count even when we refuse
     if outcome is Verified.REFUSED or account is None:
         raise InvalidOtp(OTP_REFUSED, why=Why.OTP_REFUSED)

@@ -36,10 +36,10 @@ log = logging.getLogger(__name__)
 # Flask endpoint -> the limit it counts against. Every anonymous endpoint that hashes a
 # password, sends an email or draws a captcha is here.
 LIMITED_ENDPOINTS = {
-    "auth.login": "login",
-    "auth.set_password": "login",
-    "account.change_email": "login",
-    "account.confirm_email": "login",
+    "accounts.login": "login",
+    "accounts.set_password": "login",
+    "email_change.change_email": "login",
+    "email_change.confirm_email": "login",
     "email_recovery.verify_email_recovery": "login",
     "email_recovery.request_email_recovery": "recovery",
     "email_recovery.new_captcha": "recovery",
@@ -79,11 +79,11 @@ LIMITED_ENDPOINTS = {
     "portal_smart_otp.disable": "login",
     "portal_smart_otp.recover": "login",
     # Smart OTP: every endpoint checks or makes a code.
-    "smart_otp.enrol": "login",
-    "smart_otp.confirm": "login",
-    "smart_otp.verify": "login",
-    "smart_otp.disable": "login",
-    "smart_otp.recover": "login",
+    "accounts_smart_otp.enrol": "login",
+    "accounts_smart_otp.confirm": "login",
+    "accounts_smart_otp.verify": "login",
+    "accounts_smart_otp.disable": "login",
+    "accounts_smart_otp.recover": "login",
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Counted on every method (each view draws a captcha); the others only when a form or body is

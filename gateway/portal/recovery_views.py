@@ -131,19 +131,9 @@ def enter_otp() -> ResponseReturnValue:
         errors["password2"] = MISMATCH
     if errors:
         return _otp_page(values, errors)
-    db = db_session()
+    db, ctx = db_session(), account_context("portal")
     try:
-        outcome, account = recover_with_otp(
-            db,
-            identifier,
-            code,
-            password,
-            hasher=rt.hasher,
-            settings=rt.settings,
-            catalog=rt.catalog,
-            now=rt.clock.now(),
-            client_ip=request.remote_addr,
-        )
+        outcome, account = recover_with_otp(db, identifier, code, password, ctx)
     except InvalidPayload as exc:  # the policy: nothing was used up
         return _otp_page(values, {"password": in_vietnamese(exc)})
     db.commit()  # wrong codes count even when we refuse

@@ -34,7 +34,7 @@ from gateway.web import db_session, note_refusal, runtime
 from parsers import mask_phone
 
 log = logging.getLogger(__name__)
-bp = Blueprint("carriers", __name__, url_prefix="/carriers")
+bp = Blueprint("sms_webhooks", __name__, url_prefix="/carriers")
 
 
 @bp.route("/<carrier>/mo", methods=["GET", "POST"])

@@ -250,3 +250,29 @@ def test_the_layer_map_knows_every_package() -> None:
     packages = {p.name for p in GATEWAY.iterdir() if (p / "__init__.py").exists()}
 
     assert packages - {"cli", "migrations"} == set(MAY_IMPORT)
+
+
+def blueprints() -> Iterator[tuple[str, str]]:
+    """Yield (blueprint name, module) for every ``Blueprint("name", ...)`` in gateway/."""
+    for module, path in gateway_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "Blueprint"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                yield str(node.args[0].value), module
+
+
+def test_a_blueprint_is_named_after_its_package() -> None:
+    # An endpoint ("sms_webhooks.receive_mo") names the metrics' and the rate limits' label and
+    # leads a reader to gateway/sms/; "carriers.receive_mo" led to the wrong package.
+    found = dict(blueprints())
+    assert len(found) >= 10, found
+
+    astray = {
+        name: module for name, module in found.items() if name.split("_")[0] != module.split(".")[1]
+    }
+    assert astray == {}
