@@ -101,21 +101,26 @@ def _claim(
 ) -> list[_Claimed]:
     """Take the due forwards for one lease, committed before any of them is posted."""
     f = ServiceForward
-    lease_end = now + settings.worker_lease
-    claimed = []
-    with session_factory.begin() as session:
+    with session_factory() as session:
+        # Read without SQLite's write lock: most passes find nothing due, and the webhook
+        # keeps storing messages meanwhile.
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
         due = session.execute(
             select(f.id, f.message_id, f.service, f.argument, f.attempts, f.give_up_at)
             .where(f.status == ForwardStatus.PENDING, f.next_try_at <= now)
             .order_by(f.next_try_at, f.id)
             .limit(IN_FLIGHT)
         ).all()
+    if not due:
+        return []
+    claimed = []
+    with session_factory.begin() as session:
         for row in due:
             # Another worker may have taken it since the read: the update says who did.
             taken = session.execute(
                 update(f)
                 .where(f.id == row.id, f.status == ForwardStatus.PENDING, f.next_try_at <= now)
-                .values(attempts=f.attempts + 1, next_try_at=lease_end)
+                .values(attempts=f.attempts + 1, next_try_at=now + settings.worker_lease)
             ).rowcount
             if taken == 1:
                 claimed.append(_Claimed(*row[:4], row.attempts + 1, row.give_up_at))
