@@ -27,7 +27,7 @@ from gateway.delivery.wakeup import INBOUND, OUTBOX, watch_sessions
 from gateway.email.recovery import process_requests
 from gateway.errors import ConfigError
 from gateway.models import EmailRecoveryRequest, OutboxMessage
-from gateway.services.forwarding import process_forwards
+from gateway.services.forwarding import Forwarder
 from gateway.settings import Settings
 from gateway.sms.recovery import process_received
 from gateway.sms.sim_swap import SimSwapChecks
@@ -66,11 +66,7 @@ class Runtime:
             functools.partial(process_requests, sessions, settings=settings, clock=clock),
         )
         if settings.services:  # after the SMS batch, so a message it queued goes out at once
-            inbound += (
-                functools.partial(
-                    process_forwards, sessions, settings=settings, catalog=self.catalog, clock=clock
-                ),
-            )
+            inbound += (Forwarder(sessions, settings=settings, catalog=self.catalog, clock=clock),)
         return Worker(
             settings=settings,
             session_factory=sessions,

@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -41,7 +41,8 @@ from gateway.states import ForwardStatus, check_transition
 from parsers import mask_id, mask_phone
 
 log = logging.getLogger(__name__)
-IN_FLIGHT = 8  # forwards claimed per pass, posted together
+IN_FLIGHT = 8  # forwards posted at once, per worker process
+PASS_WAIT = 0.2  # seconds a pass waits for answers before the worker decides SMS again
 Post = Callable[[ServiceSettings, bytes, dict[str, str]], Answer]
 _NUMBERS = re.compile(r"\d{9,}")
 
@@ -56,48 +57,66 @@ class _Claimed:
     give_up_at: dt.datetime
 
 
-def process_forwards(
-    session_factory: sessionmaker[Session],
-    *,
-    settings: Settings,
-    catalog: ReplyCatalog,
-    clock: Clock,
-    post: Post = client.post,
-    wall_clock: Callable[[], dt.datetime] = client.wall_clock,
-) -> int:
-    """Forward the due messages to their services, all at once, and record each answer or
-    failure; return how many were forwarded.
+class Forwarder:
+    """The worker's entry point of the services: forward what is due, record what came back.
 
-    The worker decides SMS in the same loop, so a pass must not wait on the services one after
-    the other: at most IN_FLIGHT forwards go out together, and a pass lasts at most the
-    slowest SERVICE_<NAME>_TIMEOUT.
+    The worker decides SMS in the same loop, so a pass never waits on a slow service: the
+    forwards go out on a pool of their own threads (at most IN_FLIGHT at once), and a pass
+    waits only a moment (PASS_WAIT) for them before it returns. A pass reports the forwards it
+    started and those still in flight as work, so the worker calls again at once rather than
+    sleeping while answers are due; a pass that finds nothing to do reports 0.
     """
-    claimed = _claim(session_factory, settings, clock.now())
 
-    def forward(item: _Claimed) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        settings: Settings,
+        catalog: ReplyCatalog,
+        clock: Clock,
+        post: Post = client.post,
+        wall_clock: Callable[[], dt.datetime] = client.wall_clock,
+    ) -> None:
+        self._sessions = session_factory
+        self._settings = settings
+        self._catalog = catalog
+        self._clock = clock
+        self._post = post
+        self._wall_clock = wall_clock
+        self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="forward")
+        self._in_flight: set[Future[None]] = set()
+
+    def __call__(self) -> int:
+        """Start the due forwards there is room for; return how many are started or in flight."""
+        room = IN_FLIGHT - len(self._in_flight)
+        claimed = _claim(self._sessions, self._settings, self._clock.now(), room) if room else []
+        self._in_flight.update(self._pool.submit(self._forward, item) for item in claimed)
+        if not self._in_flight:
+            return 0
+        done, pending = wait(self._in_flight, timeout=PASS_WAIT)
+        self._in_flight = pending
+        for future in done:
+            future.result()  # a bug or a database failure: the worker's loop logs and backs off
+        return len(claimed) + len(done) + len(pending)
+
+    def _forward(self, item: _Claimed) -> None:
+        settings, sessions = self._settings, self._sessions
         service = settings.services.get(item.service)
         try:
             if service is None:  # removed from GATEWAY_SERVICES since it was queued
                 raise ForwardFailed("not_configured")
-            answer = post(service, *_signed(session_factory, settings, service, item, wall_clock))
+            signed = _signed(sessions, settings, service, item, self._wall_clock)
+            answer = self._post(service, *signed)
         except ForwardFailed as failed:
             metrics.count_forward(item.service, failed.code)
-            _failed(session_factory, settings, catalog, clock.now(), item, failed.code)
+            _failed(sessions, settings, self._catalog, self._clock.now(), item, failed.code)
         else:
             metrics.count_forward(item.service, answer.outcome.value)
-            _answered(session_factory, settings, clock.now(), item, answer)
-
-    if len(claimed) == 1:
-        forward(claimed[0])
-    elif claimed:
-        with ThreadPoolExecutor(len(claimed), thread_name_prefix="forward") as pool:
-            for done in [pool.submit(forward, item) for item in claimed]:
-                done.result()  # a bug or a database failure: the worker's loop logs and backs off
-    return len(claimed)
+            _answered(sessions, settings, self._clock.now(), item, answer)
 
 
 def _claim(
-    session_factory: sessionmaker[Session], settings: Settings, now: dt.datetime
+    session_factory: sessionmaker[Session], settings: Settings, now: dt.datetime, limit: int
 ) -> list[_Claimed]:
     """Take the due forwards for one lease, committed before any of them is posted."""
     f = ServiceForward
@@ -109,7 +128,7 @@ def _claim(
             select(f.id, f.message_id, f.service, f.argument, f.attempts, f.give_up_at)
             .where(f.status == ForwardStatus.PENDING, f.next_try_at <= now)
             .order_by(f.next_try_at, f.id)
-            .limit(IN_FLIGHT)
+            .limit(limit)
         ).all()
     if not due:
         return []

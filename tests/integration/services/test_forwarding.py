@@ -299,3 +299,27 @@ def test_each_forward_is_counted_by_its_answer_or_its_failure(
 def test_an_accented_answer_is_sent_as_it_is(phones: Phones, session: Session) -> None:
     assert phones.text(PHONE, "BH THE 0987654321") == [ANSWERS[("the", "0987654321")]]
     assert charges(session) == [("the", Outcome.ANSWERED, 1000)]
+
+
+def test_a_hanging_service_does_not_hold_up_the_password_resets(
+    phones: Phones, session: Session, service: Scripted, clock: FakeClock
+) -> None:
+    add_account(session, "0123456789", PHONE)
+    service.script = ["slow:0.9"]  # inside SERVICE_QT_TIMEOUT (1 s), but slow
+    secret = CARRIER_SECRETS["viettel"]
+    for n, (phone, text) in enumerate(
+        [("0912000009", "BH QT 0123456789"), (PHONE, "BH MK 0123456789")]
+    ):
+        body = {"id": f"mo-hanging-{n}", "from": phone, "to": "8079", "text": text}
+        assert (
+            signed_post(phones.client, MO_PATH, body, secret=secret, clock=clock).status_code == 200
+        )
+        started = time.monotonic()
+        phones.worker.run_once()
+        assert time.monotonic() - started < 0.8  # one pass waits a moment, not the service
+
+    [reset] = phones.replies(PHONE)
+    assert reset.startswith("Cap lai mat khau thanh cong.")
+    assert phones.replies("0912000009") == []  # still being answered
+    phones.worker.drain()
+    assert phones.replies("0912000009") == [ANSWERS[("qt", "0123456789")]]
