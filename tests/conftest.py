@@ -113,10 +113,26 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+_ENGINES: list[Engine] = []  # every app's engine, closed when its test ends
+
+
+@pytest.fixture(autouse=True)
+def _close_apps_engines() -> Iterator[None]:
+    # An app a test builds for itself keeps pooled connections open; on PostgreSQL the garbage
+    # collector would close them during some later test, with a warning that fails it.
+    yield
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
 def make_app(settings: Settings, clock: FakeClock) -> Flask:
-    """Build the app on an empty schema (created, or emptied on a shared server database)."""
+    """Build the app on an empty schema (created, or emptied on a shared server database).
+
+    Its engine is disposed when the test ends, whoever built it.
+    """
     app = create_app(settings, clock=clock)
     runtime: Runtime = app.extensions["gateway"]
+    _ENGINES.append(runtime.engine)
     create_schema(runtime.engine)
     if runtime.engine.dialect.name != "sqlite":
         empty_tables(runtime.engine)
