@@ -31,6 +31,7 @@ class Reply(enum.Enum):
     NOT_DIGITS = "not_digits"
     NEAR_MISS = "near_miss"
     RATE_LIMITED = "rate_limited"
+    TOO_MANY_MESSAGES = "too_many_messages"
     SERVICE_DISABLED = "service_disabled"
     SYSTEM_ERROR = "system_error"
     SIM_SWAPPED = "sim_swapped"
@@ -81,6 +82,12 @@ TEMPLATES: dict[Reply, str] = {
     ),
     Reply.RATE_LIMITED: (
         "Ban da yeu cau cap lai mat khau qua nhieu lan. Vui long thu lai sau {wait}. "
+        "Ho tro: {hotline}"
+    ),
+    # The per-phone limit reached by a keyword service's message (BH QT, ...): it asked for no
+    # password, so the reply must not speak of one.
+    Reply.TOO_MANY_MESSAGES: (
+        "Ban da gui qua nhieu tin nhan den {shortcode}. Vui long thu lai sau {wait}. "
         "Ho tro: {hotline}"
     ),
     Reply.SERVICE_DISABLED: (

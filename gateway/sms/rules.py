@@ -111,9 +111,12 @@ def _decide_one(
         if sender in counts.phones_told:
             return Decision(Outcome.RATE_LIMITED)
         counts.phones_told.add(sender)
-        return Decision(
-            Outcome.RATE_LIMITED, _fixed(catalog, Reply.RATE_LIMITED, settings.phone_window)
+        said = (
+            Reply.TOO_MANY_MESSAGES
+            if isinstance(item.parsed, ServiceRequest | ServiceFailure)
+            else Reply.RATE_LIMITED  # a reset, or a text we could not read: as ever
         )
+        return Decision(Outcome.RATE_LIMITED, _fixed(catalog, said, settings.phone_window))
     parsed = item.parsed
     if isinstance(parsed, ServiceRequest | ServiceFailure):
         return _decide_service(item, parsed, facts, catalog)

@@ -323,3 +323,21 @@ def test_a_hanging_service_does_not_hold_up_the_password_resets(
     assert phones.replies("0912000009") == []  # still being answered
     phones.worker.drain()
     assert phones.replies("0912000009") == [ANSWERS[("qt", "0123456789")]]
+
+
+@pytest.mark.usefixtures("sms_path")  # the fallback decides them the same
+def test_the_phone_limit_on_a_service_message_does_not_speak_of_passwords(
+    phones: Phones, session: Session
+) -> None:
+    texts = [phones.text(PHONE, "BH QT 0123456789") for _ in range(6)]  # the limit is 5
+
+    assert texts[:5] == [[ANSWERS[("qt", "0123456789")]]] * 5
+    assert texts[5] == [
+        "Ban da gui qua nhieu tin nhan den 8079. Vui long thu lai sau 1 gio. Ho tro: 1900 9068"
+    ]
+    # A reset asked over the limit is told as it always was, and only once a window.
+    assert phones.text(PHONE, "BH MK 0123456789") == []
+    assert charges(session)[5:] == [
+        ("qt", Outcome.RATE_LIMITED, 2000),
+        ("recovery", Outcome.RATE_LIMITED, 1000),
+    ]
