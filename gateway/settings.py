@@ -197,6 +197,14 @@ class Settings:
     services: Mapping[str, ServiceSettings] = field(default_factory=dict)
     services_retry_horizon: dt.timedelta = dt.timedelta(minutes=10)
     services_trip_after: int = 5  # failed forwards in a row that turn a service's switch off
+    # Other shortcodes whose messages carriers deliver to us as ours: 8179, redirected to 8079
+    # since 1 Aug 2019. Accepted and charged as addressed; answered from ``shortcode``.
+    shortcode_aliases: tuple[str, ...] = ()
+
+    def answers_to(self, recipient: str) -> bool:
+        """Tell whether a message addressed to ``recipient`` is ours to answer."""
+        number = recipient.lstrip("+")
+        return number == self.shortcode or number in self.shortcode_aliases
 
     def tariffs(self, service: str = RECOVERY_SERVICE) -> TariffBook:
         """The tariffs that price ``service``'s messages: its own file, else the shortcode's."""
@@ -327,6 +335,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         services=_services(env),
         services_retry_horizon=env.get("GATEWAY_SERVICES_RETRY_HORIZON", "10m", _duration),
         services_trip_after=env.get("GATEWAY_SERVICES_TRIP_AFTER", "5", _positive_int),
+        shortcode_aliases=env.get("GATEWAY_SHORTCODE_ALIASES", "8179", _shortcodes),
     )
     if settings.default_carrier is not None and settings.default_carrier not in settings.carriers:
         raise ConfigError(
@@ -615,6 +624,12 @@ def _digits(raw: str) -> str:
     if not raw.isdigit():
         raise ValueError("expected digits only")
     return raw
+
+
+def _shortcodes(raw: str) -> tuple[str, ...]:
+    if raw.lower() == "none":
+        return ()
+    return tuple(_digits(code.strip()) for code in raw.split(",") if code.strip())
 
 
 def _non_negative_int(raw: str) -> int:

@@ -35,13 +35,15 @@ class Phones:
     clock: FakeClock
     seen: dict[str, int] = field(default_factory=dict)
 
-    def text(self, phone: str, text: str, *, carrier: str = "viettel") -> list[str]:
+    def text(
+        self, phone: str, text: str, *, carrier: str = "viettel", to: str = "8079"
+    ) -> list[str]:
         """Text the shortcode from ``phone``; return the replies that phone got for it."""
         message_id = f"mo-{next(_ids)}"
         response = signed_post(
             self.client,
             f"/carriers/{carrier}/mo",
-            {"id": message_id, "from": phone, "to": "8079", "text": text},
+            {"id": message_id, "from": phone, "to": to, "text": text},
             secret=CARRIER_SECRETS[carrier],
             clock=self.clock,
         )

@@ -75,7 +75,7 @@ def _store_mo(config: CarrierSettings, kind: Webhooks, hook: WebhookRequest) -> 
     now = runtime().clock.now()
     kind.verify(hook, config, now, settings.signature_tolerance)
     sms = kind.parse_inbound(hook)
-    if sms.recipient.lstrip("+") != settings.shortcode:
+    if not settings.answers_to(sms.recipient):
         raise WrongShortcode(f"to must be {settings.shortcode}")
     intake = accept_inbound(runtime().engine, config.name, sms, now)
     log.info(
