@@ -5,8 +5,6 @@ Revises:
 Create Date: 2026-11-25 04:54:53.322361
 """
 
-from __future__ import annotations
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,8 +12,6 @@ import billing.base
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,11 +1,4 @@
-"""Failed logins counted per identifier as typed; the caller's address in the audit trail.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-01
-"""
-
-from __future__ import annotations
+"""Failed logins counted per identifier as typed; the caller's address in the audit trail."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +7,6 @@ import billing.base
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

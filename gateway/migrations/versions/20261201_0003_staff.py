@@ -1,11 +1,4 @@
-"""staff accounts for the console, and an index for its overview of recent messages
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-01 15:20:00
-"""
-
-from __future__ import annotations
+"""staff accounts for the console, and an index for its overview of recent messages"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,8 +7,6 @@ import billing.base
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,19 +1,10 @@
-"""rate limit counters shared by every web worker and machine
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-01 15:20:00
-"""
-
-from __future__ import annotations
+"""rate limit counters shared by every web worker and machine"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -3,13 +3,7 @@
 Login failures are counted per identifier in login_failures (revision 0002), so that an
 attacker who knows a social insurance number cannot lock its owner out; these two columns of
 the first schema have been written and read by nothing since.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-01 18:40:00
 """
-
-from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,8 +12,6 @@ import billing.base
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

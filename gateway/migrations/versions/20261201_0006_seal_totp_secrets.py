@@ -2,21 +2,13 @@
 
 Seeds stored before this revision stay readable as plain text and are sealed the next time
 they are written (a reset or an enrolment); `gateway staff reset` seals one at once.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-01 19:00:00
 """
-
-from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

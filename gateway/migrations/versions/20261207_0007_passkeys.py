@@ -3,13 +3,7 @@
 A passkey (WebAuthn credential) signs an account in and recovers it for free. Its challenges
 are stored so that any web node can finish a ceremony another one started, and each is used
 once. accounts.email_added_at lets the page after a recovery show when the address came.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-07 07:10:00
 """
-
-from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,8 +12,6 @@ import billing.base
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -2,13 +2,7 @@
 
 Smart OTP (State Bank Circular 50/2024's "Soft OTP") is a free way back into an account and
 the step-up for sensitive changes. One row per account that has, or is setting up, one.
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-07 08:00:00
 """
-
-from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,8 +11,6 @@ import billing.base
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

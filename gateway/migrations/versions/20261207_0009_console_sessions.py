@@ -6,13 +6,7 @@ went (it expires, and a new one waits a minute) and the wrong codes typed agains
 
 Console sessions need no column: sign-out bumps ``staff.session_version``, and the absolute
 lifetime is read from the signed cookie.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-07 12:00:00
 """
-
-from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,8 +15,6 @@ import billing.base
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,13 +2,7 @@
 
 Signing out of the portal (or POST /api/v1/auth/logout) used to forget the cookie in the
 browser only; a copy of it still opened the account until the token expired.
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-07 09:00:00
 """
-
-from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,8 +11,6 @@ import billing.base
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

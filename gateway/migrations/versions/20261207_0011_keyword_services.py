@@ -5,13 +5,7 @@ set a switch and why
 such message to the system that owns the answer (service_forwards), each charge names its
 service and is priced by its tariff (ledger_entries.service; existing rows are BH MK's), and a
 service that keeps failing turns its switch off, saying so (switches.actor, switches.reason).
-
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-12-07 13:40:00
 """
-
-from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,8 +14,6 @@ import billing.base
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
