@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -150,42 +150,15 @@ def message_charge(
     )
 
 
-def record_charge(
-    session: Session,
-    *,
-    message_id: int,
-    carrier: str,
-    carrier_message_id: str,
-    shortcode: str,
-    phone: str,
-    amount_vnd: int,
-    outcome: Outcome,
-    tariff: str,
-    at: dt.datetime,
-    message_at: dt.datetime | None = None,
-    service: str = RECOVERY,
-) -> LedgerEntry:
-    """Append the charge for one inbound message; a second charge raises DuplicateCharge."""
-    entry = LedgerEntry(
-        **charge_row(
-            message_id=message_id,
-            carrier=carrier,
-            carrier_message_id=carrier_message_id,
-            shortcode=shortcode,
-            phone=phone,
-            amount_vnd=amount_vnd,
-            outcome=outcome,
-            tariff=tariff,
-            at=at,
-            message_at=message_at,
-            service=service,
-        )
-    )
+def record_charge(session: Session, row: Mapping[str, Any]) -> LedgerEntry:
+    """Append one charge (a row from :func:`charge_row` or :func:`message_charge`); a second
+    charge for the same message raises DuplicateCharge."""
+    entry = LedgerEntry(**row)
     try:
         with session.begin_nested():
             session.add(entry)
     except IntegrityError as exc:
-        raise DuplicateCharge(f"message {message_id} is already charged") from exc
+        raise DuplicateCharge(f"message {row['message_id']} is already charged") from exc
     return entry
 
 

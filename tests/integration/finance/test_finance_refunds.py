@@ -54,8 +54,7 @@ def add_charge(
     )
     session.add(message)
     session.flush()
-    entry = record_charge(
-        session,
+    row = charge_row(
         message_id=message.id,
         carrier=carrier,
         carrier_message_id=message.carrier_message_id,
@@ -66,6 +65,7 @@ def add_charge(
         tariff=f"8079:{amount}",
         at=at,
     )
+    entry = record_charge(session, row)
     session.commit()
     return entry
 
