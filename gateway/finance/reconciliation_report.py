@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from billing.outcomes import RECOVERY
 from billing.periods import Period, local_date
 from billing.reconcile import Report
 from parsers import mask_phone
@@ -80,7 +81,9 @@ def render_vi(report: Report, carrier: str, *, show: int = 20, unmasked: bool = 
             ours, theirs = d.ours, d.theirs
             key = ours.carrier_message_id if ours else theirs.carrier_message_id if theirs else ""
             where = f"dòng {theirs.line}" if theirs else "chỉ bên ta"
-            ours_text = f"ta {phone(ours.phone)} {dong(ours.amount_vnd)}" if ours else "ta —"
+            # A keyword service has its own tariff: name it, as the English report does.
+            named = f" [{ours.service}]" if ours and ours.service != RECOVERY else ""
+            ours_text = f"ta{named} {phone(ours.phone)} {dong(ours.amount_vnd)}" if ours else "ta —"
             theirs_text = (
                 f"nhà mạng {phone(theirs.phone)} {dong(theirs.amount_vnd)}"
                 if theirs

@@ -20,6 +20,7 @@ from billing.reconcile import Billed, reconcile, render
 from billing.refunds import RefundPolicy
 from billing.summary import SERVICE, summarise
 from gateway.clock import FakeClock
+from gateway.finance.reconciliation_report import render_vi
 from gateway.models import InboundMessage, OutboxMessage, ServiceForward, Switch
 from gateway.ops import metrics
 from gateway.ops.retention import purge
@@ -228,6 +229,11 @@ def test_reconciliation_names_the_service_of_a_charge_the_carrier_priced_otherwi
     assert (
         f"  {charge.carrier_message_id} (line 2): ours [qt] 8491****678 2000 theirs"
         in "\n".join(render(report, "viettel"))
+    )
+    # The console's download and --lang vi, written apart, must say it too.
+    assert (
+        f"  {charge.carrier_message_id} (dòng 2): ta [qt] 8491****678 2.000 ₫; "
+        "nhà mạng 8491****678 1.000 ₫" in "\n".join(render_vi(report, "viettel"))
     )
 
 
