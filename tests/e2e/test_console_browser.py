@@ -11,6 +11,7 @@ Skips when Chromium or chromedriver is missing, unless REQUIRE_BROWSER=1 (CI set
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import time
@@ -61,6 +62,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "GATEWAY_REFUND_WRONG_SYNTAX": "true",  # so the test has a refundable message
         # Four members enrol and sign in from one address within a minute (3 posts each).
         "GATEWAY_RATELIMIT_LOGIN": "60/minute;600/hour",
+        # A keyword service, so the switch page and the charges page show their service parts
+        # (nothing answers there: no test texts BH QT).
+        "GATEWAY_SERVICES": "qt",
+        "SERVICE_QT_KEYWORDS": "BH QT",
+        "SERVICE_QT_URL": "http://127.0.0.1:9/services/qt",
+        "SERVICE_QT_SECRET": "whsec_" + base64.b64encode(b"q" * 32).decode(),
     }
     accounts = [f"0123456789,{PHONE},,2026-01-15"]
     with serving_site(tmp_path_factory.mktemp("console"), accounts, settings) as served:
@@ -91,11 +98,11 @@ def enrol_and_sign_in(browser: WebDriver, site: Site, email: str, role: str) -> 
     browser.find_element(By.ID, "mail-link").click()
     enrol_page = f"{site.gateway.url}/console/enrol"
     WebDriverWait(browser, WAIT).until(lambda b: b.current_url == enrol_page)
-    with page(browser, site, f"enrol-code-{role}", audit=False):
+    with page(browser, site, f"enrol-code-{role}"):
         assert browser.find_elements(By.ID, "totp-secret") == []
         fill(browser, code=site.mailed_code(email))
         submit(browser, "#enrol-email button[type=submit]")
-    with page(browser, site, f"enrol-{role}", audit=False):
+    with page(browser, site, f"enrol-{role}"):
         assert browser.find_element(By.CSS_SELECTOR, ".qr svg path")
         secret = text(browser, "totp-secret")
     totp = pyotp.TOTP(secret)
@@ -136,7 +143,7 @@ def test_finance_enrols_sees_the_chart_and_downloads_the_export(
     enrol_and_sign_in(browser, site, "ketoan@example.vn", "finance")
     first, last = charged.first_day, charged.last_day
     go(browser, site, f"/console/charges?from={first}&to={last}")
-    with page(browser, site, "charges", audit=False):
+    with page(browser, site, "charges"):
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "vi"
         chart_is_drawn(browser, "charges-chart")
         assert text(browser, "total-messages") == "3"
@@ -262,20 +269,20 @@ def test_finance_refunds_a_served_message_for_a_complaint(
 def test_operator_sees_the_overview_and_flips_the_switch(browser: WebDriver, site: Site) -> None:
     submit(browser, ".signout button")
     enrol_and_sign_in(browser, site, "vanhanh@example.vn", "operator")
-    with page(browser, site, "overview", audit=False):
+    with page(browser, site, "overview"):
         assert browser.current_url.endswith("/console/overview")
         chart_is_drawn(browser, "overview-chart")
         assert text(browser, "sms-switch") == "BẬT"
         fits_phone_width(browser)
     go(browser, site, "/console/messages")
-    with page(browser, site, "messages", audit=False):
+    with page(browser, site, "messages"):
         fill(browser, phone=PHONE)
         submit(browser, "#message-search button")
         trails = browser.find_elements(By.CSS_SELECTOR, ".trail")
         assert len(trails) >= 3
         assert PHONE not in browser.page_source and "8491****678" in browser.page_source
     go(browser, site, "/console/switches")
-    with page(browser, site, "switches", audit=False):
+    with page(browser, site, "switches"):
         fill(browser, reason="bao tri SMSC")
         browser.find_element(By.NAME, "confirm").click()
         submit(browser, "#switch-flip")
@@ -285,7 +292,7 @@ def test_operator_sees_the_overview_and_flips_the_switch(browser: WebDriver, sit
 def test_admin_adds_a_member_in_the_browser(browser: WebDriver, site: Site) -> None:
     submit(browser, ".signout button")
     enrol_and_sign_in(browser, site, "quantri@example.vn", "admin")
-    with page(browser, site, "staff", audit=False):
+    with page(browser, site, "staff"):
         assert browser.current_url.endswith("/console/staff")
         fits_phone_width(browser)
         fill(browser, email="moi@example.vn")
@@ -295,7 +302,7 @@ def test_admin_adds_a_member_in_the_browser(browser: WebDriver, site: Site) -> N
     assert "moi@example.vn\tfinance\tinvited" in site.cli("staff", "list")
 
     go(browser, site, "/console/staff")
-    with page(browser, site, "staff-role", audit=False):
+    with page(browser, site, "staff-role"):
         row = browser.find_element(By.XPATH, "//tr[td[text()='moi@example.vn']]")
         Select(row.find_element(By.NAME, "role")).select_by_value("operator")
         row.find_element(By.CSS_SELECTOR, "form.inline button").click()
